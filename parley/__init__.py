@@ -1,0 +1,1 @@
+"""Parley: an event-sourced instant-messaging backend."""
