@@ -1,0 +1,66 @@
+"""Conversation identity: types, id rules and the canonical key that orders a conversation's log."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+from parley.domain.errors import Reason, Rejected
+
+# User, group and room ids: no separators, so keys can be split without escaping.
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+SYSTEM_USER = "system"
+
+
+class ConversationType(IntEnum):
+    PEER = 0
+    ROOM = 1
+    GROUP = 2
+
+
+def check_id(value: str, what: str) -> str:
+    """Returns the id unchanged, or rejects it with BAD_PARAMETER."""
+    if not _ID_PATTERN.match(value):
+        raise Rejected(Reason.BAD_PARAMETER, f"{what} must match {_ID_PATTERN.pattern}")
+    return value
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation as the log knows it: its type and canonical key.
+
+    Peer keys are "p:<lower id>:<higher id>" so both users' events share one Kafka partition;
+    group keys "g:<id>", room keys "r:<id>". User-scoped state (a blacklist) uses "u:<id>".
+    """
+
+    type: ConversationType
+    key: str
+
+    @staticmethod
+    def for_request(type_: ConversationType, target_id: str, actor: str) -> Conversation:
+        """The conversation a user addresses: for peers, target_id is the other user."""
+        check_id(target_id, "conversation id")
+        if type_ is ConversationType.PEER:
+            if target_id == actor:
+                raise Rejected(Reason.SEND_TO_SELF, "a peer conversation needs another user")
+            low, high = sorted((actor, target_id))
+            return Conversation(type_, f"p:{low}:{high}")
+        prefix = "g" if type_ is ConversationType.GROUP else "r"
+        return Conversation(type_, f"{prefix}:{target_id}")
+
+    @property
+    def target_id(self) -> str:
+        """The group or room id (for peers: the "low:high" pair)."""
+        return self.key.split(":", 1)[1]
+
+    def peer_of(self, user_id: str) -> str:
+        """The other participant of a peer conversation."""
+        low, high = self.target_id.split(":")
+        return high if user_id == low else low
+
+
+def user_key(user_id: str) -> str:
+    """Key of a user's own state stream (blacklist)."""
+    return f"u:{user_id}"

@@ -1,0 +1,157 @@
+"""Reason codes: the one stable, documented vocabulary of every rejection Parley returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Reason(IntEnum):
+    """Mirrors parley.v1.ReasonCode; the numbers never change meaning."""
+
+    TOKEN_MISSING = 1001
+    TOKEN_EXPIRED = 1002
+    TOKEN_INVALID = 1003
+    ADMIN_CREDENTIAL_REQUIRED = 1004
+    BAD_PARAMETER = 2001
+    SEND_TO_SELF = 2002
+    MESSAGE_TOO_LARGE = 2003
+    TOO_MANY_MENTIONS = 2004
+    TYPE_NOT_ALLOWED = 2005
+    CLIENT_MESSAGE_ID_CONFLICT = 2006
+    RATE_LIMITED = 2007
+    SENSITIVE_WORD = 3001
+    INTERCEPTOR_REJECTED = 3002
+    NOT_A_MEMBER = 4001
+    GROUP_NOT_FOUND = 4002
+    GROUP_DISMISSED = 4003
+    BLOCKED_BY_PEER = 4004
+    MUTED = 4005
+    NOT_ON_WHITELIST = 4006
+    ROOM_NOT_FOUND = 4007
+    NOT_GROUP_ADMIN = 4008
+    ALREADY_EXISTS = 4009
+    NOT_GROUP_OWNER = 4010
+    RECALL_WINDOW_EXPIRED = 5001
+    RECALL_NOT_PERMITTED = 5002
+    MESSAGE_NOT_FOUND = 5003
+    ALREADY_RECALLED = 5004
+    EVENT_LOG_UNAVAILABLE = 9001
+
+
+@dataclass(frozen=True)
+class ReasonInfo:
+    """How a reason reaches the client: the gRPC status name and what the client should do."""
+
+    status: str
+    meaning: str
+    client_action: str
+
+
+REASONS: dict[Reason, ReasonInfo] = {
+    Reason.TOKEN_MISSING: ReasonInfo(
+        "UNAUTHENTICATED", "No bearer token in the call metadata.", "Log in and send the token."
+    ),
+    Reason.TOKEN_EXPIRED: ReasonInfo(
+        "UNAUTHENTICATED", "The token's expiry time has passed.", "Fetch a new token, retry."
+    ),
+    Reason.TOKEN_INVALID: ReasonInfo(
+        "UNAUTHENTICATED", "The token is malformed or its signature is wrong.", "Log in again."
+    ),
+    Reason.ADMIN_CREDENTIAL_REQUIRED: ReasonInfo(
+        "PERMISSION_DENIED", "The admin API needs the admin secret.", "Call from a trusted service."
+    ),
+    Reason.BAD_PARAMETER: ReasonInfo(
+        "INVALID_ARGUMENT", "A field is missing or malformed.", "Fix the request; do not retry."
+    ),
+    Reason.SEND_TO_SELF: ReasonInfo(
+        "INVALID_ARGUMENT", "A peer message addressed to its own sender.", "Pick another peer."
+    ),
+    Reason.MESSAGE_TOO_LARGE: ReasonInfo(
+        "INVALID_ARGUMENT", "The content exceeds its type's size limit.", "Shorten or split it."
+    ),
+    Reason.TOO_MANY_MENTIONS: ReasonInfo(
+        "INVALID_ARGUMENT", "More than 50 mentioned user ids.", "Mention fewer, or mention all."
+    ),
+    Reason.TYPE_NOT_ALLOWED: ReasonInfo(
+        "INVALID_ARGUMENT",
+        "This message type is not allowed in this conversation type (barrage outside a room).",
+        "Use a type the conversation accepts.",
+    ),
+    Reason.CLIENT_MESSAGE_ID_CONFLICT: ReasonInfo(
+        "ALREADY_EXISTS",
+        "The client message id was already used for a different message.",
+        "Use a fresh client message id for a new message.",
+    ),
+    Reason.RATE_LIMITED: ReasonInfo(
+        "RESOURCE_EXHAUSTED", "More than 10 rate-limited messages in a second.", "Back off, retry."
+    ),
+    Reason.SENSITIVE_WORD: ReasonInfo(
+        "PERMISSION_DENIED", "The content contains a blocked word.", "Change the content."
+    ),
+    Reason.INTERCEPTOR_REJECTED: ReasonInfo(
+        "PERMISSION_DENIED", "A custom send interceptor rejected the message.", "See the message."
+    ),
+    Reason.NOT_A_MEMBER: ReasonInfo(
+        "PERMISSION_DENIED", "The sender is not a member of the group or room.", "Join first."
+    ),
+    Reason.GROUP_NOT_FOUND: ReasonInfo(
+        "NOT_FOUND", "No group with this id exists.", "Check the id."
+    ),
+    Reason.GROUP_DISMISSED: ReasonInfo(
+        "FAILED_PRECONDITION", "The group was dismissed.", "Remove it from the UI."
+    ),
+    Reason.BLOCKED_BY_PEER: ReasonInfo(
+        "PERMISSION_DENIED", "The recipient has blocked the sender.", "Do not retry."
+    ),
+    Reason.MUTED: ReasonInfo(
+        "PERMISSION_DENIED", "The sender or the whole group is muted.", "Wait for the mute to end."
+    ),
+    Reason.NOT_ON_WHITELIST: ReasonInfo(
+        "PERMISSION_DENIED",
+        "The group only lets whitelisted members send.",
+        "Ask an admin to whitelist the sender.",
+    ),
+    Reason.ROOM_NOT_FOUND: ReasonInfo(
+        "NOT_FOUND", "No room with this id exists, or it was dismissed.", "Check the id."
+    ),
+    Reason.NOT_GROUP_ADMIN: ReasonInfo(
+        "PERMISSION_DENIED", "Only the owner or an admin may do this.", "Ask an admin."
+    ),
+    Reason.ALREADY_EXISTS: ReasonInfo(
+        "ALREADY_EXISTS", "A group or room with this id already exists.", "Pick another id."
+    ),
+    Reason.NOT_GROUP_OWNER: ReasonInfo(
+        "PERMISSION_DENIED", "Only the group owner (or room creator) may do this.", "Ask them."
+    ),
+    Reason.RECALL_WINDOW_EXPIRED: ReasonInfo(
+        "FAILED_PRECONDITION", "The recall window has passed.", "Do not retry."
+    ),
+    Reason.RECALL_NOT_PERMITTED: ReasonInfo(
+        "PERMISSION_DENIED", "Only the sender or a group owner/admin may recall.", "Do not retry."
+    ),
+    Reason.MESSAGE_NOT_FOUND: ReasonInfo(
+        "NOT_FOUND", "No such message in this conversation.", "Check the ids."
+    ),
+    Reason.ALREADY_RECALLED: ReasonInfo(
+        "FAILED_PRECONDITION", "The message was already recalled.", "Nothing to do."
+    ),
+    Reason.EVENT_LOG_UNAVAILABLE: ReasonInfo(
+        "UNAVAILABLE",
+        "The event log (Kafka) did not acknowledge the write; nothing was accepted.",
+        "Retry with the same client message id.",
+    ),
+}
+
+
+class Rejected(Exception):
+    """A request the domain refuses; carries its stable reason code."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    @property
+    def info(self) -> ReasonInfo:
+        return REASONS[self.reason]

@@ -1,0 +1,260 @@
+"""Domain events: every durable change in Parley, as pure values (the wire form is events.proto)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from parley.domain.conversations import ConversationType
+
+
+class MessageType(IntEnum):
+    """Numbers match the reference SDKs and parley.v1.MessageType."""
+
+    TEXT = 1
+    COMMAND = 2
+    MULTIPLE = 10
+    IMAGE = 11
+    FILE = 12
+    AUDIO = 13
+    VIDEO = 14
+    BARRAGE = 20
+    COMBINE = 100
+    CUSTOM = 200
+    TIPS = 300
+
+
+class Priority(IntEnum):
+    LOW = 0
+    MEDIUM = 1
+    HIGH = 2
+
+
+class GroupRole(IntEnum):
+    MEMBER = 0
+    ADMIN = 1
+    OWNER = 2
+
+
+@dataclass(frozen=True)
+class TextContent:
+    text: str
+
+
+@dataclass(frozen=True)
+class CommandContent:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class BarrageContent:
+    text: str
+
+
+@dataclass(frozen=True)
+class CustomContent:
+    sub_type: int
+    data: str
+    searchable_content: str = ""
+
+
+Content = TextContent | CommandContent | BarrageContent | CustomContent
+
+CONTENT_TYPES: dict[type, MessageType] = {
+    TextContent: MessageType.TEXT,
+    CommandContent: MessageType.COMMAND,
+    BarrageContent: MessageType.BARRAGE,
+    CustomContent: MessageType.CUSTOM,
+}
+
+
+def type_of(content: Content) -> MessageType:
+    return CONTENT_TYPES[type(content)]
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageSent:
+    message_id: str
+    content: Content
+    recipient_id: str = ""
+    mentioned_user_ids: tuple[str, ...] = ()
+    mention_all: bool = False
+    priority: Priority = Priority.LOW
+    reply_to_message_id: str = ""
+    ext: tuple[tuple[str, str], ...] = ()  # sorted (key, value) pairs: hashable and canonical
+    receipt_requested: bool = False
+    masked: bool = False
+
+    @property
+    def type(self) -> MessageType:
+        return type_of(self.content)
+
+
+@dataclass(frozen=True)
+class MessageRecalled:
+    message_id: str
+    original_sender_id: str
+
+
+@dataclass(frozen=True)
+class MessageDelivered:
+    message_id: str
+
+
+@dataclass(frozen=True)
+class MessageRead:
+    message_id: str
+
+
+@dataclass(frozen=True)
+class ConversationRead:
+    up_to_seq: int = 0  # 0: everything before this event in the log
+
+
+@dataclass(frozen=True)
+class ConversationDeleted:
+    delete_history: bool = False
+
+
+@dataclass(frozen=True)
+class GroupCreated:
+    group_id: str
+    name: str
+    owner_id: str
+    member_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupDismissed:
+    pass
+
+
+@dataclass(frozen=True)
+class GroupMembersAdded:
+    user_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroupMembersRemoved:
+    user_ids: tuple[str, ...]
+    left: bool = False
+
+
+@dataclass(frozen=True)
+class GroupMemberRoleChanged:
+    user_id: str
+    role: GroupRole
+
+
+@dataclass(frozen=True)
+class GroupMemberMuted:
+    user_id: str
+    muted_until_ms: int  # 0 lifts the mute, -1 until lifted
+
+
+@dataclass(frozen=True)
+class GroupMuted:
+    muted_until_ms: int  # 0 lifts the mute, -1 until lifted
+
+
+@dataclass(frozen=True)
+class GroupWhitelistChanged:
+    added_user_ids: tuple[str, ...] = ()
+    removed_user_ids: tuple[str, ...] = ()
+    whitelist_only: bool = False
+
+
+@dataclass(frozen=True)
+class RoomCreated:
+    room_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RoomEntered:
+    pass
+
+
+@dataclass(frozen=True)
+class RoomLeft:
+    pass
+
+
+@dataclass(frozen=True)
+class RoomDismissed:
+    pass
+
+
+@dataclass(frozen=True)
+class UserBlocked:
+    blocked_user_id: str
+
+
+@dataclass(frozen=True)
+class UserUnblocked:
+    blocked_user_id: str
+
+
+@dataclass(frozen=True)
+class BroadcastSent:
+    message_id: str
+    content: Content
+
+
+Payload = (
+    MessageSent
+    | MessageRecalled
+    | MessageDelivered
+    | MessageRead
+    | ConversationRead
+    | ConversationDeleted
+    | GroupCreated
+    | GroupDismissed
+    | GroupMembersAdded
+    | GroupMembersRemoved
+    | GroupMemberRoleChanged
+    | GroupMemberMuted
+    | GroupMuted
+    | GroupWhitelistChanged
+    | RoomCreated
+    | RoomEntered
+    | RoomLeft
+    | RoomDismissed
+    | UserBlocked
+    | UserUnblocked
+    | BroadcastSent
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the log. Its position (partition, offset) is assigned by the log."""
+
+    event_id: str
+    conversation_key: str
+    conversation_type: ConversationType
+    actor: str
+    server_time_ms: int  # milliseconds since the Unix epoch, taken by the ingress
+    payload: Payload
+    client_message_id: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where an event sits in the log: its offset grows with the log within a partition."""
+
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Logged:
+    """An event together with the position the log gave it."""
+
+    event: Event
+    position: Position
+    topic: str = field(default="")
