@@ -1,0 +1,53 @@
+"""What every local engine provides: install, configure, launch, probe and provision."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from infra.local.settings import Settings
+
+
+class Engine(ABC):
+    """One engine (Kafka, Cassandra, MinIO). Subclasses hold no state beyond settings."""
+
+    name: str
+    ports: tuple[int, ...]  # every port it binds; all must be free before start
+    ready_timeout_s: float  # how long `up` waits for the first successful probe
+    stop_grace_s: float  # SIGTERM grace before SIGKILL
+
+    def __init__(self, settings: Settings, versions: dict[str, Any]) -> None:
+        self.settings = settings
+        self.versions = versions
+
+    @property
+    @abstractmethod
+    def version(self) -> str: ...
+
+    @property
+    def marker(self) -> str:
+        """A string in the engine's command line that proves a pid is this engine."""
+        return str(self.settings.var_root / self.name)
+
+    @abstractmethod
+    def is_installed(self) -> bool: ...
+
+    @abstractmethod
+    def install(self) -> None:
+        """Fetch or build into the per-version cache; a no-op when already there."""
+
+    @abstractmethod
+    def prepare(self) -> list[str]:
+        """Write config, initialise data dirs; return the command line to launch."""
+
+    def environment(self) -> dict[str, str] | None:
+        """Environment for the launched process; None inherits ours."""
+        return None
+
+    @abstractmethod
+    def probe(self) -> None:
+        """One real client call; raises if the engine cannot serve it yet."""
+
+    @abstractmethod
+    def provision(self) -> None:
+        """Apply the declarative state (topics, schema, buckets); idempotent."""

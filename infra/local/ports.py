@@ -1,0 +1,56 @@
+"""Who listens on a TCP port, read from /proc (Linux), so errors can name the process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_LISTEN = "0A"
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == _LISTEN and int(local.rsplit(":", 1)[1], 16) == port:
+                inodes.add(inode)
+    return inodes
+
+
+def is_listening(port: int) -> bool:
+    return bool(_listening_inodes(port))
+
+
+def listener_pids(port: int) -> set[int]:
+    """Pids holding a listening socket on `port` (empty if none, or if not visible to us)."""
+    inodes = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
+    pids: set[int] = set()
+    if not inodes:
+        return pids
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in os.scandir(f"/proc/{entry.name}/fd"):
+                if os.readlink(fd.path) in inodes:
+                    pids.add(int(entry.name))
+                    break
+        except OSError:
+            continue
+    return pids
+
+
+def describe_pid(pid: int) -> str:
+    """`pid 123 (java -Xmx1g ...)`, the command line cut to a readable length."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return f"pid {pid}"
+    command = raw.replace(b"\0", b" ").decode(errors="replace").strip()
+    return f"pid {pid} ({command[:120]})"
