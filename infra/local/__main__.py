@@ -1,4 +1,4 @@
-"""Command line: `python -m infra.local {install,up,down,status,logs} [engine ...]`."""
+"""Command line: `python -m infra.local {install,up,down,status,logs,provision} [engine ...]`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from infra.local.kafka import Kafka
 from infra.local.minio import MinIO
 from infra.local.settings import Settings, load_versions
 
+COMMANDS = ["install", "up", "down", "status", "logs", "provision"]
 ENGINES: dict[str, type[Engine]] = {"kafka": Kafka, "cassandra": Cassandra, "minio": MinIO}
 
 
@@ -41,6 +42,8 @@ def run(command: str, engines: list[Engine], lines: int) -> int:
             )
             print(f"{row.name:<10} {state:<5} pid={row.pid or '-':<8} ports: {ports}")
         return 0 if all(row.is_up for row in rows) else 1
+    elif command == "provision":
+        stack.provision(engines)
     elif command == "logs":
         stack.logs(engines, lines)
     return 0
@@ -48,7 +51,7 @@ def run(command: str, engines: list[Engine], lines: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
-    parser.add_argument("command", choices=["install", "up", "down", "status", "logs"])
+    parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("engines", nargs="*", choices=[[], *ENGINES], metavar="engine",
                         help=f"any of {', '.join(ENGINES)} (default: all)")  # fmt: skip
     parser.add_argument("-n", "--lines", type=int, default=80, help="log lines for `logs`")

@@ -100,7 +100,7 @@ class Cassandra(Engine):
         java = str(require_java(int(self.versions["java"]["major"])))
         conf, data = self.settings.conf_dir(self.name), self.settings.data_dir(self.name)
         log_dir, tmp = self.settings.log_file(self.name).parent, data.parent / "tmp"
-        for directory in (conf, data, log_dir, tmp):
+        for directory in (conf, conf / "triggers", data, log_dir, tmp):
             directory.mkdir(parents=True, exist_ok=True)
         (conf / "cassandra.yaml").write_text(render_yaml(data))
         (conf / "logback.xml").write_text(LOGBACK)
@@ -112,6 +112,7 @@ class Cassandra(Engine):
             )
         return [
             java, "-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-Xss256k", "-XX:+UseThreadPriorities",
+            "-XX:+ExitOnOutOfMemoryError",
             "-Djava.net.preferIPv4Stack=true", "-Djava.awt.headless=true",
             f"-javaagent:{jamm[-1]}", "-Djdk.attach.allowAttachSelf=true",
             *[f"--add-exports={module}=ALL-UNNAMED" for module in _EXPORTS],
@@ -121,6 +122,7 @@ class Cassandra(Engine):
             f"-Dcassandra.config=file://{conf / 'cassandra.yaml'}",
             "-Dcassandra-foreground=yes", f"-Dcassandra.storagedir={data}",
             f"-Dcassandra.logdir={log_dir}", f"-Dlogback.configurationFile={conf / 'logback.xml'}",
+            f"-Dcassandra.triggers_dir={conf / 'triggers'}",
             f"-Djna.tmpdir={tmp}", f"-Djava.io.tmpdir={tmp}",
             "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.load_ring_state=false",
             "-Dcassandra.unsafesystem=true", "-Dcassandra.ring_delay_ms=1000",

@@ -46,6 +46,20 @@ def up(engines: list[Engine]) -> None:
         say(f"{engine.name}: ready (pid {pid}) in {time.monotonic() - started:.1f}s")
 
 
+def provision(engines: list[Engine]) -> None:
+    """Apply topics, migrations and buckets to engines someone else runs (e.g. compose)."""
+    for engine in engines:
+        try:
+            engine.probe()
+        except Exception as error:
+            raise InfraError(
+                f"{engine.name} is not reachable on port {engine.ports[0]} ({error})",
+                "start it first (`make infra-up`, or docker compose up -d --wait)",
+            ) from error
+        engine.provision()
+        say(f"{engine.name}: provisioned")
+
+
 def _check_ports_free(engine: Engine) -> None:
     for port in engine.ports:
         if not ports.is_listening(port):
