@@ -1,0 +1,228 @@
+"""The wire form: the one place that converts domain values to and from protobuf messages."""
+
+from __future__ import annotations
+
+import re
+import typing
+from enum import IntEnum
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from parley.domain.commands import SendCommand, SendReceipt
+from parley.domain.conversations import ConversationType
+from parley.domain.errors import REASONS, Reason, Rejected
+from parley.domain.events import (
+    BarrageContent,
+    CommandContent,
+    Content,
+    CustomContent,
+    Event,
+    Payload,
+    Priority,
+    TextContent,
+    type_of,
+)
+from parley.gen.parley.v1 import common_pb2, events_pb2, ingress_pb2
+
+
+class UndecodableEvent(ValueError):
+    """Bytes from the log that are not a well-formed Parley event."""
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+# Payload and content classes are flat dataclasses whose fields mirror their protobuf message
+# field by field; the oneof field is the snake-cased class name (MessageSent -> message_sent).
+_PAYLOADS: dict[type, str] = {cls: _snake(cls.__name__) for cls in typing.get_args(Payload)}
+_PAYLOAD_BY_FIELD = {name: cls for cls, name in _PAYLOADS.items()}
+_CONTENTS: dict[type, str] = {
+    TextContent: "text",
+    CommandContent: "command",
+    BarrageContent: "barrage",
+    CustomContent: "custom",
+}
+_CONTENT_BY_FIELD = {name: cls for cls, name in _CONTENTS.items()}
+_HINTS: dict[type, dict[str, Any]] = {
+    cls: typing.get_type_hints(cls) for cls in (*_PAYLOADS, *_CONTENTS)
+}
+
+_EVENT_ONEOF = events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"]
+_BODY_ONEOF = common_pb2.MessageBody.DESCRIPTOR.oneofs_by_name["content"]
+assert set(_PAYLOAD_BY_FIELD) == {f.name for f in _EVENT_ONEOF.fields}, "events.proto drifted"
+assert set(_CONTENT_BY_FIELD) == {f.name for f in _BODY_ONEOF.fields}, "MessageBody drifted"
+
+_PAIRS = tuple[tuple[str, str], ...]
+
+
+# --- flat dataclass <-> message --------------------------------------------------------------
+
+
+def _fill(message: Message, value: Any) -> None:
+    """Copies a flat dataclass into `message`; content fields become `body` plus `type`."""
+    for name, hint in _HINTS[type(value)].items():
+        item = getattr(value, name)
+        if name == "content":
+            message.body.CopyFrom(content_to_proto(item))  # type: ignore[attr-defined]
+            message.type = type_of(item)  # type: ignore[attr-defined]
+        elif hint == _PAIRS:
+            getattr(message, name).update(item)
+        elif typing.get_origin(hint) is tuple:
+            getattr(message, name).extend(item)
+        else:
+            setattr(message, name, item)
+
+
+def _read(cls: type, message: Message) -> Any:
+    """Builds the flat dataclass `cls` from `message`, converting enums, lists and maps."""
+    values: dict[str, Any] = {}
+    for name, hint in _HINTS[cls].items():
+        if name == "content":
+            values[name] = content_from_proto(message.body)  # type: ignore[attr-defined]
+            continue
+        item = getattr(message, name)
+        if hint == _PAIRS:
+            values[name] = tuple(sorted(item.items()))
+        elif typing.get_origin(hint) is tuple:
+            values[name] = tuple(item)
+        elif isinstance(hint, type) and issubclass(hint, IntEnum):
+            values[name] = _enum(hint, item, name)
+        else:
+            values[name] = item
+    return cls(**values)
+
+
+_E = typing.TypeVar("_E", bound=IntEnum)
+
+
+def _enum(enum: type[_E], number: int, what: str) -> _E:
+    try:
+        return enum(number)
+    except ValueError:
+        raise Rejected(Reason.BAD_PARAMETER, f"{what}: unknown value {number}") from None
+
+
+# --- content -------------------------------------------------------------------------------
+
+
+def content_to_proto(content: Content) -> common_pb2.MessageBody:
+    body = common_pb2.MessageBody()
+    _fill(getattr(body, _CONTENTS[type(content)]), content)
+    return body
+
+
+def content_from_proto(body: common_pb2.MessageBody) -> Content:
+    """The content of a message body; a body without content is a BAD_PARAMETER."""
+    kind = body.WhichOneof("content")
+    if kind is None:
+        raise Rejected(Reason.BAD_PARAMETER, "the message body has no content")
+    content: Content = _read(_CONTENT_BY_FIELD[kind], getattr(body, kind))
+    return content
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def event_to_proto(event: Event) -> events_pb2.Event:
+    message = events_pb2.Event(
+        event_id=event.event_id,
+        conversation_key=event.conversation_key,
+        conversation_type=event.conversation_type,  # type: ignore[arg-type]
+        actor=event.actor,
+        server_time_ms=event.server_time_ms,
+        client_message_id=event.client_message_id,
+        request_id=event.request_id,
+    )
+    payload_field = getattr(message, _PAYLOADS[type(event.payload)])
+    payload_field.SetInParent()  # empty payloads (GroupDismissed) must still select the oneof
+    _fill(payload_field, event.payload)
+    return message
+
+
+def event_from_proto(message: events_pb2.Event) -> Event:
+    """The domain event; raises UndecodableEvent when the message is not a valid event."""
+    kind = message.WhichOneof("payload")
+    if kind is None:
+        raise UndecodableEvent(f"event {message.event_id!r} has no payload")
+    try:
+        payload: Payload = _read(_PAYLOAD_BY_FIELD[kind], getattr(message, kind))
+        conversation_type = _enum(ConversationType, message.conversation_type, "conversation_type")
+    except Rejected as error:
+        raise UndecodableEvent(f"event {message.event_id!r}: {error.message}") from error
+    return Event(
+        event_id=message.event_id,
+        conversation_key=message.conversation_key,
+        conversation_type=conversation_type,
+        actor=message.actor,
+        server_time_ms=message.server_time_ms,
+        payload=payload,
+        client_message_id=message.client_message_id,
+        request_id=message.request_id,
+    )
+
+
+def encode_event(event: Event) -> bytes:
+    # Deterministic so that the same event always has the same bytes (map order is canonical).
+    return event_to_proto(event).SerializeToString(deterministic=True)
+
+
+def decode_event(data: bytes) -> Event:
+    message = events_pb2.Event()
+    try:
+        message.ParseFromString(data)
+    except DecodeError as error:
+        raise UndecodableEvent(f"not a parley.v1.Event: {error}") from error
+    return event_from_proto(message)
+
+
+# --- ingress requests and answers ----------------------------------------------------------
+
+
+def send_command_from_proto(req: ingress_pb2.SendMessageRequest, sender: str) -> SendCommand:
+    """The send command of a request; malformed enums or a missing body are BAD_PARAMETER."""
+    if not req.HasField("conversation"):
+        raise Rejected(Reason.BAD_PARAMETER, "conversation is required")
+    if not req.HasField("body"):
+        raise Rejected(Reason.BAD_PARAMETER, "the message body is required")
+    return SendCommand(
+        sender=sender,
+        conversation_type=_enum(ConversationType, req.conversation.type, "conversation.type"),
+        target_id=req.conversation.id,
+        client_message_id=req.client_message_id,
+        content=content_from_proto(req.body),
+        mentioned_user_ids=tuple(req.mentioned_user_ids),
+        mention_all=req.mention_all,
+        priority=_enum(Priority, req.priority, "priority"),
+        reply_to_message_id=req.reply_to_message_id,
+        ext=tuple(sorted(req.ext.items())),
+        receipt_requested=req.receipt_requested,
+    )
+
+
+def receipt_to_proto(receipt: SendReceipt) -> ingress_pb2.SendMessageResponse:
+    return ingress_pb2.SendMessageResponse(
+        message_id=receipt.message_id,
+        order_key=receipt.order_key,
+        server_time_ms=receipt.server_time_ms,
+        conversation_key=receipt.conversation_key,
+        duplicate=receipt.duplicate,
+        masked=receipt.masked,
+    )
+
+
+def grpc_status_of(reason: Reason) -> grpc.StatusCode:
+    """The gRPC status a rejection with this reason travels as."""
+    status: grpc.StatusCode = grpc.StatusCode[REASONS[reason].status]
+    return status
+
+
+def rejection_to_proto(rejected: Rejected) -> ingress_pb2.Rejection:
+    code: int = grpc_status_of(rejected.reason).value[0]
+    return ingress_pb2.Rejection(
+        reason=int(rejected.reason),  # type: ignore[arg-type]
+        grpc_status_code=code,
+        message=rejected.message,
+    )
