@@ -6,7 +6,7 @@ PY=${PY:-.venv/bin/python}
 export PATH="$(dirname "$PY"):$PATH"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$PY" -m grpc_tools.protoc -I protos --python_out="$out" --grpc_python_out="$out" --mypy_out="$out" --mypy_grpc_out="$out" protos/parley/v1/*.proto
+"$PY" -m grpc_tools.protoc -I protos --python_out="$out" --grpc_python_out="$out" --mypy_out=quiet:"$out" --mypy_grpc_out=quiet:"$out" protos/parley/v1/*.proto
 # protoc writes imports as "from parley.v1 import x_pb2"; the package lives under parley.gen.
 find "$out" -name '*.py' -o -name '*.pyi' | xargs sed -i -E 's/^from parley\.v1 import/from parley.gen.parley.v1 import/; s/^import parley\.v1\./import parley.gen.parley.v1./; s/([^.a-z_])parley\.v1\.([a-z_]+_pb2)/\1parley.gen.parley.v1.\2/g'
 touch "$out/parley/__init__.py" "$out/parley/v1/__init__.py"
