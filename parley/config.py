@@ -1,0 +1,198 @@
+"""Settings of every Parley process: environment, an optional file, defaults for the local stack."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from parley.domain.streams import Stream
+
+ENV_PREFIX = "PARLEY_"
+CONFIG_FILE_ENV = "PARLEY_CONFIG_FILE"
+DEV_TOKEN_SECRET = "dev-only-token-secret-never-use-in-production"
+DEV_ADMIN_SECRET = "dev-only-admin-secret-never-use-in-production"
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    """One row of the configuration table."""
+
+    name: str
+    env: str
+    default: str
+    description: str
+
+
+class Settings(BaseSettings):
+    """Configuration, highest precedence first: constructor arguments, `PARLEY_*` environment
+    variables, the file named by PARLEY_CONFIG_FILE (`.toml` with the field names as keys, any
+    other name is read as a dotenv file with `PARLEY_*` keys), then the defaults below, which
+    match the local stack started by `make infra-up`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port."
+    )
+    topic_conversation_events: str = Field(
+        default=Stream.CONVERSATION_EVENTS.value, description="Durable conversation event topic."
+    )
+    topic_signals: str = Field(
+        default=Stream.SIGNALS.value,
+        description="Short-retention topic for command and barrage messages.",
+    )
+    topic_user_updates: str = Field(
+        default=Stream.USER_UPDATES.value, description="Per-user updates from the projectors."
+    )
+    topic_broadcasts: str = Field(
+        default=Stream.BROADCASTS.value, description="Server broadcasts to every online user."
+    )
+    cassandra_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="Cassandra contact points, comma-separated.",
+    )
+    cassandra_port: Port = Field(default=9042, description="Cassandra CQL native port.")
+    cassandra_keyspace: str = Field(default="parley", description="Keyspace of the read models.")
+    minio_endpoint: str = Field(default="127.0.0.1:9000", description="MinIO (S3 API) host:port.")
+    minio_access_key: str = Field(default="parley", description="MinIO access key.")
+    minio_secret_key: str = Field(default="parley-secret", description="MinIO secret key.")
+    minio_bucket: str = Field(
+        default="parley-media", description="Bucket holding media and renditions."
+    )
+    minio_secure: bool = Field(default=False, description="Talk to MinIO over TLS.")
+    ingress_host: str = Field(
+        default="127.0.0.1", description="Interface the ingress gRPC server binds."
+    )
+    ingress_port: Port = Field(default=7070, description="Ingress gRPC port.")
+    ingress_workers: int = Field(default=2, ge=1, description="Ingress server processes.")
+    delivery_host: str = Field(
+        default="127.0.0.1", description="Interface the delivery server binds."
+    )
+    delivery_port: Port = Field(default=7071, description="Delivery gRPC port (session streams).")
+    ingress_metrics_port: Port = Field(
+        default=9464, description="Prometheus metrics port of the ingress."
+    )
+    delivery_metrics_port: Port = Field(
+        default=9465, description="Prometheus metrics port of delivery."
+    )
+    projector_metrics_port: Port = Field(
+        default=9466, description="Prometheus port of the projectors."
+    )
+    token_secret: str = Field(
+        default=DEV_TOKEN_SECRET,
+        min_length=32,
+        description="HS256 secret signing user tokens (32+ bytes). Dev default: override it.",
+    )
+    admin_secret: str = Field(
+        default=DEV_ADMIN_SECRET,
+        min_length=16,
+        description="Bearer secret of the AdminService. Dev default: override it.",
+    )
+    token_ttl_s: int = Field(
+        default=86400, gt=0, description="Default user token lifetime, seconds."
+    )
+    recall_window_s: int = Field(
+        default=120, ge=0, description="How long a sender may recall, seconds."
+    )
+    rate_per_second: int = Field(
+        default=10, gt=0, description="Rate-limited sends per user per second."
+    )
+    sensitive_words_file: Path | None = Field(
+        default=None, description="Word list (one per line, '#' comments); unset: no word filter."
+    )
+    sensitive_word_mode: Literal["reject", "mask"] = Field(
+        default="reject",
+        description="Reject a message with a listed word, or mask the word with '*'.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of every process."
+    )
+
+    @field_validator("cassandra_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get(CONFIG_FILE_ENV)
+        if not path:
+            return init_settings, env_settings
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{CONFIG_FILE_ENV}={path}: no such file")
+        file_source: PydanticBaseSettingsSource
+        if path.endswith(".toml"):
+            file_source = TomlConfigSettingsSource(settings_cls, toml_file=path)
+        else:
+            file_source = DotEnvSettingsSource(settings_cls, env_file=path)
+        return init_settings, env_settings, file_source
+
+    def topics(self) -> dict[Stream, str]:
+        """Topic name of each stream, for the Kafka adapters."""
+        return {
+            Stream.CONVERSATION_EVENTS: self.topic_conversation_events,
+            Stream.SIGNALS: self.topic_signals,
+            Stream.USER_UPDATES: self.topic_user_updates,
+            Stream.BROADCASTS: self.topic_broadcasts,
+        }
+
+    def insecure_defaults(self) -> list[str]:
+        """Names of secrets still at their published development value."""
+        return [
+            name
+            for name, dev in (
+                ("token_secret", DEV_TOKEN_SECRET),
+                ("admin_secret", DEV_ADMIN_SECRET),
+            )
+            if getattr(self, name) == dev
+        ]
+
+    @classmethod
+    def describe(cls) -> list[SettingDoc]:
+        """Every setting with its environment variable, default and meaning."""
+        docs = []
+        for name, field in cls.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            shown = ",".join(default) if isinstance(default, list) else default
+            shown = str(shown).lower() if isinstance(shown, bool) else shown
+            docs.append(
+                SettingDoc(
+                    name=name,
+                    env=f"{ENV_PREFIX}{name.upper()}",
+                    default="(unset)" if shown is None else str(shown),
+                    description=field.description or "",
+                )
+            )
+        return docs
+
+    @classmethod
+    def markdown_table(cls) -> str:
+        """The configuration table of the README."""
+        rows = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
+        rows += [
+            f"| `{d.name}` | `{d.env}` | `{d.default}` | {d.description} |" for d in cls.describe()
+        ]
+        return "\n".join(rows) + "\n"

@@ -1,0 +1,117 @@
+"""Settings: local-stack defaults, PARLEY_* environment overrides, TOML and dotenv config files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from parley.config import CONFIG_FILE_ENV, Settings
+from parley.domain.streams import Stream
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("PARLEY_")]:
+        monkeypatch.delenv(name)
+
+
+def test_config__defaults_match_the_local_stack() -> None:
+    settings = Settings()
+    assert settings.kafka_bootstrap == "127.0.0.1:9092"
+    assert settings.cassandra_hosts == ["127.0.0.1"]
+    assert (settings.ingress_port, settings.delivery_port) == (7070, 7071)
+    assert settings.topics() == {stream: stream.value for stream in Stream}
+    assert settings.sensitive_words_file is None
+    assert settings.insecure_defaults() == ["token_secret", "admin_secret"]
+
+
+def test_config__environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARLEY_KAFKA_BOOTSTRAP", "k1:9092,k2:9092")
+    monkeypatch.setenv("PARLEY_CASSANDRA_HOSTS", "c1, c2,c3")
+    monkeypatch.setenv("PARLEY_INGRESS_PORT", "8080")
+    monkeypatch.setenv("PARLEY_SENSITIVE_WORD_MODE", "mask")
+    monkeypatch.setenv("PARLEY_TOPIC_SIGNALS", "test.signals")
+    monkeypatch.setenv("PARLEY_TOKEN_SECRET", "x" * 40)
+    settings = Settings()
+    assert settings.kafka_bootstrap == "k1:9092,k2:9092"
+    assert settings.cassandra_hosts == ["c1", "c2", "c3"]
+    assert settings.ingress_port == 8080
+    assert settings.sensitive_word_mode == "mask"
+    assert settings.topics()[Stream.SIGNALS] == "test.signals"
+    assert settings.insecure_defaults() == ["admin_secret"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PARLEY_INGRESS_PORT", "70000"),
+        ("PARLEY_SENSITIVE_WORD_MODE", "shout"),
+        ("PARLEY_TOKEN_SECRET", "too-short"),
+        ("PARLEY_RATE_PER_SECOND", "0"),
+        ("PARLEY_LOG_LEVEL", "CHATTY"),
+    ],
+)
+def test_config__invalid_values_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_config__toml_file_sets_values_below_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "parley.toml"
+    path.write_text('cassandra_hosts = ["db1", "db2"]\ningress_port = 9000\nlog_level = "DEBUG"\n')
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
+    monkeypatch.setenv("PARLEY_INGRESS_PORT", "9100")
+    settings = Settings()
+    assert settings.cassandra_hosts == ["db1", "db2"]
+    assert settings.log_level == "DEBUG"
+    assert settings.ingress_port == 9100  # the environment wins over the file
+
+
+def test_config__dotenv_file_is_read_with_prefixed_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "parley.env"
+    path.write_text("PARLEY_RECALL_WINDOW_S=300\nPARLEY_SENSITIVE_WORDS_FILE=/etc/words.txt\n")
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
+    settings = Settings()
+    assert settings.recall_window_s == 300
+    assert settings.sensitive_words_file == Path("/etc/words.txt")
+
+
+def test_config__unknown_key_in_file_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "parley.toml"
+    path.write_text("ingres_port = 9000\n")
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
+    with pytest.raises(ValidationError, match="ingres_port"):
+        Settings()
+
+
+def test_config__missing_config_file_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(tmp_path / "absent.toml"))
+    with pytest.raises(FileNotFoundError, match=r"absent\.toml"):
+        Settings()
+
+
+def test_config__describe_lists_every_setting_with_env_default_and_meaning() -> None:
+    docs = {doc.name: doc for doc in Settings.describe()}
+    assert set(docs) == set(Settings.model_fields)
+    assert all(doc.description for doc in docs.values())
+    assert docs["ingress_port"].env == "PARLEY_INGRESS_PORT"
+    assert docs["ingress_port"].default == "7070"
+    assert docs["cassandra_hosts"].default == "127.0.0.1"
+    assert docs["sensitive_words_file"].default == "(unset)"
+    table = Settings.markdown_table()
+    assert table.count("\n") == len(docs) + 2
+    assert "| `recall_window_s` | `PARLEY_RECALL_WINDOW_S` | `120` |" in table
