@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from infra.local.errors import InfraError
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>parley.infra</groupId>
@@ -47,19 +49,21 @@ def copy_dependencies(name: str, coordinates: list[str], plugin: str, lib_dir: P
         pom = Path(scratch) / "pom.xml"
         pom.write_text(render_pom(name, coordinates))
         staging = Path(scratch) / "lib"
+        # -U: retry artifacts whose earlier download failed (Maven caches the failure).
         command = [
-            mvn, "-B", "-q", "-f", str(pom),
+            mvn, "-B", "-q", "-U", "-Dstyle.color=never", "-f", str(pom),
             f"org.apache.maven.plugins:maven-dependency-plugin:{plugin}:copy-dependencies",
             "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0 or not any(staging.glob("*.jar")):
-            output = (result.stdout + result.stderr).strip().splitlines()
+            output = _ANSI.sub("", result.stdout + result.stderr).strip().splitlines()
             raise InfraError(
                 problem=f"downloading the {name} jars from Maven Central failed "
                 f"(mvn exit {result.returncode})",
-                fix="check network access to repo.maven.apache.org (and ~/.m2/settings.xml "
-                "mirrors/proxies), then rerun `make infra-install`",
+                fix="check that the versions in infra/versions.toml exist on Central and that "
+                "repo.maven.apache.org is reachable (mind ~/.m2/settings.xml mirrors and "
+                "proxies), then rerun `make infra-install`",
                 detail="\n".join(output[-40:]) or "(mvn printed nothing)",
             )
         if lib_dir.exists():

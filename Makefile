@@ -1,0 +1,44 @@
+# Parley developer entry points. `make` lists them; each recipe is one line (longer logic
+# lives in infra/, bench/ or scripts next to the code it drives).
+PY ?= .venv/bin/python
+PYTHON ?= python3.11
+BIN := $(dir $(PY))
+
+.DEFAULT_GOAL := help
+.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs protos protos-check
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+install: ## Create .venv and install the project with dev tools
+	test -x $(PY) || $(PYTHON) -m venv .venv; $(PY) -m pip install -q -e '.[dev]'
+
+fmt: ## Format and auto-fix the code (ruff)
+	$(BIN)ruff format . && $(BIN)ruff check --fix .
+
+lint: ## ruff, ruff format --check, mypy --strict, import-linter
+	$(BIN)ruff check . && $(BIN)ruff format --check . && $(BIN)mypy parley services streams infra bench tests && $(BIN)lint-imports
+
+test: infra-up ## Start the engines if needed, then run the whole test suite
+	$(BIN)pytest -q
+
+infra-install: ## Fetch/build Kafka, Cassandra and MinIO into ~/.cache/parley (no-op when cached)
+	$(PY) -m infra.local install
+
+infra-up: ## Start Kafka, Cassandra and MinIO (installs first if needed); apply topics, schema, buckets
+	$(PY) -m infra.local up
+
+infra-down: ## Stop the engines started by infra-up
+	$(PY) -m infra.local down
+
+infra-status: ## Show which engines are up (exit 1 if any is down)
+	$(PY) -m infra.local status
+
+infra-logs: ## Print the tail of each engine's log
+	$(PY) -m infra.local logs
+
+protos: ## Regenerate parley/gen from protos/
+	PY=$(PY) bash protos/generate.sh
+
+protos-check: ## Fail when parley/gen is stale against protos/
+	PY=$(PY) bash protos/generate.sh --check
