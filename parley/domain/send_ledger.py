@@ -1,0 +1,64 @@
+"""The send ledger: the client message ids each sender used, and the receipts they were given."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from parley.domain.commands import SendReceipt
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    receipt: SendReceipt
+    fingerprint: str
+
+
+class SendLedger:
+    """(sender, client message id) -> the first accepted send with that key.
+
+    The FIRST entry for a key wins: if two concurrent retries both reached the log, the earlier
+    one is the message everyone keeps, and a later duplicate append never replaces it.
+    Bounded by age (entries older than `retention_ms` behind the newest server time seen are
+    pruned; a client retries within minutes, not days) and by count (oldest first).
+    """
+
+    def __init__(self, retention_ms: int = DAY_MS, max_entries: int = 1_000_000) -> None:
+        if retention_ms < 1 or max_entries < 1:
+            raise ValueError("retention_ms and max_entries must be positive")
+        self._retention_ms = retention_ms
+        self._max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str], LedgerEntry] = OrderedDict()
+        self._newest_ms = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, sender: str, client_message_id: str) -> LedgerEntry | None:
+        return self._entries.get((sender, client_message_id))
+
+    def record(
+        self, sender: str, client_message_id: str, fingerprint: str, receipt: SendReceipt
+    ) -> LedgerEntry:
+        """Remembers the send unless its key is known; returns the entry kept for the key."""
+        key = (sender, client_message_id)
+        kept = self._entries.get(key)
+        if kept is not None:
+            return kept
+        entry = LedgerEntry(receipt, fingerprint)
+        self._entries[key] = entry
+        self._newest_ms = max(self._newest_ms, receipt.server_time_ms)
+        self._prune()
+        return entry
+
+    def _prune(self) -> None:
+        # Insertion order is close to server-time order (clocks of ingress nodes agree to within
+        # far less than the retention), so pruning from the front is enough.
+        horizon = self._newest_ms - self._retention_ms
+        while self._entries:
+            key, oldest = next(iter(self._entries.items()))
+            if len(self._entries) <= self._max_entries and oldest.receipt.server_time_ms >= horizon:
+                return
+            del self._entries[key]

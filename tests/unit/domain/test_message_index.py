@@ -1,0 +1,97 @@
+"""The message index used by recall and acks."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parley.domain.conversations import ConversationType
+from parley.domain.events import (
+    BarrageContent,
+    CommandContent,
+    Content,
+    Event,
+    MessageRecalled,
+    MessageSent,
+    Payload,
+    TextContent,
+)
+from parley.domain.message_index import MessageIndex, MessageRecord
+
+
+def sent(message_id: str, content: Content | None = None, at: int = 7) -> Event:
+    payload = MessageSent(message_id, content or TextContent("hi"))
+    return Event(message_id, "g:team", ConversationType.GROUP, "alice", at, payload)
+
+
+def recalled(message_id: str, key: str = "g:team") -> Event:
+    payload: Payload = MessageRecalled(message_id, "alice")
+    return Event("r", key, ConversationType.GROUP, "owner", 9, payload)
+
+
+def test_message_index__remembers_stored_messages() -> None:
+    index = MessageIndex()
+    index.apply(sent("m1"))
+    assert index.get("m1") == MessageRecord("m1", "g:team", "alice", 7, recalled=False)
+    assert index.get("m2") is None
+
+
+def test_message_index__never_indexes_command_or_barrage() -> None:
+    index = MessageIndex()
+    index.apply(sent("m1", CommandContent(b"x")))
+    index.apply(sent("m2", BarrageContent("x")))
+    assert len(index) == 0
+
+
+def test_message_index__recall_marks_the_record() -> None:
+    index = MessageIndex()
+    index.apply(sent("m1"))
+    index.apply(recalled("m1"))
+    record = index.get("m1")
+    assert record is not None and record.recalled
+
+
+def test_message_index__recall_in_another_conversation_is_ignored() -> None:
+    index = MessageIndex()
+    index.apply(sent("m1"))
+    index.apply(recalled("m1", key="g:other"))
+    record = index.get("m1")
+    assert record is not None and not record.recalled
+
+
+def test_message_index__redelivered_send_does_not_undo_a_recall() -> None:
+    index = MessageIndex()
+    index.apply(sent("m1"))
+    index.apply(recalled("m1"))
+    index.apply(sent("m1", at=99))
+    assert index.get("m1") == MessageRecord("m1", "g:team", "alice", 7, recalled=True)
+
+
+def test_message_index__evicts_the_oldest_beyond_its_bound() -> None:
+    index = MessageIndex(max_entries=2)
+    for message_id in ("m1", "m2", "m3"):
+        index.apply(sent(message_id))
+    assert index.get("m1") is None
+    assert index.get("m2") is not None and index.get("m3") is not None
+    assert len(index) == 2
+
+
+EVENTS = st.lists(
+    st.one_of(
+        st.builds(sent, st.sampled_from(["m1", "m2", "m3"])),
+        st.builds(recalled, st.sampled_from(["m1", "m2", "m3"])),
+    ),
+    max_size=20,
+)
+
+
+def fold(events: list[Event]) -> list[MessageRecord | None]:
+    index = MessageIndex()
+    for event in events:
+        index.apply(event)
+    return [index.get(message_id) for message_id in ("m1", "m2", "m3")]
+
+
+@given(EVENTS)
+def test_message_index__each_event_applied_twice_equals_once(events: list[Event]) -> None:
+    assert fold([event for event in events for _ in range(2)]) == fold(events)

@@ -1,0 +1,45 @@
+"""The send ledger: first entry wins, bounded by age and by count."""
+
+from __future__ import annotations
+
+from parley.domain.commands import SendReceipt
+from parley.domain.send_ledger import DAY_MS, LedgerEntry, SendLedger
+
+
+def receipt(message_id: str, at_ms: int = 1_000, order_key: int = 1) -> SendReceipt:
+    return SendReceipt(message_id, order_key, at_ms, "p:alice:bob")
+
+
+def test_send_ledger__lookup_finds_what_was_recorded() -> None:
+    ledger = SendLedger()
+    ledger.record("alice", "c1", "fp", receipt("m1"))
+    assert ledger.lookup("alice", "c1") == LedgerEntry(receipt("m1"), "fp")
+    assert ledger.lookup("bob", "c1") is None
+    assert ledger.lookup("alice", "c2") is None
+
+
+def test_send_ledger__keeps_the_first_entry_for_a_key() -> None:
+    ledger = SendLedger()
+    first = ledger.record("alice", "c1", "fp-1", receipt("m1", order_key=5))
+    kept = ledger.record("alice", "c1", "fp-2", receipt("m1", order_key=9))
+    assert kept == first
+    assert ledger.lookup("alice", "c1") == LedgerEntry(receipt("m1", order_key=5), "fp-1")
+
+
+def test_send_ledger__prunes_entries_older_than_the_retention() -> None:
+    ledger = SendLedger(retention_ms=DAY_MS)
+    ledger.record("alice", "old", "fp", receipt("m1", at_ms=0))
+    ledger.record("alice", "edge", "fp", receipt("m2", at_ms=1))
+    ledger.record("alice", "new", "fp", receipt("m3", at_ms=DAY_MS + 1))
+    assert ledger.lookup("alice", "old") is None
+    assert ledger.lookup("alice", "edge") is not None
+    assert len(ledger) == 2
+
+
+def test_send_ledger__bounded_by_count_oldest_first() -> None:
+    ledger = SendLedger(max_entries=2)
+    for index in range(3):
+        ledger.record("alice", f"c{index}", "fp", receipt(f"m{index}"))
+    assert ledger.lookup("alice", "c0") is None
+    assert ledger.lookup("alice", "c2") is not None
+    assert len(ledger) == 2
