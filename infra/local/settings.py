@@ -45,8 +45,8 @@ class Settings:
                 os.environ.get("PARLEY_CACHE_DIR", Path.home() / ".cache" / "parley")
             ).resolve(),
             var_root=Path(os.environ.get("PARLEY_VAR_DIR", REPO_ROOT / "var")).resolve(),
-            minio_root_user=os.environ.get("PARLEY_MINIO_ROOT_USER", "parley"),
-            minio_root_password=os.environ.get("PARLEY_MINIO_ROOT_PASSWORD", "parley-secret"),
+            minio_root_user=os.environ.get("PARLEY_MINIO_ACCESS_KEY", "parley"),
+            minio_root_password=os.environ.get("PARLEY_MINIO_SECRET_KEY", "parley-secret"),
             cassandra_keyspace=os.environ.get("PARLEY_CASSANDRA_KEYSPACE", "parley"),
         )
 
