@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parley.domain.conversations import ConversationType
-from parley.domain.events import Content, Priority
+from parley.domain.conversations import Conversation, ConversationType
+from parley.domain.events import Content, Event, Payload, Priority
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,27 @@ class Stamp:
     now_ms: int  # milliseconds since the Unix epoch
     event_id: str
     request_id: str = ""
+
+    def event(
+        self,
+        conversation: Conversation,
+        actor: str,
+        payload: Payload,
+        *,
+        event_id: str | None = None,
+        client_message_id: str = "",
+    ) -> Event:
+        """The event a decision appends, carrying this request's time, ids and trace."""
+        return Event(
+            event_id=self.event_id if event_id is None else event_id,
+            conversation_key=conversation.key,
+            conversation_type=conversation.type,
+            actor=actor,
+            server_time_ms=self.now_ms,
+            payload=payload,
+            client_message_id=client_message_id,
+            request_id=self.request_id,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,248 @@
+"""Group management: who may create, dismiss, add, remove, promote, mute and whitelist.
+
+Owner-only: dismiss, set roles. Owner or admin: add and remove members, mute members or the
+whole group, update the whitelist (an admin may not remove or mute another admin). Any member
+but the owner may leave. `as_admin=True` (the server-side AdminService) grants owner rights to
+any actor but keeps the existence checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from parley.domain.commands import Stamp
+from parley.domain.conversations import Conversation, ConversationType, check_id
+from parley.domain.directory import NOT_MUTED, UNTIL_LIFTED, GroupState
+from parley.domain.errors import Reason, Rejected
+from parley.domain.events import (
+    Event,
+    GroupCreated,
+    GroupDismissed,
+    GroupMemberMuted,
+    GroupMemberRoleChanged,
+    GroupMembersAdded,
+    GroupMembersRemoved,
+    GroupMuted,
+    GroupRole,
+    GroupWhitelistChanged,
+)
+from parley.domain.limits import Limits
+from parley.domain.write_model import WriteModel
+
+
+def group_conversation(group_id: str) -> Conversation:
+    return Conversation(ConversationType.GROUP, f"g:{check_id(group_id, 'group id')}")
+
+
+def check_name(name: str, limits: Limits) -> str:
+    if len(name) > limits.name_max_chars:
+        raise Rejected(Reason.BAD_PARAMETER, f"names have at most {limits.name_max_chars} chars")
+    return name
+
+
+def _user_ids(user_ids: Iterable[str], *, allow_empty: bool = False) -> tuple[str, ...]:
+    """Valid ids, duplicates dropped, first occurrence order kept."""
+    unique = tuple(dict.fromkeys(check_id(user_id, "user id") for user_id in user_ids))
+    if not unique and not allow_empty:
+        raise Rejected(Reason.BAD_PARAMETER, "no user ids given")
+    return unique
+
+
+def mute_until_ms(duration_s: int, now_ms: int) -> int:
+    """0 lifts the mute, -1 mutes until lifted, otherwise the mute ends duration_s from now."""
+    if duration_s in (NOT_MUTED, UNTIL_LIFTED):
+        return duration_s
+    if duration_s < 0:
+        raise Rejected(Reason.BAD_PARAMETER, "duration_s must be -1, 0 or positive")
+    return now_ms + duration_s * 1000
+
+
+def _require_manager(group: GroupState, actor: str, as_admin: bool) -> None:
+    if as_admin:
+        return
+    if not group.is_member(actor):
+        raise Rejected(Reason.NOT_A_MEMBER, f"{actor!r} is not a member of the group")
+    if not group.is_manager(actor):
+        raise Rejected(Reason.NOT_GROUP_ADMIN, "only the owner or an admin may do this")
+
+
+def _require_owner(group: GroupState, actor: str, as_admin: bool) -> None:
+    if as_admin:
+        return
+    if not group.is_member(actor):
+        raise Rejected(Reason.NOT_A_MEMBER, f"{actor!r} is not a member of the group")
+    if actor != group.owner:
+        raise Rejected(Reason.NOT_GROUP_OWNER, "only the group owner may do this")
+
+
+def _require_outranks(group: GroupState, actor: str, target: str, as_admin: bool) -> None:
+    """An admin acts on plain members only; the owner on everyone but themselves."""
+    if target == group.owner:
+        raise Rejected(Reason.BAD_PARAMETER, "the owner cannot be removed, muted or demoted")
+    if not as_admin and actor != group.owner and group.is_manager(target):
+        raise Rejected(Reason.NOT_GROUP_OWNER, "only the owner may act on an admin")
+
+
+def _check_size(count: int, limits: Limits) -> None:
+    if count > limits.group_max_members:
+        raise Rejected(
+            Reason.BAD_PARAMETER, f"a group has at most {limits.group_max_members} members"
+        )
+
+
+def decide_create_group(
+    actor: str,
+    group_id: str,
+    name: str,
+    member_ids: Iterable[str],
+    model: WriteModel,
+    limits: Limits,
+    stamp: Stamp,
+    *,
+    as_admin: bool = False,
+) -> Event:
+    """The actor becomes the owner. A group id is never reused, even after dismissal."""
+    del as_admin  # anyone may create a group; kept so every group decider reads alike
+    conversation = group_conversation(group_id)
+    check_id(actor, "owner id")
+    check_name(name, limits)
+    if model.directory.group(group_id) is not None:
+        raise Rejected(Reason.ALREADY_EXISTS, f"group {group_id!r} already exists")
+    members = tuple(user for user in _user_ids(member_ids, allow_empty=True) if user != actor)
+    _check_size(len(members) + 1, limits)
+    return stamp.event(conversation, actor, GroupCreated(group_id, name, actor, members))
+
+
+def decide_dismiss_group(
+    actor: str, group_id: str, model: WriteModel, stamp: Stamp, *, as_admin: bool = False
+) -> Event:
+    conversation = group_conversation(group_id)
+    _require_owner(model.directory.require_group(group_id), actor, as_admin)
+    return stamp.event(conversation, actor, GroupDismissed())
+
+
+def decide_add_members(
+    actor: str,
+    group_id: str,
+    user_ids: Iterable[str],
+    model: WriteModel,
+    limits: Limits,
+    stamp: Stamp,
+    *,
+    as_admin: bool = False,
+) -> Event:
+    """Adding someone who is already a member is accepted and changes nothing, so a retried add
+    succeeds."""
+    conversation = group_conversation(group_id)
+    group = model.directory.require_group(group_id)
+    _require_manager(group, actor, as_admin)
+    users = _user_ids(user_ids)
+    _check_size(len(group.member_ids | set(users)), limits)
+    return stamp.event(conversation, actor, GroupMembersAdded(users))
+
+
+def decide_remove_members(
+    actor: str,
+    group_id: str,
+    user_ids: Iterable[str],
+    model: WriteModel,
+    stamp: Stamp,
+    *,
+    as_admin: bool = False,
+) -> Event:
+    """Removing a non-member is accepted and changes nothing (a retried removal succeeds)."""
+    conversation = group_conversation(group_id)
+    group = model.directory.require_group(group_id)
+    _require_manager(group, actor, as_admin)
+    users = _user_ids(user_ids)
+    for user in users:
+        _require_outranks(group, actor, user, as_admin)
+    return stamp.event(conversation, actor, GroupMembersRemoved(users))
+
+
+def decide_leave_group(actor: str, group_id: str, model: WriteModel, stamp: Stamp) -> Event:
+    conversation = group_conversation(group_id)
+    group = model.directory.require_group_member(group_id, actor)
+    if actor == group.owner:
+        raise Rejected(Reason.BAD_PARAMETER, "the owner cannot leave; dismiss the group instead")
+    return stamp.event(conversation, actor, GroupMembersRemoved((actor,), left=True))
+
+
+def decide_set_member_role(
+    actor: str,
+    group_id: str,
+    user_id: str,
+    role: GroupRole,
+    model: WriteModel,
+    stamp: Stamp,
+    *,
+    as_admin: bool = False,
+) -> Event:
+    """Promotes to ADMIN or demotes to MEMBER; ownership cannot be handed over this way."""
+    conversation = group_conversation(group_id)
+    group = model.directory.require_group(group_id)
+    _require_owner(group, actor, as_admin)
+    if role is GroupRole.OWNER:
+        raise Rejected(Reason.BAD_PARAMETER, "role must be MEMBER or ADMIN")
+    check_id(user_id, "user id")
+    if not group.is_member(user_id):
+        raise Rejected(Reason.NOT_A_MEMBER, f"{user_id!r} is not a member of the group")
+    _require_outranks(group, actor, user_id, as_admin=True)
+    return stamp.event(conversation, actor, GroupMemberRoleChanged(user_id, role))
+
+
+def decide_mute_member(
+    actor: str,
+    group_id: str,
+    user_id: str,
+    duration_s: int,
+    model: WriteModel,
+    stamp: Stamp,
+    *,
+    as_admin: bool = False,
+) -> Event:
+    conversation = group_conversation(group_id)
+    group = model.directory.require_group(group_id)
+    _require_manager(group, actor, as_admin)
+    check_id(user_id, "user id")
+    if not group.is_member(user_id):
+        raise Rejected(Reason.NOT_A_MEMBER, f"{user_id!r} is not a member of the group")
+    _require_outranks(group, actor, user_id, as_admin)
+    until = mute_until_ms(duration_s, stamp.now_ms)
+    return stamp.event(conversation, actor, GroupMemberMuted(user_id, until))
+
+
+def decide_mute_group(
+    actor: str,
+    group_id: str,
+    duration_s: int,
+    model: WriteModel,
+    stamp: Stamp,
+    *,
+    as_admin: bool = False,
+) -> Event:
+    """While muted only the owner, admins and whitelisted members may send."""
+    conversation = group_conversation(group_id)
+    _require_manager(model.directory.require_group(group_id), actor, as_admin)
+    until = mute_until_ms(duration_s, stamp.now_ms)
+    return stamp.event(conversation, actor, GroupMuted(until))
+
+
+def decide_update_whitelist(
+    actor: str,
+    group_id: str,
+    add_user_ids: Iterable[str],
+    remove_user_ids: Iterable[str],
+    whitelist_only: bool,
+    model: WriteModel,
+    stamp: Stamp,
+    *,
+    as_admin: bool = False,
+) -> Event:
+    """whitelist_only is set absolutely by every update, as the request carries it."""
+    conversation = group_conversation(group_id)
+    _require_manager(model.directory.require_group(group_id), actor, as_admin)
+    added = _user_ids(add_user_ids, allow_empty=True)
+    removed = _user_ids(remove_user_ids, allow_empty=True)
+    payload = GroupWhitelistChanged(added, removed, whitelist_only)
+    return stamp.event(conversation, actor, payload)

@@ -1,0 +1,57 @@
+"""The write model: everything the write side decides with, folded from the log."""
+
+from __future__ import annotations
+
+from parley.domain.commands import SendReceipt
+from parley.domain.directory import Directory
+from parley.domain.events import Event, Logged, MessageSent
+from parley.domain.message_ids import fingerprint_of_event
+from parley.domain.message_index import MessageIndex
+from parley.domain.send_ledger import SendLedger
+
+
+def receipt_of(event: Event, offset: int) -> SendReceipt:
+    """The answer to the send that produced this MessageSent event at this log offset."""
+    if not isinstance(event.payload, MessageSent):
+        raise TypeError("only MessageSent events have a send receipt")
+    return SendReceipt(
+        message_id=event.payload.message_id,
+        order_key=offset,
+        server_time_ms=event.server_time_ms,
+        conversation_key=event.conversation_key,
+        masked=event.payload.masked,
+    )
+
+
+class WriteModel:
+    """Directory, message index and send ledger; a LoggedSink fed by the log follower.
+
+    Applying is idempotent (each part is), so the at-least-once feed may redeliver freely.
+    """
+
+    def __init__(
+        self,
+        directory: Directory | None = None,
+        messages: MessageIndex | None = None,
+        sends: SendLedger | None = None,
+    ) -> None:
+        self.directory = directory if directory is not None else Directory()
+        self.messages = messages if messages is not None else MessageIndex()
+        self.sends = sends if sends is not None else SendLedger()
+
+    def apply(self, logged: Logged) -> None:
+        self.apply_event(logged.event, logged.position.offset)
+
+    def apply_event(self, event: Event, offset: int) -> SendReceipt | None:
+        """Folds one event; for a send, returns the receipt the ledger keeps for it."""
+        self.directory.apply(event)
+        self.messages.apply(event)
+        if not isinstance(event.payload, MessageSent) or not event.client_message_id:
+            return None
+        entry = self.sends.record(
+            event.actor,
+            event.client_message_id,
+            fingerprint_of_event(event),
+            receipt_of(event, offset),
+        )
+        return entry.receipt

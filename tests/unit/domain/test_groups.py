@@ -1,0 +1,279 @@
+"""Group management rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ParamSpec
+
+import pytest
+
+from parley.domain.commands import Stamp
+from parley.domain.directory import GroupState
+from parley.domain.errors import Reason, Rejected
+from parley.domain.events import (
+    Event,
+    GroupMemberMuted,
+    GroupMembersAdded,
+    GroupMembersRemoved,
+    GroupMuted,
+    GroupRole,
+    GroupWhitelistChanged,
+)
+from parley.domain.groups import (
+    decide_add_members,
+    decide_create_group,
+    decide_dismiss_group,
+    decide_leave_group,
+    decide_mute_group,
+    decide_mute_member,
+    decide_remove_members,
+    decide_set_member_role,
+    decide_update_whitelist,
+)
+from parley.domain.limits import Limits
+from parley.domain.write_model import WriteModel
+
+NOW = 1_000_000
+STAMP = Stamp(NOW, "ev-1", "req-1")
+LIMITS = Limits()
+P = ParamSpec("P")
+
+
+def apply(model: WriteModel, event: Event) -> Event:
+    model.apply_event(event, 0)
+    return event
+
+
+def team_model() -> WriteModel:
+    """owner; admin "ada"; members "alice", "bob"."""
+    model = WriteModel()
+    apply(
+        model,
+        decide_create_group("owner", "team", "Team", ["ada", "alice", "bob"], model, LIMITS, STAMP),
+    )
+    apply(model, decide_set_member_role("owner", "team", "ada", GroupRole.ADMIN, model, STAMP))
+    return model
+
+
+def team(model: WriteModel) -> GroupState:
+    group = model.directory.group("team")
+    assert group is not None
+    return group
+
+
+def reason_of(decide: Callable[P, Event], *args: P.args, **kwargs: P.kwargs) -> Reason:
+    with pytest.raises(Rejected) as caught:
+        decide(*args, **kwargs)
+    return caught.value.reason
+
+
+def test_decide_create_group__event_carries_owner_and_deduplicated_members() -> None:
+    model = WriteModel()
+    event = decide_create_group(
+        "owner", "team", "T", ["a", "b", "a", "owner"], model, LIMITS, STAMP
+    )
+    assert (event.conversation_key, event.actor, event.event_id) == ("g:team", "owner", "ev-1")
+    assert event.server_time_ms == NOW and event.request_id == "req-1"
+    apply(model, event)
+    assert team(model).members == {
+        "owner": GroupRole.OWNER,
+        "a": GroupRole.MEMBER,
+        "b": GroupRole.MEMBER,
+    }
+
+
+def test_decide_create_group__existing_id_already_exists() -> None:
+    model = team_model()
+    assert reason_of(decide_create_group, "x", "team", "T", [], model, LIMITS, STAMP) is (
+        Reason.ALREADY_EXISTS
+    )
+
+
+def test_decide_create_group__dismissed_id_is_not_reused() -> None:
+    model = team_model()
+    apply(model, decide_dismiss_group("owner", "team", model, STAMP))
+    assert reason_of(decide_create_group, "x", "team", "T", [], model, LIMITS, STAMP) is (
+        Reason.ALREADY_EXISTS
+    )
+
+
+@pytest.mark.parametrize(
+    ("group_id", "name", "members"),
+    [("bad id", "T", []), ("team", "n" * 101, []), ("team", "T", ["ok", "not ok"])],
+)
+def test_decide_create_group__bad_parameters(group_id: str, name: str, members: list[str]) -> None:
+    model = WriteModel()
+    assert (
+        reason_of(decide_create_group, "owner", group_id, name, members, model, LIMITS, STAMP)
+        is Reason.BAD_PARAMETER
+    )
+
+
+def test_decide_create_group__name_of_100_characters_is_fine() -> None:
+    decide_create_group("owner", "team", "名" * 100, [], WriteModel(), LIMITS, STAMP)
+
+
+def test_decide_create_group__member_limit_counts_the_owner() -> None:
+    limits = Limits(group_max_members=3)
+    decide_create_group("owner", "team", "T", ["a", "b"], WriteModel(), limits, STAMP)
+    assert (
+        reason_of(
+            decide_create_group, "owner", "team", "T", ["a", "b", "c"], WriteModel(), limits, STAMP
+        )
+        is Reason.BAD_PARAMETER
+    )
+
+
+def test_decide_dismiss_group__owner_only() -> None:
+    model = team_model()
+    assert reason_of(decide_dismiss_group, "ada", "team", model, STAMP) is Reason.NOT_GROUP_OWNER
+    assert reason_of(decide_dismiss_group, "eve", "team", model, STAMP) is Reason.NOT_A_MEMBER
+    apply(model, decide_dismiss_group("owner", "team", model, STAMP))
+    assert team(model).dismissed
+
+
+def test_decide_dismiss_group__as_admin_grants_owner_rights_but_checks_existence() -> None:
+    model = team_model()
+    decide_dismiss_group("system", "team", model, STAMP, as_admin=True)
+    assert (
+        reason_of(decide_dismiss_group, "system", "nope", model, STAMP, as_admin=True)
+        is Reason.GROUP_NOT_FOUND
+    )
+
+
+def test_group_deciders__dismissed_group() -> None:
+    model = team_model()
+    apply(model, decide_dismiss_group("owner", "team", model, STAMP))
+    assert (
+        reason_of(decide_add_members, "owner", "team", ["x"], model, LIMITS, STAMP, as_admin=True)
+        is Reason.GROUP_DISMISSED
+    )
+
+
+def test_decide_add_members__owner_or_admin() -> None:
+    model = team_model()
+    event = decide_add_members("ada", "team", ["carol", "carol"], model, LIMITS, STAMP)
+    assert event.payload == GroupMembersAdded(("carol",))
+    assert (
+        reason_of(decide_add_members, "alice", "team", ["dan"], model, LIMITS, STAMP)
+        is Reason.NOT_GROUP_ADMIN
+    )
+
+
+def test_decide_add_members__empty_list_is_bad_parameter() -> None:
+    model = team_model()
+    assert (
+        reason_of(decide_add_members, "owner", "team", [], model, LIMITS, STAMP)
+        is Reason.BAD_PARAMETER
+    )
+
+
+def test_decide_add_members__beyond_the_member_limit() -> None:
+    model = team_model()  # 4 members
+    limits = Limits(group_max_members=5)
+    decide_add_members("owner", "team", ["alice", "carol"], model, limits, STAMP)
+    assert (
+        reason_of(decide_add_members, "owner", "team", ["carol", "dan"], model, limits, STAMP)
+        is Reason.BAD_PARAMETER
+    )
+
+
+def test_decide_remove_members__admin_removes_members_not_admins_or_owner() -> None:
+    model = team_model()
+    assert decide_remove_members("ada", "team", ["alice"], model, STAMP).payload == (
+        GroupMembersRemoved(("alice",))
+    )
+    apply(model, decide_set_member_role("owner", "team", "bob", GroupRole.ADMIN, model, STAMP))
+    assert reason_of(decide_remove_members, "ada", "team", ["bob"], model, STAMP) is (
+        Reason.NOT_GROUP_OWNER
+    )
+    assert reason_of(decide_remove_members, "owner", "team", ["owner"], model, STAMP) is (
+        Reason.BAD_PARAMETER
+    )
+    assert reason_of(decide_remove_members, "alice", "team", ["bob"], model, STAMP) is (
+        Reason.NOT_GROUP_ADMIN
+    )
+    decide_remove_members("owner", "team", ["bob"], model, STAMP)
+
+
+def test_decide_leave_group__members_leave_the_owner_cannot() -> None:
+    model = team_model()
+    event = apply(model, decide_leave_group("alice", "team", model, STAMP))
+    assert event.payload == GroupMembersRemoved(("alice",), left=True)
+    assert not team(model).is_member("alice")
+    assert reason_of(decide_leave_group, "alice", "team", model, STAMP) is Reason.NOT_A_MEMBER
+    assert reason_of(decide_leave_group, "owner", "team", model, STAMP) is Reason.BAD_PARAMETER
+
+
+def test_decide_set_member_role__owner_only_and_never_owner() -> None:
+    model = team_model()
+    assert team(model).role_of("ada") is GroupRole.ADMIN
+    assert (
+        reason_of(decide_set_member_role, "ada", "team", "alice", GroupRole.ADMIN, model, STAMP)
+        is Reason.NOT_GROUP_OWNER
+    )
+    assert (
+        reason_of(decide_set_member_role, "owner", "team", "alice", GroupRole.OWNER, model, STAMP)
+        is Reason.BAD_PARAMETER
+    )
+    assert (
+        reason_of(decide_set_member_role, "owner", "team", "eve", GroupRole.ADMIN, model, STAMP)
+        is Reason.NOT_A_MEMBER
+    )
+    assert (
+        reason_of(decide_set_member_role, "owner", "team", "owner", GroupRole.MEMBER, model, STAMP)
+        is Reason.BAD_PARAMETER
+    )
+    apply(model, decide_set_member_role("owner", "team", "ada", GroupRole.MEMBER, model, STAMP))
+    assert team(model).role_of("ada") is GroupRole.MEMBER
+
+
+@pytest.mark.parametrize(("duration_s", "until"), [(0, 0), (-1, -1), (60, NOW + 60_000)])
+def test_decide_mute_member__duration_becomes_an_absolute_end(duration_s: int, until: int) -> None:
+    model = team_model()
+    event = decide_mute_member("ada", "team", "alice", duration_s, model, STAMP)
+    assert event.payload == GroupMemberMuted("alice", until)
+
+
+def test_decide_mute_member__rules() -> None:
+    model = team_model()
+    assert reason_of(decide_mute_member, "ada", "team", "alice", -2, model, STAMP) is (
+        Reason.BAD_PARAMETER
+    )
+    assert reason_of(decide_mute_member, "alice", "team", "bob", 60, model, STAMP) is (
+        Reason.NOT_GROUP_ADMIN
+    )
+    assert reason_of(decide_mute_member, "ada", "team", "eve", 60, model, STAMP) is (
+        Reason.NOT_A_MEMBER
+    )
+    assert reason_of(decide_mute_member, "ada", "team", "owner", 60, model, STAMP) is (
+        Reason.BAD_PARAMETER
+    )
+    apply(model, decide_set_member_role("owner", "team", "bob", GroupRole.ADMIN, model, STAMP))
+    assert reason_of(decide_mute_member, "ada", "team", "bob", 60, model, STAMP) is (
+        Reason.NOT_GROUP_OWNER
+    )
+    decide_mute_member("owner", "team", "bob", 60, model, STAMP)
+
+
+def test_decide_mute_group__owner_or_admin() -> None:
+    model = team_model()
+    assert decide_mute_group("ada", "team", -1, model, STAMP).payload == GroupMuted(-1)
+    assert reason_of(decide_mute_group, "alice", "team", -1, model, STAMP) is (
+        Reason.NOT_GROUP_ADMIN
+    )
+
+
+def test_decide_update_whitelist__owner_or_admin() -> None:
+    model = team_model()
+    event = decide_update_whitelist("ada", "team", ["alice"], ["bob"], True, model, STAMP)
+    assert event.payload == GroupWhitelistChanged(("alice",), ("bob",), True)
+    assert (
+        reason_of(decide_update_whitelist, "bob", "team", ["bob"], [], False, model, STAMP)
+        is Reason.NOT_GROUP_ADMIN
+    )
+
+
+def test_group_deciders__unknown_group() -> None:
+    model = WriteModel()
+    assert reason_of(decide_mute_group, "a", "nope", 1, model, STAMP) is Reason.GROUP_NOT_FOUND
