@@ -1,0 +1,148 @@
+"""Acknowledgements, reading a whole conversation and deleting it."""
+
+from __future__ import annotations
+
+import pytest
+
+from parley.domain.acks import (
+    AckKind,
+    decide_ack,
+    decide_conversation_read,
+    decide_delete_conversation,
+)
+from parley.domain.commands import SendCommand, Stamp
+from parley.domain.conversations import ConversationType
+from parley.domain.errors import Reason, Rejected
+from parley.domain.events import (
+    ConversationDeleted,
+    ConversationRead,
+    Event,
+    MessageDelivered,
+    MessageRead,
+    Position,
+    TextContent,
+)
+from parley.domain.groups import decide_create_group, decide_dismiss_group, decide_leave_group
+from parley.domain.limits import Limits
+from parley.domain.moderation import InterceptorChain
+from parley.domain.rate_limit import RateLimiter
+from parley.domain.sending import SendDecider
+from parley.domain.write_model import WriteModel
+
+LIMITS = Limits()
+STAMP = Stamp(5, "ack-1", "req")
+PEER, ROOM, GROUP = ConversationType.PEER, ConversationType.ROOM, ConversationType.GROUP
+
+
+def world() -> tuple[WriteModel, str, str]:
+    """Group "team" (owner, alice, bob); alice sent one peer and one group message."""
+    model = WriteModel()
+    create = decide_create_group("owner", "team", "T", ["alice", "bob"], model, LIMITS, STAMP)
+    model.apply_event(create, 0)
+    decider = SendDecider(model, LIMITS, RateLimiter(100), InterceptorChain())
+    ids = []
+    for kind, target in ((PEER, "bob"), (GROUP, "team")):
+        event = decider.prepare(
+            SendCommand("alice", kind, target, f"c-{target}", TextContent("hi")), Stamp(1, "e")
+        )
+        assert isinstance(event, Event)
+        ids.append(decider.record(event, Position(0, 1)).message_id)
+    return model, ids[0], ids[1]
+
+
+def reason_of_ack(
+    actor: str, kind: ConversationType, target: str, message_id: str, model: WriteModel
+) -> Reason:
+    with pytest.raises(Rejected) as caught:
+        decide_ack(actor, kind, target, message_id, AckKind.READ, model, STAMP)
+    return caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload_type"), [(AckKind.DELIVERED, MessageDelivered), (AckKind.READ, MessageRead)]
+)
+def test_decide_ack__the_recipient_acknowledges(kind: AckKind, payload_type: type) -> None:
+    model, peer_message, _ = world()
+    event = decide_ack("bob", PEER, "alice", peer_message, kind, model, STAMP)
+    assert event.payload == payload_type(peer_message)
+    assert (event.conversation_key, event.actor, event.event_id) == ("p:alice:bob", "bob", "ack-1")
+
+
+def test_decide_ack__group_member_acknowledges() -> None:
+    model, _, group_message = world()
+    event = decide_ack("bob", GROUP, "team", group_message, AckKind.READ, model, STAMP)
+    assert event.payload == MessageRead(group_message)
+
+
+def test_decide_ack__own_message_is_a_bad_parameter() -> None:
+    model, peer_message, _ = world()
+    assert reason_of_ack("alice", PEER, "bob", peer_message, model) is Reason.BAD_PARAMETER
+
+
+def test_decide_ack__message_of_another_conversation_is_not_found() -> None:
+    model, peer_message, group_message = world()
+    assert reason_of_ack("bob", GROUP, "team", peer_message, model) is Reason.MESSAGE_NOT_FOUND
+    assert reason_of_ack("carol", PEER, "alice", peer_message, model) is Reason.MESSAGE_NOT_FOUND
+    assert reason_of_ack("bob", PEER, "alice", group_message, model) is Reason.MESSAGE_NOT_FOUND
+
+
+def test_decide_ack__non_member_of_the_group() -> None:
+    model, _, group_message = world()
+    assert reason_of_ack("eve", GROUP, "team", group_message, model) is Reason.NOT_A_MEMBER
+
+
+def test_decide_ack__rooms_have_no_receipts() -> None:
+    model, _, group_message = world()
+    assert reason_of_ack("bob", ROOM, "lobby", group_message, model) is Reason.TYPE_NOT_ALLOWED
+
+
+def test_decide_conversation_read__member_reads_up_to_a_sequence() -> None:
+    model, _, _ = world()
+    event = decide_conversation_read("bob", GROUP, "team", 7, model, STAMP)
+    assert event.payload == ConversationRead(7)
+    assert decide_conversation_read("bob", PEER, "alice", 0, model, STAMP).payload == (
+        ConversationRead(0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("actor", "kind", "target", "up_to", "expected"),
+    [
+        ("bob", GROUP, "team", -1, Reason.BAD_PARAMETER),
+        ("eve", GROUP, "team", 0, Reason.NOT_A_MEMBER),
+        ("bob", GROUP, "nope", 0, Reason.GROUP_NOT_FOUND),
+        ("bob", ROOM, "lobby", 0, Reason.TYPE_NOT_ALLOWED),
+        ("bob", PEER, "bob", 0, Reason.SEND_TO_SELF),
+    ],
+)
+def test_decide_conversation_read__rejections(
+    actor: str, kind: ConversationType, target: str, up_to: int, expected: Reason
+) -> None:
+    model, _, _ = world()
+    with pytest.raises(Rejected) as caught:
+        decide_conversation_read(actor, kind, target, up_to, model, STAMP)
+    assert caught.value.reason is expected
+
+
+def test_decide_delete_conversation__former_members_may_delete_a_dismissed_group() -> None:
+    model, _, _ = world()
+    model.apply_event(decide_leave_group("bob", "team", model, STAMP), 2)
+    model.apply_event(decide_dismiss_group("owner", "team", model, STAMP), 3)
+    event = decide_delete_conversation("bob", GROUP, "team", True, model, STAMP)
+    assert event.payload == ConversationDeleted(delete_history=True)
+    assert decide_delete_conversation("bob", PEER, "alice", False, model, STAMP).payload == (
+        ConversationDeleted(False)
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "expected"),
+    [(GROUP, "nope", Reason.GROUP_NOT_FOUND), (ROOM, "lobby", Reason.TYPE_NOT_ALLOWED)],
+)
+def test_decide_delete_conversation__rejections(
+    kind: ConversationType, target: str, expected: Reason
+) -> None:
+    model, _, _ = world()
+    with pytest.raises(Rejected) as caught:
+        decide_delete_conversation("bob", kind, target, False, model, STAMP)
+    assert caught.value.reason is expected

@@ -1,0 +1,141 @@
+"""Recall rules: sender within the window, group owner or admin at any time."""
+
+from __future__ import annotations
+
+import pytest
+
+from parley.domain.commands import SendCommand, Stamp
+from parley.domain.conversations import ConversationType
+from parley.domain.errors import Reason, Rejected
+from parley.domain.events import (
+    CommandContent,
+    Content,
+    Event,
+    GroupRole,
+    MessageRecalled,
+    Position,
+    TextContent,
+)
+from parley.domain.groups import decide_create_group, decide_set_member_role
+from parley.domain.limits import Limits
+from parley.domain.message_ids import message_id_for
+from parley.domain.moderation import InterceptorChain
+from parley.domain.rate_limit import RateLimiter
+from parley.domain.recall import decide_recall
+from parley.domain.rooms import decide_create_room
+from parley.domain.sending import SendDecider
+from parley.domain.write_model import WriteModel
+
+SENT_AT = 1_000_000
+LIMITS = Limits()
+PEER, ROOM, GROUP = ConversationType.PEER, ConversationType.ROOM, ConversationType.GROUP
+
+
+def world() -> WriteModel:
+    """Group "team": owner, admin "ada", alice, bob; room "lobby" with alice."""
+    model = WriteModel()
+    setup = Stamp(0, "setup")
+    create = decide_create_group(
+        "owner", "team", "T", ["ada", "alice", "bob"], model, LIMITS, setup
+    )
+    model.apply_event(create, 0)
+    promote = decide_set_member_role("owner", "team", "ada", GroupRole.ADMIN, model, setup)
+    model.apply_event(promote, 0)
+    model.apply_event(decide_create_room("alice", "lobby", "L", model, LIMITS, setup), 0)
+    return model
+
+
+def send(
+    model: WriteModel,
+    kind: ConversationType,
+    target: str,
+    content: Content | None = None,
+    sender: str = "alice",
+) -> str:
+    decider = SendDecider(model, LIMITS, RateLimiter(100), InterceptorChain())
+    cmd = SendCommand(sender, kind, target, "c-1", content or TextContent("oops"))
+    event = decider.prepare(cmd, Stamp(SENT_AT, "ev"))
+    assert isinstance(event, Event)
+    decider.record(event, Position(0, 1))
+    return message_id_for(sender, "c-1")
+
+
+def recall(
+    model: WriteModel, actor: str, kind: ConversationType, target: str, message_id: str, at: int
+) -> MessageRecalled:
+    event = decide_recall(actor, kind, target, message_id, model, LIMITS, Stamp(at, "r"))
+    assert isinstance(event.payload, MessageRecalled)
+    model.apply_event(event, 2)
+    return event.payload
+
+
+def reason(
+    model: WriteModel, actor: str, kind: ConversationType, target: str, message_id: str, at: int
+) -> Reason:
+    with pytest.raises(Rejected) as caught:
+        decide_recall(actor, kind, target, message_id, model, LIMITS, Stamp(at, "r"))
+    return caught.value.reason
+
+
+def test_decide_recall__sender_within_the_window_inclusive() -> None:
+    model = world()
+    message_id = send(model, PEER, "bob")
+    payload = recall(model, "alice", PEER, "bob", message_id, SENT_AT + LIMITS.recall_window_ms)
+    assert payload == MessageRecalled(message_id, "alice")
+
+
+def test_decide_recall__one_millisecond_after_the_window() -> None:
+    model = world()
+    message_id = send(model, PEER, "bob")
+    late = SENT_AT + LIMITS.recall_window_ms + 1
+    assert reason(model, "alice", PEER, "bob", message_id, late) is Reason.RECALL_WINDOW_EXPIRED
+
+
+def test_decide_recall__the_peer_may_not_recall_the_senders_message() -> None:
+    model = world()
+    message_id = send(model, PEER, "bob")
+    assert reason(model, "bob", PEER, "alice", message_id, SENT_AT) is Reason.RECALL_NOT_PERMITTED
+
+
+def test_decide_recall__group_owner_and_admin_at_any_time() -> None:
+    model = world()
+    message_id = send(model, GROUP, "team")
+    much_later = SENT_AT + 10 * LIMITS.recall_window_ms
+    assert reason(model, "bob", GROUP, "team", message_id, SENT_AT) is Reason.RECALL_NOT_PERMITTED
+    assert recall(model, "ada", GROUP, "team", message_id, much_later).original_sender_id == "alice"
+    assert reason(model, "owner", GROUP, "team", message_id, much_later) is Reason.ALREADY_RECALLED
+
+
+def test_decide_recall__already_recalled() -> None:
+    model = world()
+    message_id = send(model, PEER, "bob")
+    recall(model, "alice", PEER, "bob", message_id, SENT_AT)
+    assert reason(model, "alice", PEER, "bob", message_id, SENT_AT) is Reason.ALREADY_RECALLED
+
+
+def test_decide_recall__unknown_message_or_other_conversation() -> None:
+    model = world()
+    message_id = send(model, PEER, "bob")
+    unknown = message_id_for("alice", "never")
+    assert reason(model, "alice", PEER, "bob", unknown, SENT_AT) is Reason.MESSAGE_NOT_FOUND
+    assert reason(model, "alice", PEER, "carol", message_id, SENT_AT) is Reason.MESSAGE_NOT_FOUND
+    assert reason(model, "alice", GROUP, "team", message_id, SENT_AT) is Reason.MESSAGE_NOT_FOUND
+
+
+def test_decide_recall__commands_are_never_stored_so_never_found() -> None:
+    model = world()
+    message_id = send(model, PEER, "bob", CommandContent(b"typing"))
+    assert reason(model, "alice", PEER, "bob", message_id, SENT_AT) is Reason.MESSAGE_NOT_FOUND
+
+
+def test_decide_recall__group_membership_is_checked_first() -> None:
+    model = world()
+    message_id = send(model, GROUP, "team")
+    assert reason(model, "eve", GROUP, "team", message_id, SENT_AT) is Reason.NOT_A_MEMBER
+    assert reason(model, "alice", GROUP, "nope", message_id, SENT_AT) is Reason.GROUP_NOT_FOUND
+
+
+def test_decide_recall__room_messages_are_not_recalled() -> None:
+    model = world()
+    message_id = send(model, ROOM, "lobby")
+    assert reason(model, "alice", ROOM, "lobby", message_id, SENT_AT) is Reason.RECALL_NOT_PERMITTED
