@@ -91,10 +91,16 @@ class KafkaEventLog:
         waiters: list[asyncio.Future[Position]] = [loop.create_future() for _ in records]
 
         def send_all() -> None:
+            failed: Exception | None = None
             for (name, key, value), waiter in zip(records, waiters, strict=True):
                 try:
+                    # After one refused record send none of the rest: a later event of the same
+                    # conversation must not land in the log without the one before it.
+                    if failed is not None:
+                        raise failed
                     sent = producer.send(name, key=key, value=value)
                 except Exception as error:  # metadata timeout, closed producer: nothing sent
+                    failed = error
                     loop.call_soon_threadsafe(_reject, waiter, error)
                     continue
                 sent.add_callback(
@@ -124,10 +130,10 @@ class KafkaEventLog:
     async def close(self) -> None:
         """Flushes what is in flight and disconnects."""
         self._closed = True
+        await asyncio.to_thread(self._sender.shutdown, True)  # sends already submitted go out
         producer, self._producer = self._producer, None
         if producer is not None:
             await asyncio.to_thread(producer.close, 5)
-        self._sender.shutdown(wait=False)
 
     async def _ensure_producer(self) -> KafkaProducer:
         async with self._connecting:
@@ -282,7 +288,16 @@ class KafkaEventFeed:
         return handed, advanced
 
     def _hand_over(self, handed: list[Logged], advanced: dict[tuple[str, int], int]) -> None:
-        for logged in handed:
-            self._sink.apply(logged)
+        if self._stopping.is_set():
+            return
+        try:
+            for logged in handed:
+                self._sink.apply(logged)
+        except Exception as error:
+            # The sink's model is now behind the log: stop, and fail waiters instead of lying.
+            log.exception("the sink failed; the event feed stops")
+            self._stopping.set()
+            self._progress.fail(EventLogUnavailable(f"the feed's sink failed: {error!r}"))
+            return
         for (topic, partition), next_offset in advanced.items():
             self._progress.advance(topic, partition, next_offset)
