@@ -181,6 +181,11 @@ def decode_event(data: bytes) -> Event:
 # --- ingress requests and answers ----------------------------------------------------------
 
 
+def conversation_type_from_proto(number: int) -> ConversationType:
+    """The conversation type of a request; an unknown number is a BAD_PARAMETER."""
+    return _enum(ConversationType, number, "conversation.type")
+
+
 def send_command_from_proto(req: ingress_pb2.SendMessageRequest, sender: str) -> SendCommand:
     """The send command of a request; malformed enums or a missing body are BAD_PARAMETER."""
     if not req.HasField("conversation"):
@@ -189,7 +194,7 @@ def send_command_from_proto(req: ingress_pb2.SendMessageRequest, sender: str) ->
         raise Rejected(Reason.BAD_PARAMETER, "the message body is required")
     return SendCommand(
         sender=sender,
-        conversation_type=_enum(ConversationType, req.conversation.type, "conversation.type"),
+        conversation_type=conversation_type_from_proto(req.conversation.type),
         target_id=req.conversation.id,
         client_message_id=req.client_message_id,
         content=content_from_proto(req.body),

@@ -291,3 +291,12 @@ def test_wire__rejection_carries_reason_status_and_message(
 
 def test_wire__every_reason_has_a_grpc_status() -> None:
     assert all(isinstance(wire.grpc_status_of(reason), grpc.StatusCode) for reason in Reason)
+
+
+def test_wire__conversation_type_from_proto_maps_known_and_rejects_unknown() -> None:
+    assert wire.conversation_type_from_proto(common_pb2.CONVERSATION_TYPE_ROOM) is (
+        ConversationType.ROOM
+    )
+    with pytest.raises(Rejected) as caught:
+        wire.conversation_type_from_proto(3)
+    assert caught.value.reason is Reason.BAD_PARAMETER
