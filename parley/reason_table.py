@@ -12,7 +12,8 @@ HEADER = (
 
 def reason_code_table() -> str:
     rows = (
-        f"| {int(reason)} | `{reason.name}` | {info.status} | {info.meaning} | {info.client_action} |"
+        f"| {int(reason)} | `{reason.name}` | {info.status} | {info.meaning} "
+        f"| {info.client_action} |"
         for reason, info in sorted(REASONS.items())
     )
     return HEADER + "\n".join(rows) + "\n"

@@ -1,0 +1,121 @@
+"""AdminService: the server-side API for other services, authorised by the admin secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parley.adapters import wire
+from parley.domain import groups, rooms
+from parley.domain.broadcasts import decide_broadcast
+from parley.domain.conversations import check_id
+from parley.domain.errors import Rejected
+from parley.domain.message_ids import message_id_for
+from parley.gen.parley.v1 import ingress_pb2 as pb
+from parley.gen.parley.v1 import ingress_pb2_grpc
+from services.ingress.auth import current_caller
+from services.ingress.context import IngressContext
+from services.ingress.errors import abort
+from services.ingress.groups import GroupServicer, RoomServicer, new_conversation_id
+
+
+class AdminServicer(ingress_pb2_grpc.AdminServiceServicer):
+    def __init__(self, ingress: IngressContext) -> None:
+        self._ingress = ingress
+        self._groups = GroupServicer(ingress, as_admin=True)
+        self._rooms = RoomServicer(ingress, as_admin=True)
+
+    async def IssueToken(
+        self, request: pb.IssueTokenRequest, context: Any
+    ) -> pb.IssueTokenResponse:
+        try:
+            user_id = check_id(request.user_id, "user_id")
+        except Rejected as rejected:
+            await abort(context, rejected)
+        token, expires_at_ms = self._ingress.tokens.issue(user_id, ttl_s=request.ttl_s or None)
+        return pb.IssueTokenResponse(token=token, expires_at_ms=expires_at_ms)
+
+    async def SendMessageAs(
+        self, request: pb.SendMessageAsRequest, context: Any
+    ) -> pb.SendMessageResponse:
+        try:
+            sender = check_id(request.sender_id, "sender_id")
+            command = wire.send_command_from_proto(request.message, sender)
+            receipt = await self._ingress.sends.send(
+                command, self._ingress.stamp(context), bypass_rate_limit=True
+            )
+        except Rejected as rejected:
+            await abort(context, rejected)
+        return wire.receipt_to_proto(receipt)
+
+    async def Broadcast(self, request: pb.BroadcastRequest, context: Any) -> pb.BroadcastResponse:
+        actor, ingress = current_caller().user_id, self._ingress
+        await ingress.execute(
+            context,
+            lambda stamp: decide_broadcast(
+                actor,
+                request.client_message_id,
+                wire.content_from_proto(request.body),
+                stamp,
+                ingress.limits,
+            ),
+        )
+        return pb.BroadcastResponse(message_id=message_id_for(actor, request.client_message_id))
+
+    async def CreateGroupAs(
+        self, request: pb.CreateGroupAsRequest, context: Any
+    ) -> pb.GroupOperationResponse:
+        ingress, group = self._ingress, request.group
+        group_id = group.group_id or new_conversation_id("grp")
+        order_key = await ingress.execute(
+            context,
+            lambda stamp: groups.decide_create_group(
+                check_id(request.owner_id, "owner_id"),
+                group_id,
+                group.name,
+                tuple(group.member_ids),
+                ingress.model,
+                ingress.limits,
+                stamp,
+            ),
+            settle=True,
+        )
+        return pb.GroupOperationResponse(group_id=group_id, order_key=order_key)
+
+    async def DismissGroupAs(
+        self, request: pb.GroupRequest, context: Any
+    ) -> pb.GroupOperationResponse:
+        return await self._groups.DismissGroup(request, context)
+
+    async def AddGroupMembersAs(
+        self, request: pb.GroupMembersRequest, context: Any
+    ) -> pb.GroupOperationResponse:
+        return await self._groups.AddGroupMembers(request, context)
+
+    async def RemoveGroupMembersAs(
+        self, request: pb.GroupMembersRequest, context: Any
+    ) -> pb.GroupOperationResponse:
+        return await self._groups.RemoveGroupMembers(request, context)
+
+    async def CreateRoomAs(
+        self, request: pb.CreateRoomAsRequest, context: Any
+    ) -> pb.RoomOperationResponse:
+        ingress, room = self._ingress, request.room
+        room_id = room.room_id or new_conversation_id("room")
+        order_key = await ingress.execute(
+            context,
+            lambda stamp: rooms.decide_create_room(
+                check_id(request.creator_id, "creator_id"),
+                room_id,
+                room.name,
+                ingress.model,
+                ingress.limits,
+                stamp,
+            ),
+            settle=True,
+        )
+        return pb.RoomOperationResponse(room_id=room_id, order_key=order_key)
+
+    async def DismissRoomAs(
+        self, request: pb.RoomRequest, context: Any
+    ) -> pb.RoomOperationResponse:
+        return await self._rooms.DismissRoom(request, context)

@@ -1,0 +1,80 @@
+"""Composition root of the ingress: the real adapters (Kafka, JWT, Aho-Corasick) from settings."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from parley.adapters.ahocorasick import matcher_from_file
+from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
+from parley.adapters.tokens import TokenAuthority
+from parley.config import Settings
+from parley.domain.limits import Limits
+from parley.domain.moderation import Interceptor, SensitiveWordFilter, build_interceptor_chain
+from parley.domain.rate_limit import RateLimiter
+from parley.domain.sending import SendDecider
+from parley.domain.streams import Stream
+from parley.domain.write_model import WriteModel
+from services.ingress.auth import Authenticator
+from services.ingress.context import IngressContext
+from services.ingress.sends import SendFlow
+from services.ingress.writer import EventWriter
+
+# How long start-up may take to fold the existing log into the write model.
+CATCH_UP_TIMEOUT_S = 600.0
+
+
+@dataclass
+class IngressParts:
+    context: IngressContext
+    authenticator: Authenticator
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        recall_window_ms=settings.recall_window_s * 1000,
+        rate_per_second=settings.rate_per_second,
+    )
+
+
+def word_filter_of(settings: Settings) -> SensitiveWordFilter | None:
+    if settings.sensitive_words_file is None:
+        return None
+    return SensitiveWordFilter(
+        matcher_from_file(settings.sensitive_words_file), settings.sensitive_word_mode
+    )
+
+
+@contextlib.asynccontextmanager
+async def ingress_parts(
+    settings: Settings, interceptors: Sequence[Interceptor] = ()
+) -> AsyncIterator[IngressParts]:
+    """Follows the log into a fresh write model, connects the producer, yields the wiring."""
+    topics = {
+        Stream.CONVERSATION_EVENTS: settings.topic_conversation_events,
+        Stream.SIGNALS: settings.topic_signals,
+        Stream.BROADCASTS: settings.topic_broadcasts,
+        Stream.USER_UPDATES: settings.topic_user_updates,
+    }
+    model = WriteModel()
+    feed = KafkaEventFeed(settings.kafka_bootstrap, model, (settings.topic_conversation_events,))
+    event_log = KafkaEventLog(settings.kafka_bootstrap, topics)
+    try:
+        await feed.start()
+        await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
+        await event_log.start()
+        limits = limits_of(settings)
+        decider = SendDecider(
+            model,
+            limits,
+            RateLimiter(limits.rate_per_second),
+            build_interceptor_chain(word_filter_of(settings), interceptors),
+        )
+        writer = EventWriter(event_log, feed)
+        tokens = TokenAuthority(settings.token_secret, default_ttl_s=settings.token_ttl_s)
+        context = IngressContext(model, limits, writer, SendFlow(decider, writer), tokens)
+        yield IngressParts(context, Authenticator(tokens, settings.admin_secret))
+    finally:
+        await event_log.close()
+        await feed.close()

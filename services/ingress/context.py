@@ -1,0 +1,61 @@
+"""What every ingress servicer shares: the write model, the writer, the clock and id sources."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from parley.adapters.tokens import TokenAuthority
+from parley.domain.commands import Stamp
+from parley.domain.errors import Rejected
+from parley.domain.events import Event
+from parley.domain.limits import Limits
+from parley.domain.write_model import WriteModel
+from services.ingress.errors import abort
+from services.ingress.sends import SendFlow
+from services.ingress.writer import EventWriter
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class IngressContext:
+    model: WriteModel
+    limits: Limits
+    writer: EventWriter
+    sends: SendFlow
+    tokens: TokenAuthority
+    clock_ms: Callable[[], int] = field(default=wall_clock_ms)
+
+    def stamp(self, context: Any) -> Stamp:
+        """A fresh event id and the caller's request id (or a new one) for tracing."""
+        request_id = ""
+        for key, value in context.invocation_metadata() or ():
+            if key == REQUEST_ID_HEADER:
+                request_id = str(value)[:64]
+        return Stamp(
+            now_ms=self.clock_ms(),
+            event_id=uuid.uuid4().hex,
+            request_id=request_id or uuid.uuid4().hex,
+        )
+
+    async def execute(
+        self, context: Any, decide: Callable[[Stamp], Event], *, settle: bool = False
+    ) -> int:
+        """Decide one event from a fresh stamp, append it, and return its order key.
+
+        Rejections become the call's gRPC status; nothing is written when the decision fails.
+        """
+        try:
+            event = decide(self.stamp(context))
+            position = await self.writer.write(event, settle=settle)
+        except Rejected as rejected:
+            await abort(context, rejected)
+        return position.offset

@@ -1,0 +1,47 @@
+"""Turns a domain rejection into a gRPC status carrying its stable reason code."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from parley.domain.errors import Rejected
+
+REASON_TRAILER = "parley-reason-code"
+ERROR_DOMAIN = "parley"
+
+
+def status_code_of(rejected: Rejected) -> grpc.StatusCode:
+    return grpc.StatusCode[rejected.info.status]
+
+
+def trailing_metadata_of(rejected: Rejected) -> tuple[tuple[str, str | bytes], ...]:
+    """google.rpc.Status with an ErrorInfo detail, plus a plain trailer for simple clients."""
+    info = error_details_pb2.ErrorInfo(
+        reason=rejected.reason.name,
+        domain=ERROR_DOMAIN,
+        metadata={"code": str(int(rejected.reason))},
+    )
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(
+        code=getattr(code_pb2, rejected.info.status),
+        message=rejected.message,
+        details=[detail],
+    )
+    return (
+        ("grpc-status-details-bin", status.SerializeToString()),
+        (REASON_TRAILER, str(int(rejected.reason))),
+    )
+
+
+async def abort(context: Any, rejected: Rejected) -> NoReturn:
+    await context.abort(
+        status_code_of(rejected),
+        rejected.message,
+        trailing_metadata=trailing_metadata_of(rejected),
+    )
+    raise AssertionError("context.abort returned")  # abort always raises

@@ -1,0 +1,172 @@
+"""MessagingService: send, recall, acknowledge, read and delete, each one event on the log."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from parley.adapters import wire
+from parley.domain.acks import (
+    AckKind,
+    decide_ack,
+    decide_conversation_read,
+    decide_delete_conversation,
+)
+from parley.domain.errors import Rejected
+from parley.domain.recall import decide_recall
+from parley.gen.parley.v1 import ingress_pb2 as pb
+from parley.gen.parley.v1 import ingress_pb2_grpc
+from services.ingress.auth import current_caller
+from services.ingress.context import IngressContext
+from services.ingress.errors import abort
+
+# Sends of one stream that may wait for Kafka at the same time: bounds memory per stream.
+STREAM_WINDOW = 512
+
+
+class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
+    def __init__(self, ingress: IngressContext) -> None:
+        self._ingress = ingress
+
+    async def SendMessage(
+        self, request: pb.SendMessageRequest, context: Any
+    ) -> pb.SendMessageResponse:
+        try:
+            command = wire.send_command_from_proto(request, current_caller().user_id)
+            receipt = await self._ingress.sends.send(command, self._ingress.stamp(context))
+        except Rejected as rejected:
+            await abort(context, rejected)
+        return wire.receipt_to_proto(receipt)
+
+    async def SendMessageStream(
+        self, request_iterator: AsyncIterator[pb.SendMessageRequest], context: Any
+    ) -> AsyncIterator[pb.SendMessageResult]:
+        sender = current_caller().user_id
+        results: asyncio.Queue[pb.SendMessageResult | None] = asyncio.Queue()
+        window = asyncio.Semaphore(STREAM_WINDOW)
+
+        async def one(request: pb.SendMessageRequest) -> None:
+            try:
+                command = wire.send_command_from_proto(request, sender)
+                receipt = await self._ingress.sends.send(command, self._ingress.stamp(context))
+                result = pb.SendMessageResult(
+                    client_message_id=request.client_message_id,
+                    accepted=wire.receipt_to_proto(receipt),
+                )
+            except Rejected as rejected:
+                result = pb.SendMessageResult(
+                    client_message_id=request.client_message_id,
+                    rejected=wire.rejection_to_proto(rejected),
+                )
+            finally:
+                window.release()
+            results.put_nowait(result)
+
+        async def pump() -> None:
+            running: set[asyncio.Task[None]] = set()
+            async for request in request_iterator:
+                await window.acquire()
+                # Tasks start in creation order, so appends of one stream keep their order.
+                task = asyncio.create_task(one(request))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            await asyncio.gather(*running)
+            results.put_nowait(None)
+
+        pumping = asyncio.create_task(pump())
+        try:
+            while (result := await results.get()) is not None:
+                yield result
+            await pumping
+        finally:
+            pumping.cancel()
+
+    async def GetSendStatus(
+        self, request: pb.GetSendStatusRequest, context: Any
+    ) -> pb.GetSendStatusResponse:
+        entry = self._ingress.model.sends.lookup(
+            current_caller().user_id, request.client_message_id
+        )
+        if entry is None:
+            return pb.GetSendStatusResponse(status=pb.SEND_STATUS_UNKNOWN)
+        receipt = entry.receipt
+        return pb.GetSendStatusResponse(
+            status=pb.SEND_STATUS_ACCEPTED,
+            message_id=receipt.message_id,
+            order_key=receipt.order_key,
+            conversation_key=receipt.conversation_key,
+            server_time_ms=receipt.server_time_ms,
+        )
+
+    async def RecallMessage(
+        self, request: pb.RecallMessageRequest, context: Any
+    ) -> pb.RecallMessageResponse:
+        actor, ingress = current_caller().user_id, self._ingress
+        order_key = await ingress.execute(
+            context,
+            lambda stamp: decide_recall(
+                actor,
+                wire.conversation_type_from_proto(request.conversation.type),
+                request.conversation.id,
+                request.message_id,
+                ingress.model,
+                ingress.limits,
+                stamp,
+            ),
+            settle=True,
+        )
+        return pb.RecallMessageResponse(order_key=order_key)
+
+    async def AcknowledgeMessage(
+        self, request: pb.AcknowledgeMessageRequest, context: Any
+    ) -> pb.AcknowledgeMessageResponse:
+        actor, ingress = current_caller().user_id, self._ingress
+        kind = AckKind.READ if request.kind == pb.ACK_KIND_READ else AckKind.DELIVERED
+        order_key = await ingress.execute(
+            context,
+            lambda stamp: decide_ack(
+                actor,
+                wire.conversation_type_from_proto(request.conversation.type),
+                request.conversation.id,
+                request.message_id,
+                kind,
+                ingress.model,
+                stamp,
+            ),
+        )
+        return pb.AcknowledgeMessageResponse(order_key=order_key)
+
+    async def MarkConversationRead(
+        self, request: pb.MarkConversationReadRequest, context: Any
+    ) -> pb.MarkConversationReadResponse:
+        actor, ingress = current_caller().user_id, self._ingress
+        order_key = await ingress.execute(
+            context,
+            lambda stamp: decide_conversation_read(
+                actor,
+                wire.conversation_type_from_proto(request.conversation.type),
+                request.conversation.id,
+                request.up_to_seq,
+                ingress.model,
+                stamp,
+            ),
+        )
+        return pb.MarkConversationReadResponse(order_key=order_key)
+
+    async def DeleteConversation(
+        self, request: pb.DeleteConversationRequest, context: Any
+    ) -> pb.DeleteConversationResponse:
+        actor, ingress = current_caller().user_id, self._ingress
+        order_key = await ingress.execute(
+            context,
+            lambda stamp: decide_delete_conversation(
+                actor,
+                wire.conversation_type_from_proto(request.conversation.type),
+                request.conversation.id,
+                request.delete_history,
+                ingress.model,
+                stamp,
+            ),
+        )
+        return pb.DeleteConversationResponse(order_key=order_key)

@@ -1,0 +1,42 @@
+"""Appends decided events to the log and answers only once the log has acknowledged them."""
+
+from __future__ import annotations
+
+import logging
+
+from parley.domain.errors import Reason, Rejected
+from parley.domain.events import Event, Position
+from parley.ports import EventFeed, EventLog, EventLogUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class EventWriter:
+    """The one path from a decision to the log.
+
+    `settle=True` also waits until this process's follower of the log has folded the event into
+    the write model, so the caller's next request sees its own change (read-your-writes).
+    """
+
+    def __init__(
+        self, event_log: EventLog, feed: EventFeed, settle_timeout_s: float = 10.0
+    ) -> None:
+        self._log = event_log
+        self._feed = feed
+        self._settle_timeout_s = settle_timeout_s
+
+    async def write(self, event: Event, *, settle: bool = False) -> Position:
+        try:
+            position = await self._log.append(event)
+        except EventLogUnavailable as error:
+            log.warning("event log unavailable: %s", error, extra={"event_id": event.event_id})
+            raise Rejected(
+                Reason.EVENT_LOG_UNAVAILABLE, "the event log did not acknowledge the write"
+            ) from error
+        if settle:
+            try:
+                await self._feed.wait_for(position, self._settle_timeout_s)
+            except TimeoutError:
+                # The event is durable; only our local view lags. Answer success honestly.
+                log.warning("write model did not catch up with %s in time", position)
+        return position
