@@ -1,0 +1,70 @@
+"""Fixtures of the integration suite: real ingress servers over real Kafka, on per-test topics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from parley.adapters.kafka_admin import delete_topics, ensure_topics
+from parley.config import DEV_ADMIN_SECRET, Settings
+from parley.gen.parley.v1 import ingress_pb2_grpc
+from services.ingress.app import ingress_parts
+from services.ingress.server import RunningIngress, start_server
+from tests.integration.ingress_harness import Ingress, IngressFactory, Topics
+
+
+@pytest.fixture
+async def ingress_factory(
+    kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> AsyncIterator[IngressFactory]:
+    """Starts ingress servers on fresh topics; several may share topics (`topics=`)."""
+    created: list[str] = []
+    stack: list[tuple[Any, RunningIngress, grpc.aio.Channel]] = []
+
+    async def start(topics: Topics | None = None, **overrides: Any) -> Ingress:
+        if topics is None:
+            topics = Topics(*(unique_name(n) for n in ("conv", "signals", "bcast", "updates")))
+            ensure_topics(
+                kafka_bootstrap,
+                {
+                    topics.conversation_events: 3,
+                    topics.signals: 3,
+                    topics.broadcasts: 1,
+                    topics.user_updates: 3,
+                },
+            )
+            created.extend(topics.all())
+        settings = Settings(
+            kafka_bootstrap=kafka_bootstrap,
+            topic_conversation_events=topics.conversation_events,
+            topic_signals=topics.signals,
+            topic_broadcasts=topics.broadcasts,
+            topic_user_updates=topics.user_updates,
+            admin_secret=DEV_ADMIN_SECRET,
+            **overrides,
+        )
+        parts_cm = ingress_parts(settings)
+        parts = await parts_cm.__aenter__()
+        running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+        stack.append((parts_cm, running, channel))
+        return Ingress(
+            running, settings, topics, channel, ingress_pb2_grpc.AdminServiceStub(channel)
+        )
+
+    yield start
+    for parts_cm, running, channel in reversed(stack):
+        await channel.close()
+        await running.stop(0.5)
+        await parts_cm.__aexit__(None, None, None)
+    delete_topics(kafka_bootstrap, created)
+
+
+@pytest.fixture
+async def ingress(ingress_factory: IngressFactory) -> Ingress:
+    result: Ingress = await ingress_factory()
+    return result
