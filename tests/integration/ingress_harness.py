@@ -80,7 +80,7 @@ class Client:
         )
         request = ingress_pb2.SendMessageRequest(
             conversation=common_pb2.ConversationRef(type=type_, id=target),
-            client_message_id=cmid or uuid.uuid4().hex,
+            client_message_id=uuid.uuid4().hex if cmid is None else cmid,
             body=body,
             **fields,
         )
