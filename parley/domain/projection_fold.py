@@ -1,0 +1,78 @@
+"""Folding a list of logged events into per-conversation states and coalesced writes (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from parley.domain.events import Logged
+from parley.domain.projection import project
+from parley.domain.projection_state import ConversationState, MessageRef, new_state
+from parley.domain.read_models import HistoryErased, HistoryRecalled, HistoryRow, Notice, RowWrite
+
+
+@dataclass
+class Batch:
+    """Coalesced output of a batch: the last write per row key, in first-write order.
+
+    A later write of a row carries the full value the one-at-a-time fold would leave, so keeping
+    only the last one makes the batch boundary invisible in the stored rows."""
+
+    writes: dict[tuple[object, ...], RowWrite] = field(default_factory=dict)
+    notices: dict[tuple[object, ...], Notice] = field(default_factory=dict)
+    touched: dict[str, ConversationState] = field(default_factory=dict)
+
+    def add_writes(self, writes: Iterable[RowWrite]) -> None:
+        for write in writes:
+            if isinstance(write, HistoryErased):
+                self._drop_history(write.conversation_key)
+            merged = _merge(self.writes.pop(write.key, None), write)
+            self.writes[write.key] = merged  # re-inserted: later writes go after earlier ones
+
+    def _drop_history(self, conversation_key: str) -> None:
+        """Rows an erase deletes anyway are not written in the same batch (no write races)."""
+        doomed = [
+            key
+            for key in self.writes
+            if key[0] in ("history", "message_seq") and key[1] == conversation_key
+        ]
+        for key in doomed:
+            del self.writes[key]
+
+    def add_notices(self, notices: Iterable[Notice]) -> None:
+        for notice in notices:
+            self.notices.pop(notice.key, None)
+            self.notices[notice.key] = notice
+
+
+def _merge(earlier: RowWrite | None, later: RowWrite) -> RowWrite:
+    """A recall of a message stored in the same batch folds into its full row."""
+    if isinstance(earlier, HistoryRow) and isinstance(later, HistoryRecalled):
+        return replace(
+            earlier,
+            content=None,
+            recalled=True,
+            recalled_by=later.recalled_by,
+            recalled_at_ms=later.recalled_at_ms,
+            event_offset=later.event_offset,
+        )
+    return later
+
+
+def fold(
+    states: dict[str, ConversationState],
+    events: Iterable[Logged],
+    refs: Mapping[str, MessageRef] | None = None,
+) -> Batch:
+    """Applies events in order, creating states for conversations first seen."""
+    batch = Batch()
+    for logged in events:
+        key = logged.event.conversation_key
+        state = states.get(key)
+        if state is None:
+            state = states[key] = new_state(key, logged.event.conversation_type)
+        projected = project(state, logged, refs or {})
+        batch.add_writes(projected.writes)
+        batch.add_notices(projected.notices)
+        batch.touched[key] = state
+    return batch

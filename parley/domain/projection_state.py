@@ -1,0 +1,136 @@
+"""The projection's state of one conversation, and its canonical JSON form."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from parley.domain.conversations import ConversationType
+from parley.domain.unread import MEMBER
+
+RECENT_MESSAGES = 1024  # message ids remembered for dedupe; duplicates are retries seconds apart
+MENTION_ALL_KEPT = 100  # newest mention-all seqs counted per conversation
+RECEIPTS_TRACKED = 200  # newest receipt-requested group messages whose readers are tracked
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """What the projection needs to know about an earlier message."""
+
+    seq: int
+    sender_id: str
+    receipt_requested: bool = False
+
+
+@dataclass
+class MemberView:
+    """One user's positions in a conversation (a row of conversations_by_user)."""
+
+    read_seq: int = 0
+    delivered_seq: int = 0
+    joined_seq: int = 0
+    until_seq: int = MEMBER
+    hidden_through_seq: int = -1  # -1: never hidden; else hidden until last_seq exceeds it
+    cleared_through_seq: int = 0
+
+    @property
+    def is_member(self) -> bool:
+        return self.until_seq == MEMBER
+
+
+@dataclass
+class Head:
+    """Summary of the last stored message."""
+
+    message_id: str = ""
+    sender_id: str = ""
+    message_type: int = 0
+    preview: str = ""
+    recalled: bool = False
+    activity_ms: int = 0  # ms since the epoch: the last message's server time
+
+
+@dataclass
+class TrackedReceipt:
+    """A receipt-requested group message and who has read it (first read kept)."""
+
+    message_id: str
+    sender_id: str
+    readers: dict[str, int] = field(default_factory=dict)  # reader -> read at, ms since epoch
+
+
+@dataclass
+class ConversationState:
+    key: str
+    type: ConversationType
+    partition: int = -1
+    applied_offset: int = -1  # offset of the last event folded in: the position guard
+    last_seq: int = 0
+    dismissed: bool = False
+    head: Head = field(default_factory=Head)
+    members: dict[str, MemberView] = field(default_factory=dict)
+    recent: OrderedDict[str, MessageRef] = field(default_factory=OrderedDict)
+    mentions: dict[str, list[int]] = field(default_factory=dict)  # user -> unread mention seqs
+    mention_all: list[tuple[int, str]] = field(default_factory=list)  # (seq, sender), ascending
+    receipts: OrderedDict[int, TrackedReceipt] = field(default_factory=OrderedDict)
+
+    def remember(self, message_id: str, ref: MessageRef) -> None:
+        self.recent[message_id] = ref
+        while len(self.recent) > RECENT_MESSAGES:
+            self.recent.popitem(last=False)
+
+
+def new_state(key: str, type_: ConversationType, partition: int = -1) -> ConversationState:
+    """A conversation never seen before; peers start with both participants."""
+    state = ConversationState(key, type_, partition)
+    if type_ is ConversationType.PEER:
+        for user in key.split(":")[1:]:
+            state.members[user] = MemberView()
+    return state
+
+
+def to_json(state: ConversationState) -> str:
+    """Canonical JSON: sorted keys, no whitespace, so equal states have equal bytes."""
+    document: dict[str, Any] = {
+        "key": state.key,
+        "type": int(state.type),
+        "partition": state.partition,
+        "applied_offset": state.applied_offset,
+        "last_seq": state.last_seq,
+        "dismissed": state.dismissed,
+        "head": asdict(state.head),
+        "members": {user: asdict(view) for user, view in state.members.items()},
+        "recent": [
+            [mid, ref.seq, ref.sender_id, ref.receipt_requested]
+            for mid, ref in state.recent.items()
+        ],
+        "mentions": {user: seqs for user, seqs in state.mentions.items() if seqs},
+        "mention_all": [list(item) for item in state.mention_all],
+        "receipts": [
+            [seq, r.message_id, r.sender_id, r.readers] for seq, r in state.receipts.items()
+        ],
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def from_json(text: str) -> ConversationState:
+    d = json.loads(text)
+    state = ConversationState(
+        key=d["key"],
+        type=ConversationType(d["type"]),
+        partition=d["partition"],
+        applied_offset=d["applied_offset"],
+        last_seq=d["last_seq"],
+        dismissed=d["dismissed"],
+        head=Head(**d["head"]),
+        members={user: MemberView(**view) for user, view in d["members"].items()},
+        mentions={user: list(seqs) for user, seqs in d["mentions"].items()},
+        mention_all=[(seq, sender) for seq, sender in d["mention_all"]],
+    )
+    for mid, seq, sender, receipt in d["recent"]:
+        state.recent[mid] = MessageRef(seq, sender, receipt)
+    for seq, mid, sender, readers in d["receipts"]:
+        state.receipts[seq] = TrackedReceipt(mid, sender, dict(readers))
+    return state

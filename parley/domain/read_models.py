@@ -1,0 +1,245 @@
+"""Read-model rows the projection writes (absolute upserts and deletes) and per-user notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parley.domain.conversations import ConversationType
+from parley.domain.events import Content, MessageType, Priority
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """messages_by_conversation: the full value of one stored message."""
+
+    conversation_key: str
+    seq: int
+    message_id: str
+    sender_id: str
+    sent_at_ms: int
+    message_type: MessageType
+    content: Content | None  # None once recalled: the content is withheld
+    mentioned_user_ids: tuple[str, ...]
+    mention_all: bool
+    priority: Priority
+    reply_to_message_id: str
+    ext: tuple[tuple[str, str], ...]
+    receipt_requested: bool
+    masked: bool
+    event_offset: int
+    recalled: bool = False
+    recalled_by: str = ""
+    recalled_at_ms: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return ("history", self.conversation_key, self.seq)
+
+
+@dataclass(frozen=True)
+class HistoryRecalled:
+    """The recall columns of a history row (recalled, by, when, content withheld)."""
+
+    conversation_key: str
+    seq: int
+    recalled_by: str
+    recalled_at_ms: int
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return ("history", self.conversation_key, self.seq)
+
+
+@dataclass(frozen=True)
+class MessageSeqRow:
+    """message_seq_by_id: where a message sits in its conversation."""
+
+    conversation_key: str
+    message_id: str
+    seq: int
+    sender_id: str
+    receipt_requested: bool
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return ("message_seq", self.conversation_key, self.message_id)
+
+
+@dataclass(frozen=True)
+class HeadRow:
+    """conversation_heads: last seq and last message summary of a conversation."""
+
+    conversation_key: str
+    conversation_type: ConversationType
+    last_seq: int
+    last_message_id: str
+    last_sender_id: str
+    last_message_type: int
+    last_preview: str
+    last_recalled: bool
+    last_activity_ms: int  # ms since the epoch: the last message's server time
+    dismissed: bool
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("head", self.conversation_key)
+
+
+@dataclass(frozen=True)
+class UserConversationRow:
+    """conversations_by_user: one user's positions in one conversation."""
+
+    user_id: str
+    conversation_key: str
+    conversation_type: ConversationType
+    read_seq: int
+    delivered_seq: int
+    joined_seq: int
+    until_seq: int  # -1 while a member; else the last seq a former member may see
+    hidden_through_seq: int
+    cleared_through_seq: int
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return ("user_conversation", self.user_id, self.conversation_key)
+
+
+@dataclass(frozen=True)
+class MentionRow:
+    """mentions_by_user: a message that mentions the user (or everyone), not yet read."""
+
+    user_id: str
+    conversation_key: str
+    seq: int
+    message_id: str
+    sender_id: str
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return ("mention", self.user_id, self.conversation_key, self.seq)
+
+
+@dataclass(frozen=True)
+class MentionDeleted:
+    user_id: str
+    conversation_key: str
+    seq: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return ("mention", self.user_id, self.conversation_key, self.seq)
+
+
+@dataclass(frozen=True)
+class MentionAllRow:
+    """mention_all_by_conversation: a message that mentions everyone."""
+
+    conversation_key: str
+    seq: int
+    message_id: str
+    sender_id: str
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return ("mention_all", self.conversation_key, self.seq)
+
+
+@dataclass(frozen=True)
+class MentionAllDeleted:
+    conversation_key: str
+    seq: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return ("mention_all", self.conversation_key, self.seq)
+
+
+@dataclass(frozen=True)
+class ReaderRow:
+    """readers_by_message: one reader of a receipt-requested group message."""
+
+    conversation_key: str
+    seq: int
+    reader_id: str
+    read_at_ms: int  # ms since the epoch: server time of the event that read it
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        return ("reader", self.conversation_key, self.seq, self.reader_id)
+
+
+@dataclass(frozen=True)
+class HistoryErased:
+    """The whole history of a conversation is deleted (a dismissed room)."""
+
+    conversation_key: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("erase", self.conversation_key)
+
+
+RowWrite = (
+    HistoryRow
+    | HistoryRecalled
+    | MessageSeqRow
+    | HeadRow
+    | UserConversationRow
+    | MentionRow
+    | MentionDeleted
+    | MentionAllRow
+    | MentionAllDeleted
+    | ReaderRow
+    | HistoryErased
+)
+
+
+@dataclass(frozen=True)
+class ConversationChanged:
+    """Notice to one user: their view of a conversation changed."""
+
+    user_id: str
+    conversation_key: str
+    conversation_type: ConversationType
+    last_seq: int
+    read_seq: int
+    unread: int
+    mention_count: int
+    last_message_id: str
+    last_sender_id: str
+    last_preview: str
+    last_activity_ms: int
+    hidden: bool
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return ("conversation", self.user_id, self.conversation_key)
+
+
+@dataclass(frozen=True)
+class ReceiptChanged:
+    """Notice to a sender: a message was delivered or read (peer: up to `seq`)."""
+
+    user_id: str
+    conversation_key: str
+    seq: int
+    message_id: str
+    reader_id: str
+    read: bool  # False: delivered
+    read_count: int  # groups: readers so far; peers: 1 once read
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int, str, bool]:
+        return ("receipt", self.user_id, self.conversation_key, self.seq, self.reader_id, self.read)
+
+
+Notice = ConversationChanged | ReceiptChanged
