@@ -1,0 +1,215 @@
+"""The projector's Cassandra store: row writes, per-conversation states and applied positions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cassandra.cluster import Session
+from cassandra.query import BatchStatement, BatchType
+
+from parley.adapters.cassandra import execute, execute_all
+from parley.adapters.wire import content_to_proto
+from parley.domain.projection_state import ConversationState, MessageRef, from_json, to_json
+from parley.domain.read_models import (
+    HeadRow,
+    HistoryErased,
+    HistoryRecalled,
+    HistoryRow,
+    MentionAllDeleted,
+    MentionAllRow,
+    MentionDeleted,
+    MentionRow,
+    MessageSeqRow,
+    ReaderRow,
+    RowWrite,
+    UserConversationRow,
+)
+
+BATCH_ROWS = 16  # rows per unlogged batch: one Cassandra partition each, kept under ~50 KB
+
+_CQL: dict[str, str] = {
+    "history": "INSERT INTO messages_by_conversation (conversation_key, seq, message_id, "
+    "sender_id, sent_at_ms, message_type, body, mentioned_user_ids, mention_all, priority, "
+    "reply_to_message_id, ext, receipt_requested, masked, recalled, recalled_by, recalled_at_ms, "
+    "event_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "recall": "UPDATE messages_by_conversation SET body = null, recalled = true, recalled_by = ?, "
+    "recalled_at_ms = ?, event_offset = ? WHERE conversation_key = ? AND seq = ?",
+    "message_seq": "INSERT INTO message_seq_by_id (conversation_key, message_id, seq, sender_id, "
+    "receipt_requested, event_offset) VALUES (?, ?, ?, ?, ?, ?)",
+    "head": "INSERT INTO conversation_heads (conversation_key, conversation_type, last_seq, "
+    "last_message_id, last_sender_id, last_message_type, last_preview, last_recalled, "
+    "last_activity_ms, dismissed, event_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "user": "INSERT INTO conversations_by_user (user_id, conversation_key, conversation_type, "
+    "read_seq, delivered_seq, joined_seq, until_seq, hidden_through_seq, cleared_through_seq, "
+    "event_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "mention": "INSERT INTO mentions_by_user (user_id, conversation_key, seq, message_id, "
+    "sender_id, event_offset) VALUES (?, ?, ?, ?, ?, ?)",
+    "unmention": "DELETE FROM mentions_by_user WHERE user_id = ? AND conversation_key = ? "
+    "AND seq = ?",
+    "mention_all": "INSERT INTO mention_all_by_conversation (conversation_key, seq, message_id, "
+    "sender_id, event_offset) VALUES (?, ?, ?, ?, ?)",
+    "unmention_all": "DELETE FROM mention_all_by_conversation WHERE conversation_key = ? "
+    "AND seq = ?",
+    "reader": "INSERT INTO readers_by_message (conversation_key, seq, reader_id, read_at_ms, "
+    "event_offset) VALUES (?, ?, ?, ?, ?)",
+    "erase_history": "DELETE FROM messages_by_conversation WHERE conversation_key = ?",
+    "erase_seqs": "DELETE FROM message_seq_by_id WHERE conversation_key = ?",
+    "save_state": "INSERT INTO projection_state_by_conversation (conversation_key, "
+    "kafka_partition, applied_offset, state) VALUES (?, ?, ?, ?)",
+    "load_state": "SELECT state FROM projection_state_by_conversation WHERE conversation_key = ?",
+    "ref": "SELECT seq, sender_id, receipt_requested FROM message_seq_by_id "
+    "WHERE conversation_key = ? AND message_id = ?",
+    "position": "INSERT INTO projection_positions (projector, topic, partition, applied_offset, "
+    "updated_at) VALUES (?, ?, ?, ?, ?)",
+    "positions": "SELECT topic, partition, applied_offset FROM projection_positions "
+    "WHERE projector = ?",
+}
+
+
+def body_of(row: HistoryRow) -> bytes | None:
+    if row.content is None:
+        return None
+    return content_to_proto(row.content).SerializeToString(deterministic=True)
+
+
+def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
+    """(statement name, values, Cassandra partition) for one row write."""
+    w = write
+    if isinstance(w, HistoryRow):
+        values: tuple[Any, ...] = (
+            w.conversation_key, w.seq, w.message_id, w.sender_id, w.sent_at_ms,
+            int(w.message_type), body_of(w), list(w.mentioned_user_ids), w.mention_all,
+            int(w.priority), w.reply_to_message_id, dict(w.ext), w.receipt_requested, w.masked,
+            w.recalled, w.recalled_by, w.recalled_at_ms, w.event_offset,
+        )  # fmt: skip
+        return [("history", values, ("history", w.conversation_key))]
+    if isinstance(w, HistoryRecalled):
+        values = (w.recalled_by, w.recalled_at_ms, w.event_offset, w.conversation_key, w.seq)
+        return [("recall", values, ("history", w.conversation_key))]
+    if isinstance(w, MessageSeqRow):
+        values = (w.conversation_key, w.message_id, w.seq, w.sender_id, w.receipt_requested,
+                  w.event_offset)  # fmt: skip
+        return [("message_seq", values, ("message_seq", w.conversation_key))]
+    if isinstance(w, HeadRow):
+        values = (
+            w.conversation_key, int(w.conversation_type), w.last_seq, w.last_message_id,
+            w.last_sender_id, w.last_message_type, w.last_preview, w.last_recalled,
+            w.last_activity_ms, w.dismissed, w.event_offset,
+        )  # fmt: skip
+        return [("head", values, ("head", w.conversation_key))]
+    if isinstance(w, UserConversationRow):
+        values = (
+            w.user_id, w.conversation_key, int(w.conversation_type), w.read_seq,
+            w.delivered_seq, w.joined_seq, w.until_seq, w.hidden_through_seq,
+            w.cleared_through_seq, w.event_offset,
+        )  # fmt: skip
+        return [("user", values, ("user", w.user_id))]
+    if isinstance(w, MentionRow):
+        values = (w.user_id, w.conversation_key, w.seq, w.message_id, w.sender_id, w.event_offset)
+        return [("mention", values, ("mention", w.user_id))]
+    if isinstance(w, MentionDeleted):
+        return [("unmention", (w.user_id, w.conversation_key, w.seq), ("mention", w.user_id))]
+    if isinstance(w, MentionAllRow):
+        values = (w.conversation_key, w.seq, w.message_id, w.sender_id, w.event_offset)
+        return [("mention_all", values, ("mention_all", w.conversation_key))]
+    if isinstance(w, MentionAllDeleted):
+        key = w.conversation_key
+        return [("unmention_all", (key, w.seq), ("mention_all", key))]
+    if isinstance(w, ReaderRow):
+        values = (w.conversation_key, w.seq, w.reader_id, w.read_at_ms, w.event_offset)
+        return [("reader", values, ("reader", w.conversation_key, w.seq))]
+    assert isinstance(w, HistoryErased)
+    key = w.conversation_key
+    return [
+        ("erase_history", (key,), ("history", key)),
+        ("erase_seqs", (key,), ("message_seq", key)),
+    ]
+
+
+class CassandraProjectionStore:
+    """Writes what the reducer produced; every write is an absolute upsert or delete.
+
+    Contract: `write_rows` returns only when every row is written (or raises); rows of one
+    Cassandra partition go in unlogged batches (one replica set, one mutation each), partitions
+    run concurrently with bounded concurrency. Idempotent: rewriting a batch changes nothing.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._prepared = {name: session.prepare(cql) for name, cql in _CQL.items()}
+
+    async def write_rows(self, writes: Iterable[RowWrite]) -> None:
+        by_partition: dict[tuple[Any, ...], list[tuple[str, tuple[Any, ...]]]] = {}
+        for write in writes:
+            for name, values, partition in bind(write):
+                by_partition.setdefault(partition, []).append((name, values))
+        statements: list[tuple[Any, Any]] = []
+        for rows in by_partition.values():
+            for start in range(0, len(rows), BATCH_ROWS):
+                statements.append((self._batch(rows[start : start + BATCH_ROWS]), None))
+        await execute_all(self._session, statements)
+
+    def _batch(self, rows: list[tuple[str, tuple[Any, ...]]]) -> Any:
+        if len(rows) == 1:
+            name, values = rows[0]
+            return self._prepared[name].bind(values)
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        for name, values in rows:
+            batch.add(self._prepared[name], values)
+        return batch
+
+    async def save_states(self, states: Iterable[ConversationState]) -> None:
+        insert = self._prepared["save_state"]
+        await execute_all(
+            self._session,
+            ((insert, (s.key, s.partition, s.applied_offset, to_json(s))) for s in states),
+        )
+
+    async def load_states(self, keys: Iterable[str]) -> dict[str, ConversationState]:
+        found: dict[str, ConversationState] = {}
+
+        async def load(key: str) -> None:
+            rows = await execute(self._session, self._prepared["load_state"], (key,))
+            if rows:
+                found[key] = from_json(rows[0].state)
+
+        await _gather(load(key) for key in keys)
+        return found
+
+    async def lookup_refs(self, wanted: Iterable[tuple[str, str]]) -> dict[str, MessageRef]:
+        """message id -> ref for (conversation key, message id) pairs stored earlier."""
+        found: dict[str, MessageRef] = {}
+
+        async def look(key: str, message_id: str) -> None:
+            rows = await execute(self._session, self._prepared["ref"], (key, message_id))
+            if rows:
+                found[message_id] = MessageRef(rows[0].seq, rows[0].sender_id,
+                                               bool(rows[0].receipt_requested))  # fmt: skip
+
+        await _gather(look(key, mid) for key, mid in wanted)
+        return found
+
+    async def save_positions(self, projector: str, topic: str, offsets: Mapping[int, int]) -> None:
+        now = int(time.time() * 1000)
+        insert = self._prepared["position"]
+        await execute_all(
+            self._session, ((insert, (projector, topic, p, o, now)) for p, o in offsets.items())
+        )
+
+    async def positions(self, projector: str, topic: str) -> dict[int, int]:
+        """Applied offset per partition (the last event applied, not the next to read)."""
+        rows = await execute(self._session, self._prepared["positions"], (projector,))
+        return {row.partition: row.applied_offset for row in rows if row.topic == topic}
+
+
+async def _gather(tasks: Iterable[Any]) -> None:
+    gate = asyncio.Semaphore(64)
+
+    async def bounded(task: Any) -> None:
+        async with gate:
+            await task
+
+    await asyncio.gather(*(bounded(t) for t in tasks))

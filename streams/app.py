@@ -1,0 +1,33 @@
+"""The Faust app of the projectors: the only place that picks concrete adapters for streams/."""
+
+from __future__ import annotations
+
+import faust
+
+from parley.config import Settings
+
+DEFAULT_APP_ID = "parley-projector"
+
+
+def create_app(settings: Settings, app_id: str = DEFAULT_APP_ID) -> faust.App:
+    """A Faust app on `settings.kafka_bootstrap` that declares no topics of its own.
+
+    The broker has auto topic creation off, and Cassandra holds the projection state, so: no
+    Faust tables (no changelog topics), no leader topic, no topic declaration, no web server.
+    The consumer group is `app_id`; offsets are committed only for events the agent acked.
+    """
+    return faust.App(
+        app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=10_000,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=16_384,
+        broker_max_poll_records=2_000,
+        producer_acks=-1,
+        key_serializer="raw",
+        value_serializer="raw",
+    )

@@ -1,0 +1,124 @@
+"""The projector: a batch of logged events -> reducer -> Cassandra, in three ordered phases."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from parley.adapters.cassandra_read_models import CassandraProjectionStore
+from parley.domain.events import Logged, MessageDelivered, MessageRead, MessageRecalled
+from parley.domain.projection_fold import fold
+from parley.domain.projection_state import ConversationState, MessageRef, new_state
+from parley.domain.read_models import Notice
+
+log = logging.getLogger(__name__)
+
+PROJECTOR_NAME = "read_models"
+MAX_CACHED_STATES = 200_000  # conversations kept in memory; the rest reload from Cassandra
+
+
+class NoticeSink(Protocol):
+    """Publishes per-user notices; returns once the log has acknowledged them (at-least-once)."""
+
+    async def publish(self, notices: Sequence[Notice]) -> None: ...
+
+
+@dataclass
+class BatchStats:
+    events: int
+    conversations: int
+    rows: int
+    notices: int
+
+
+class Projector:
+    """Owns the states of the conversations in the partitions assigned to this worker.
+
+    `apply` returns only when rows, states and positions are stored and notices published, so
+    the caller may then commit the Kafka offsets. `forget` drops every cached state (call it on
+    a rebalance: another worker may have moved a conversation on meanwhile).
+    """
+
+    def __init__(
+        self,
+        store: CassandraProjectionStore,
+        topic: str,
+        notices: NoticeSink | None = None,
+        name: str = PROJECTOR_NAME,
+    ) -> None:
+        self._store = store
+        self._topic = topic
+        self._notices = notices
+        self._name = name
+        self._states: OrderedDict[str, ConversationState] = OrderedDict()
+
+    def forget(self) -> None:
+        self._states.clear()
+
+    async def apply(self, batch: Sequence[Logged]) -> BatchStats:
+        if not batch:
+            return BatchStats(0, 0, 0, 0)
+        try:
+            return await self._apply(batch)
+        except BaseException:
+            self.forget()  # states may be ahead of what was stored: reload them on retry
+            raise
+
+    async def _apply(self, batch: Sequence[Logged]) -> BatchStats:
+        states = await self._states_for(batch)
+        refs = await self._refs_for(batch, states)
+        out = fold(states, batch, refs)
+        # Phase 1 rows, phase 2 states, phase 3 positions: a crash between phases leaves every
+        # state at or before its rows, so resuming rewrites identical rows and skips the rest.
+        await self._store.write_rows(out.writes.values())
+        await self._store.save_states(out.touched.values())
+        await self._store.save_positions(self._name, self._topic, _last_offsets(batch))
+        if self._notices is not None and out.notices:
+            await self._notices.publish(list(out.notices.values()))
+        self._remember(states)
+        return BatchStats(len(batch), len(out.touched), len(out.writes), len(out.notices))
+
+    async def _states_for(self, batch: Sequence[Logged]) -> dict[str, ConversationState]:
+        wanted = dict.fromkeys(logged.event.conversation_key for logged in batch)
+        missing = [key for key in wanted if key not in self._states]
+        loaded = await self._store.load_states(missing) if missing else {}
+        states: dict[str, ConversationState] = {}
+        for logged in batch:
+            key = logged.event.conversation_key
+            if key in states:
+                continue
+            state = self._states.get(key) or loaded.get(key)
+            if state is None:
+                state = new_state(key, logged.event.conversation_type, logged.position.partition)
+            states[key] = state
+        return states
+
+    async def _refs_for(
+        self, batch: Sequence[Logged], states: dict[str, ConversationState]
+    ) -> dict[str, MessageRef]:
+        """Message refs of recalls and acks naming messages older than the recent window."""
+        wanted = [
+            (e.conversation_key, e.payload.message_id)
+            for e in (logged.event for logged in batch)
+            if isinstance(e.payload, (MessageRecalled, MessageRead, MessageDelivered))
+            and e.payload.message_id not in states[e.conversation_key].recent
+        ]
+        return await self._store.lookup_refs(dict.fromkeys(wanted)) if wanted else {}
+
+    def _remember(self, states: dict[str, ConversationState]) -> None:
+        for key, state in states.items():
+            self._states[key] = state
+            self._states.move_to_end(key)
+        while len(self._states) > MAX_CACHED_STATES:
+            self._states.popitem(last=False)
+
+
+def _last_offsets(batch: Iterable[Logged]) -> dict[int, int]:
+    offsets: dict[int, int] = {}
+    for logged in batch:
+        p = logged.position
+        offsets[p.partition] = max(offsets.get(p.partition, -1), p.offset)
+    return offsets
