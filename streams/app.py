@@ -23,6 +23,11 @@ def create_app(settings: Settings, app_id: str = DEFAULT_APP_ID) -> faust.App:
         topic_disable_leader=True,
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
+        # A worker that dies (kill -9, lost host) holds its partitions until its session
+        # expires: 8 s bounds that outage, heartbeats every 2 s keep a live one in the group.
+        broker_session_timeout=8.0,
+        broker_heartbeat_interval=2.0,
+        broker_rebalance_timeout=20.0,
         broker_commit_every=10_000,
         broker_commit_interval=1.0,
         stream_buffer_maxsize=16_384,

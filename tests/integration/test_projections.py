@@ -96,7 +96,7 @@ async def test_projector__scripted_history_yields_exactly_the_expected_read_mode
 
 
 async def test_projector__killed_mid_stream_and_restarted_leaves_exact_read_models(
-    projection_env: ProjectionEnv,
+    projection_env: ProjectionEnv, cassandra_session: Any, unique_name: Callable[[str], str]
 ) -> None:
     # 1. a backlog big enough that the kill lands mid-way, ending with the scripted history
     script = Script()
@@ -117,6 +117,8 @@ async def test_projector__killed_mid_stream_and_restarted_leaves_exact_read_mode
     assert_scripted_read_models(projection_env)
     counts = rows(projection_env, "SELECT conversation_key, last_seq FROM KS.conversation_heads")
     assert {r.conversation_key: r.last_seq for r in counts}["p:u7:v7"] == 75
+    # 4. and byte-identical to an uninterrupted run into a fresh keyspace
+    await _assert_replay_identical(projection_env, cassandra_session, unique_name)
 
 
 async def test_projector__replay_from_offset_zero_into_a_fresh_keyspace_is_byte_identical(
@@ -130,8 +132,14 @@ async def test_projector__replay_from_offset_zero_into_a_fresh_keyspace_is_byte_
     await projection_env.wait_applied()
     await projection_env.produce(events[10:])
     await projection_env.wait_applied()
-    live = table_checksums(cassandra_session, projection_env.keyspace)
     # 2. replay: a new consumer group from offset 0 into a fresh keyspace
+    await _assert_replay_identical(projection_env, cassandra_session, unique_name)
+
+
+async def _assert_replay_identical(
+    projection_env: ProjectionEnv, cassandra_session: Any, unique_name: Callable[[str], str]
+) -> None:
+    live = table_checksums(cassandra_session, projection_env.keyspace)
     fresh = unique_name("replay")
     apply_migrations(cassandra_session, fresh)
     try:
