@@ -9,14 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from infra.local.migrations import apply as apply_migrations
 from parley.adapters.kafka import KafkaEventLog
+from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.domain.events import Event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,3 +122,22 @@ def table_checksums(session: Any, keyspace: str) -> dict[str, str]:
         )
         sums[table] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
     return sums
+
+
+@pytest.fixture(name="projection_env")
+def projection_env_fixture(
+    kafka_bootstrap: str, cassandra_session: Any, unique_name: Callable[[str], str]
+) -> Iterator[ProjectionEnv]:
+    topic, updates = unique_name("conv"), unique_name("updates")
+    ensure_topics(kafka_bootstrap, {topic: 3, updates: 3})
+    keyspace = unique_name("proj")
+    apply_migrations(cassandra_session, keyspace)
+    env = ProjectionEnv(
+        kafka_bootstrap, topic, updates, keyspace, unique_name("app"), cassandra_session
+    )
+    try:
+        yield env
+    finally:
+        env.stop_all()
+        delete_topics(kafka_bootstrap, [topic, updates])
+        cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")

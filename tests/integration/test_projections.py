@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from infra.local.migrations import apply as apply_migrations
-from parley.adapters.kafka_admin import delete_topics, ensure_topics
-from tests.integration.projection_harness import ProjectionEnv, table_checksums
+from tests.integration.projection_harness import (  # noqa: F401 (fixture)
+    ProjectionEnv,
+    projection_env_fixture,
+    table_checksums,
+)
 from tests.unit.domain.projection_script import GROUP, PEER_AB, ROOM, Script, scripted_history
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def projection_env(
-    kafka_bootstrap: str, cassandra_session: Any, unique_name: Callable[[str], str]
-) -> Iterator[ProjectionEnv]:
-    topic, updates = unique_name("conv"), unique_name("updates")
-    ensure_topics(kafka_bootstrap, {topic: 3, updates: 3})
-    keyspace = unique_name("proj")
-    apply_migrations(cassandra_session, keyspace)
-    env = ProjectionEnv(
-        kafka_bootstrap, topic, updates, keyspace, unique_name("app"), cassandra_session
-    )
-    try:
-        yield env
-    finally:
-        env.stop_all()
-        delete_topics(kafka_bootstrap, [topic, updates])
-        cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
 
 
 def rows(env: ProjectionEnv, cql: str, keyspace: str | None = None) -> list[Any]:

@@ -1,0 +1,1 @@
+"""The read API: history, conversations and receipts served from the Cassandra read models."""

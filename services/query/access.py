@@ -1,0 +1,76 @@
+"""Shared by the query servicers: the caller's conversation, their history window, rejections."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from parley.adapters.cassandra_queries import CassandraReadModelQueries
+from parley.adapters.wire import conversation_type_from_proto
+from parley.domain.conversations import Conversation
+from parley.domain.errors import Reason, Rejected
+from parley.domain.read_access import SeqWindow, history_window
+from parley.domain.read_models import HeadRow, UserConversationRow
+from parley.gen.parley.v1 import common_pb2
+from services.ingress.auth import current_caller
+from services.ingress.errors import abort
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class QueryDeps:
+    """What the query servicers read from."""
+
+    queries: CassandraReadModelQueries
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A conversation the caller may read, with their row (if any), its head and their window."""
+
+    conversation: Conversation
+    user_id: str
+    row: UserConversationRow | None
+    head: HeadRow | None
+    window: SeqWindow
+
+
+def answering(
+    method: Callable[[Any, Any, Any], Awaitable[R]],
+) -> Callable[[Any, Any, Any], Awaitable[R]]:
+    """Turns a domain rejection raised by the method into its gRPC status."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: Any) -> R:
+        try:
+            return await method(self, request, context)
+        except Rejected as rejected:
+            await abort(context, rejected)
+
+    return wrapper
+
+
+def conversation_of(ref: common_pb2.ConversationRef, user_id: str) -> Conversation:
+    if not ref.id:
+        raise Rejected(Reason.BAD_PARAMETER, "conversation is required")
+    return Conversation.for_request(conversation_type_from_proto(ref.type), ref.id, user_id)
+
+
+async def readable(queries: CassandraReadModelQueries, ref: common_pb2.ConversationRef) -> Readable:
+    """The caller's view of the conversation, or NOT_A_MEMBER / ROOM_NOT_FOUND."""
+    user_id = current_caller().user_id
+    conversation = conversation_of(ref, user_id)
+    row = await queries.user_row(user_id, conversation.key)
+    head = await queries.head(conversation.key)
+    window = history_window(conversation, row, head)
+    return Readable(conversation, user_id, row, head, window)
+
+
+def ref_for(key: str, user_id: str, type_: int) -> common_pb2.ConversationRef:
+    """The reference a user would name this conversation by (peers: the other user)."""
+    conversation = Conversation(conversation_type_from_proto(type_), key)
+    target = conversation.peer_of(user_id) if key.startswith("p:") else conversation.target_id
+    return common_pb2.ConversationRef(type=type_, id=target)  # type: ignore[arg-type]
