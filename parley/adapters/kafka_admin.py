@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from parley.adapters.kafka import CLIENT_LIMITS
+from parley.adapters.kafka_feed import CLIENT_LIMITS
 
 
 def kafka_available(bootstrap: str, timeout_s: float = 3.0) -> bool:

@@ -1,62 +1,11 @@
-"""Runs the ingress: `python -m services.ingress` starts PARLEY_INGRESS_WORKERS server processes."""
+"""`python -m services.ingress`: starts PARLEY_INGRESS_WORKERS ingress server processes."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import multiprocessing
-import os
-import signal
 import sys
 
 from parley.config import Settings
-from parley.observability import configure_logging
-from services.ingress.app import ingress_parts
-from services.ingress.server import serve_until_signalled, start_server
-
-log = logging.getLogger("services.ingress")
-
-
-async def run_worker(settings: Settings) -> None:
-    async with ingress_parts(settings) as parts:
-        address = f"{settings.ingress_host}:{settings.ingress_port}"
-        running = await start_server(parts.context, parts.authenticator, address)
-        await serve_until_signalled(running)
-
-
-def worker_main(index: int) -> None:
-    settings = Settings()
-    configure_logging(f"ingress-{index}", settings.log_level)
-    asyncio.run(run_worker(settings))
-
-
-def main() -> None:
-    settings = Settings()
-    configure_logging("ingress", settings.log_level)
-    if settings.ingress_workers == 1:
-        asyncio.run(run_worker(settings))
-        return
-    # Each worker is a full ingress (own producer, own log follower); they share the port
-    # through SO_REUSEPORT, so Python's one-core-per-process limit does not cap throughput.
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=worker_main, args=(i,), name=f"ingress-{i}")
-        for i in range(settings.ingress_workers)
-    ]
-    for worker in workers:
-        worker.start()
-
-    def forward(signum: int, _frame: object) -> None:
-        for worker in workers:
-            if worker.pid is not None and worker.is_alive():
-                os.kill(worker.pid, signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for worker in workers:
-        worker.join()
-    sys.exit(max((w.exitcode or 0) for w in workers))
-
+from services.ingress.runner import run
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run(Settings()))

@@ -1,0 +1,54 @@
+"""Runs ingress server processes: one in-process, or several sharing the port via SO_REUSEPORT."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+
+from parley.config import Settings
+from parley.observability import configure_logging
+from services.ingress.app import ingress_parts
+from services.ingress.server import serve_until_signalled, start_server
+
+
+async def run_worker(settings: Settings) -> None:
+    async with ingress_parts(settings) as parts:
+        address = f"{settings.ingress_host}:{settings.ingress_port}"
+        running = await start_server(parts.context, parts.authenticator, address)
+        await serve_until_signalled(running)
+
+
+def worker_main(index: int) -> None:
+    settings = Settings()
+    configure_logging(f"ingress-{index}", settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+def run(settings: Settings) -> int:
+    """Serves until SIGINT/SIGTERM; returns the exit code."""
+    configure_logging("ingress", settings.log_level)
+    if settings.ingress_workers == 1:
+        asyncio.run(run_worker(settings))
+        return 0
+    # Each worker is a full ingress (own producer, own log follower), so Python's
+    # one-core-per-process limit does not cap the throughput of the whole ingress.
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=worker_main, args=(i,), name=f"ingress-{i}")
+        for i in range(settings.ingress_workers)
+    ]
+    for worker in workers:
+        worker.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for worker in workers:
+            if worker.pid is not None and worker.is_alive():
+                os.kill(worker.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for worker in workers:
+        worker.join()
+    return max((worker.exitcode or 0) for worker in workers)
