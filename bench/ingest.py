@@ -23,7 +23,8 @@ from pathlib import Path
 
 import grpc
 
-from parley.config import DEV_ADMIN_SECRET
+from parley.adapters.kafka_admin import delete_topics, ensure_topics
+from parley.config import DEV_ADMIN_SECRET, Settings
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,9 +136,23 @@ def load_process(plan: Plan, queue: multiprocessing.Queue) -> None:  # type: ign
     queue.put((latencies, errors, elapsed))
 
 
-def start_ingress(port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PARLEY_INGRESS_PORT": str(port), "PARLEY_INGRESS_WORKERS": str(workers)}
+def start_ingress(port: int, workers: int, topics: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PARLEY_INGRESS_PORT": str(port),
+        "PARLEY_INGRESS_WORKERS": str(workers),
+        "PARLEY_LOG_LEVEL": "WARNING",
+        **{f"PARLEY_TOPIC_{name.upper()}": topic for name, topic in topics.items()},
+    }
     return subprocess.Popen([sys.executable, "-m", "services.ingress"], cwd=ROOT, env=env)
+
+
+def bench_topics(run: str) -> dict[str, str]:
+    """Fresh topics, so the ingress starts on an empty log and the bench leaves the dev log alone."""
+    names = ("conversation_events", "signals", "broadcasts", "user_updates")
+    topics = {name: f"bench-{run}-{name.replace('_', '-')}" for name in names}
+    ensure_topics(Settings().kafka_bootstrap, {topic: 6 for topic in topics.values()})
+    return topics
 
 
 def wait_serving(target: str, timeout_s: float) -> None:
@@ -178,14 +193,16 @@ def main() -> None:
     admin_secret = os.environ.get("PARLEY_ADMIN_SECRET", DEV_ADMIN_SECRET)
 
     ingress = None
+    topics: dict[str, str] = {}
     target = args.target
+    run = uuid.uuid4().hex[:6]
     if target is None:
         port = free_port()
         target = f"127.0.0.1:{port}"
-        ingress = start_ingress(port, args.ingress_workers)
+        topics = bench_topics(run)
+        ingress = start_ingress(port, args.ingress_workers, topics)
     try:
         wait_serving(target, 120)
-        run = uuid.uuid4().hex[:6]
         users = [f"bench{run}u{i}" for i in range(args.users)]
         shards = [users[i :: args.load_processes] for i in range(args.load_processes)]
         queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
@@ -208,6 +225,7 @@ def main() -> None:
         if ingress is not None:
             ingress.terminate()
             ingress.wait(30)
+            delete_topics(Settings().kafka_bootstrap, list(topics.values()))
     latencies = [v for lat, _, _ in results for v in lat]
     errors = [e for _, err, _ in results for e in err]
     elapsed = max(e for _, _, e in results)
