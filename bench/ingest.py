@@ -148,7 +148,7 @@ def start_ingress(port: int, workers: int, topics: dict[str, str]) -> subprocess
 
 
 def bench_topics(run: str) -> dict[str, str]:
-    """Fresh topics, so the ingress starts on an empty log and the bench leaves the dev log alone."""
+    """Fresh topics: the ingress starts on an empty log, and the dev log stays untouched."""
     names = ("conversation_events", "signals", "broadcasts", "user_updates")
     topics = {name: f"bench-{run}-{name.replace('_', '-')}" for name in names}
     ensure_topics(Settings().kafka_bootstrap, {topic: 6 for topic in topics.values()})
