@@ -61,6 +61,7 @@ class KafkaEventLog:
             "message.timeout.ms": MESSAGE_TIMEOUT_MS,
             "reconnect.backoff.max.ms": 1000,
             "error_cb": self._on_error,
+            "logger": logging.getLogger("librdkafka.producer"),  # not librdkafka's own stderr
         }
         self._producer: Producer | None = None
         self._poller: threading.Thread | None = None

@@ -102,6 +102,7 @@ class KafkaEventFeed:
                 "enable.auto.offset.store": False,
                 "fetch.wait.max.ms": 10,
                 "reconnect.backoff.max.ms": 1000,
+                "logger": logging.getLogger("librdkafka.consumer"),
             }
         )
         try:

@@ -38,8 +38,8 @@ async def ingress_factory(
                 },
             )
             created.extend(topics.all())
+        overrides.setdefault("kafka_bootstrap", kafka_bootstrap)
         settings = Settings(
-            kafka_bootstrap=kafka_bootstrap,
             topic_conversation_events=topics.conversation_events,
             topic_signals=topics.signals,
             topic_broadcasts=topics.broadcasts,
