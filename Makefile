@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 BIN := $(dir $(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs protos protos-check
+.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs protos protos-check bench-ingest
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -42,3 +42,9 @@ protos: ## Regenerate parley/gen from protos/
 
 protos-check: ## Fail when parley/gen is stale against protos/
 	PY=$(PY) bash protos/generate.sh --check
+
+bench-project: ## Projector throughput on a 200k-event backlog, then lag under live load (JSON line)
+	$(PY) -m bench.project
+
+bench-ingest: ## Acknowledged sends/s and latency through the ingress into Kafka (JSON line)
+	$(PY) -m bench.ingest

@@ -1,4 +1,4 @@
-"""Ports: the Protocols the domain and services need from the outside world, with their contracts."""
+"""Ports: the Protocols the domain and services need from the outside, with their contracts."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ class EventLog(Protocol):
 
     async def append(self, event: Event, topic: str | None = None) -> Position: ...
 
-    async def append_many(self, events: Sequence[Event], topic: str | None = None) -> list[Position]:
-        ...
+    async def append_many(
+        self, events: Sequence[Event], topic: str | None = None
+    ) -> list[Position]: ...
 
     async def close(self) -> None: ...
 

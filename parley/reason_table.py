@@ -5,8 +5,7 @@ from __future__ import annotations
 from parley.domain.errors import REASONS
 
 HEADER = (
-    "| code | name | gRPC status | meaning | what the client should do |\n"
-    "|---:|---|---|---|---|\n"
+    "| code | name | gRPC status | meaning | what the client should do |\n|---:|---|---|---|---|\n"
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import grpc
 from kafka import KafkaConsumer, TopicPartition
@@ -21,6 +21,7 @@ PEER, ROOM, GROUP = (
     common_pb2.CONVERSATION_TYPE_ROOM,
     common_pb2.CONVERSATION_TYPE_GROUP,
 )
+ConversationTypeValue: TypeAlias = common_pb2.ConversationType.ValueType
 
 
 @dataclass
@@ -73,7 +74,12 @@ class Client:
         return (("authorization", f"Bearer {self.token}"),)
 
     async def send(
-        self, type_: int, target: str, text: str = "hi", cmid: str | None = None, **fields: Any
+        self,
+        type_: ConversationTypeValue,
+        target: str,
+        text: str = "hi",
+        cmid: str | None = None,
+        **fields: Any,
     ) -> ingress_pb2.SendMessageResponse:
         body = fields.pop("body", None) or common_pb2.MessageBody(
             text=common_pb2.TextContent(text=text)
@@ -84,7 +90,8 @@ class Client:
             body=body,
             **fields,
         )
-        return await self.messaging.SendMessage(request, metadata=self.auth)
+        reply = await self.messaging.SendMessage(request, metadata=self.auth)
+        return cast(ingress_pb2.SendMessageResponse, reply)
 
 
 @dataclass

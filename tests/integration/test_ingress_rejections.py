@@ -16,6 +16,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from parley.config import DEV_TOKEN_SECRET
 from parley.domain.errors import REASONS, Reason
+from parley.domain.events import MessageSent, TextContent
 from parley.gen.parley.v1 import common_pb2, ingress_pb2
 from tests.integration.ingress_harness import GROUP, PEER, ROOM, Client, Ingress, IngressFactory
 
@@ -47,7 +48,7 @@ def text(n: int) -> common_pb2.MessageBody:
     return common_pb2.MessageBody(text=common_pb2.TextContent(text="x" * n))
 
 
-def ref(type_: int, target: str) -> common_pb2.ConversationRef:
+def ref(type_: common_pb2.ConversationType.ValueType, target: str) -> common_pb2.ConversationRef:
     return common_pb2.ConversationRef(type=type_, id=target)
 
 
@@ -279,4 +280,6 @@ async def test_rejections__masking_mode_rewrites_instead(
     reply = await alice.send(PEER, "bob", text="oh DARN it", cmid=uuid.uuid4().hex)
     assert reply.masked
     stored = [e for _, _, _, e in ingress.events() if e.event_id == reply.message_id]
-    assert stored[0].payload.content.text == "oh **** it"  # type: ignore[union-attr]
+    payload = stored[0].payload
+    assert isinstance(payload, MessageSent) and isinstance(payload.content, TextContent)
+    assert payload.content.text == "oh **** it"
