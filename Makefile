@@ -10,8 +10,10 @@ BIN := $(dir $(PY))
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
-install: ## Create .venv and install the project with dev tools
-	test -x $(PY) || $(PYTHON) -m venv .venv; $(PY) -m pip install -q -e '.[dev]'
+install: .venv/.installed ## Create .venv and install the project with dev tools (once per pyproject change)
+
+.venv/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv .venv; $(PY) -m pip install -q -e '.[dev]' && touch $@
 
 fmt: ## Format and auto-fix the code (ruff)
 	$(BIN)ruff format . && $(BIN)ruff check --fix .
@@ -19,13 +21,13 @@ fmt: ## Format and auto-fix the code (ruff)
 lint: ## ruff, ruff format --check, mypy --strict, import-linter
 	$(BIN)ruff check . && $(BIN)ruff format --check . && $(BIN)mypy parley services streams infra bench tests && $(BIN)lint-imports
 
-test: infra-up ## Start the engines if needed, then run the whole test suite
+test: install infra-up ## Install, start the engines if needed, then run the whole test suite
 	$(BIN)pytest -q
 
 infra-install: ## Fetch/build Kafka, Cassandra and MinIO into ~/.cache/parley (no-op when cached)
 	$(PY) -m infra.local install
 
-infra-up: ## Start Kafka, Cassandra and MinIO (installs first if needed); apply topics, schema, buckets
+infra-up: install ## Start Kafka, Cassandra and MinIO (installs first if needed); apply topics, schema, buckets
 	$(PY) -m infra.local up
 
 infra-down: ## Stop the engines started by infra-up
