@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from parley.adapters.ahocorasick import matcher_from_file
+from parley.adapters.cassandra import connect
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
 from parley.adapters.tokens import TokenAuthority
 from parley.config import Settings
@@ -19,7 +21,9 @@ from parley.domain.write_model import WriteModel
 from services.ingress.auth import Authenticator
 from services.ingress.context import IngressContext
 from services.ingress.sends import SendFlow
+from services.ingress.server import Mount
 from services.ingress.writer import EventWriter
+from services.query.mount import add_query_services, query_deps
 
 # How long start-up may take to fold the existing log into the write model.
 CATCH_UP_TIMEOUT_S = 600.0
@@ -29,6 +33,7 @@ CATCH_UP_TIMEOUT_S = 600.0
 class IngressParts:
     context: IngressContext
     authenticator: Authenticator
+    mounts: list[Mount]
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -60,6 +65,9 @@ async def ingress_parts(
     model = WriteModel()
     feed = KafkaEventFeed(settings.kafka_bootstrap, model, (settings.topic_conversation_events,))
     event_log = KafkaEventLog(settings.kafka_bootstrap, topics)
+    cluster, session = await asyncio.to_thread(
+        connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+    )
     try:
         await feed.start()
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
@@ -74,7 +82,10 @@ async def ingress_parts(
         writer = EventWriter(event_log, feed)
         tokens = TokenAuthority(settings.token_secret, default_ttl_s=settings.token_ttl_s)
         context = IngressContext(model, limits, writer, SendFlow(decider, writer), tokens)
-        yield IngressParts(context, Authenticator(tokens, settings.admin_secret))
+        query = query_deps(session)
+        mounts: list[Mount] = [lambda server: add_query_services(server, query)]
+        yield IngressParts(context, Authenticator(tokens, settings.admin_secret), mounts)
     finally:
         await event_log.close()
         await feed.close()
+        await asyncio.to_thread(cluster.shutdown)

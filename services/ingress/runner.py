@@ -16,7 +16,7 @@ from services.ingress.server import serve_until_signalled, start_server
 async def run_worker(settings: Settings) -> None:
     async with ingress_parts(settings) as parts:
         address = f"{settings.ingress_host}:{settings.ingress_port}"
-        running = await start_server(parts.context, parts.authenticator, address)
+        running = await start_server(parts.context, parts.authenticator, address, parts.mounts)
         await serve_until_signalled(running)
 
 

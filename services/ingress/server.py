@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -47,8 +48,15 @@ class RunningIngress:
         await self.server.stop(grace_s)
 
 
+# Adds more services (read API, media) to the server and returns their full names.
+Mount = Callable[[grpc.aio.Server], Sequence[str]]
+
+
 async def start_server(
-    ingress: IngressContext, authenticator: Authenticator, address: str
+    ingress: IngressContext,
+    authenticator: Authenticator,
+    address: str,
+    mounts: Sequence[Mount] = (),
 ) -> RunningIngress:
     """Binds `address` ("host:port", port 0 picks one) and starts serving."""
     server = grpc.aio.server(interceptors=[AuthInterceptor(authenticator)], options=SERVER_OPTIONS)
@@ -57,14 +65,15 @@ async def start_server(
     ingress_pb2_grpc.add_RoomServiceServicer_to_server(RoomServicer(ingress), server)
     ingress_pb2_grpc.add_ContactServiceServicer_to_server(ContactServicer(ingress), server)
     ingress_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(ingress), server)
+    names = [*SERVICE_NAMES, *(name for mount in mounts for name in mount(server))]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     port = server.add_insecure_port(address)
     await server.start()
-    for name in ("", *SERVICE_NAMES):
+    for name in ("", *names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("ingress serving", extra={"address": address, "port": port})
     return RunningIngress(server, health_servicer, port)

@@ -49,7 +49,9 @@ async def ingress_factory(
         )
         parts_cm = ingress_parts(settings)
         parts = await parts_cm.__aenter__()
-        running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
+        running = await start_server(
+            parts.context, parts.authenticator, "127.0.0.1:0", parts.mounts
+        )
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         stack.append((parts_cm, running, channel))
         return Ingress(
