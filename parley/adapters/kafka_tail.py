@@ -1,0 +1,120 @@
+"""Kafka tail (confluent-kafka): follows topics from their end, live only, as raw records."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from parley.adapters.kafka_feed import BATCH, METADATA_TIMEOUT_S
+from parley.ports import EventLogUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+
+
+RecordSink = Callable[[list[Record]], None]
+
+
+class KafkaTail:
+    """Hands every record appended after `start()` to `sink`, on the event loop, in order per
+    partition. No consumer group and no committed offsets: each process sees every record
+    (delivery nodes each hold their own sessions). Start offsets are the high watermarks read
+    at start, not OFFSET_END, so a record appended between start() and the first fetch is
+    never skipped."""
+
+    def __init__(
+        self, bootstrap: str, topics: Sequence[str], sink: RecordSink, client_id: str
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._topics = list(topics)
+        self._sink = sink
+        self._client_id = client_id
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        try:
+            consumer = await asyncio.to_thread(self._connect)
+        except KafkaException as error:
+            raise EventLogUnavailable(f"cannot follow {self._topics}: {error!r}") from error
+        self._thread = threading.Thread(
+            target=self._run, args=(consumer,), name="kafka-tail", daemon=True
+        )
+        self._thread.start()
+
+    async def close(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 10)
+            self._thread = None
+
+    def _connect(self) -> Consumer:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self._bootstrap,
+                "client.id": self._client_id,
+                "group.id": self._client_id,  # required by the client; never joined or committed
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "fetch.wait.max.ms": 5,
+                "reconnect.backoff.max.ms": 1000,
+            }
+        )
+        try:
+            metadata = consumer.list_topics(timeout=METADATA_TIMEOUT_S)
+            partitions: list[TopicPartition] = []
+            for topic in self._topics:
+                found = metadata.topics.get(topic)
+                if found is None or found.error is not None or not found.partitions:
+                    raise EventLogUnavailable(f"topic {topic} does not exist")
+                for p in sorted(found.partitions):
+                    tp = TopicPartition(topic, p)
+                    _, high = consumer.get_watermark_offsets(tp, timeout=METADATA_TIMEOUT_S)
+                    partitions.append(TopicPartition(topic, p, high))
+            consumer.assign(partitions)
+        except BaseException:
+            consumer.close()
+            raise
+        return consumer
+
+    def _run(self, consumer: Consumer) -> None:
+        assert self._loop is not None
+        try:
+            while not self._stopping.is_set():
+                messages = consumer.consume(BATCH, 0.1)
+                records = [
+                    Record(m.topic() or "", m.partition() or 0, m.offset() or 0,
+                           m.key() or b"", m.value() or b"")
+                    for m in messages
+                    if m.error() is None
+                ]  # fmt: skip
+                if records and not self._loop.is_closed():
+                    self._loop.call_soon_threadsafe(self._hand_over, records)
+        except Exception:
+            log.exception("the kafka tail stopped")
+        finally:
+            consumer.close()
+
+    def _hand_over(self, records: list[Record]) -> None:
+        if self._stopping.is_set():
+            return
+        try:
+            self._sink(records)
+        except Exception:
+            # One bad record must not stop live delivery to everyone else.
+            log.exception("the tail's sink failed on a batch of %d records", len(records))

@@ -1,0 +1,91 @@
+"""Delivered receipts: the client's acks become MessageDelivered events on the log, coalesced."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+import uuid
+
+from parley.domain.acks import AckKind, decide_ack
+from parley.domain.commands import Stamp
+from parley.domain.conversations import ConversationType
+from parley.domain.errors import Rejected
+from parley.domain.events import Event
+from parley.domain.write_model import WriteModel
+from parley.ports import EventLog, EventLogUnavailable
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.1
+_PREFIX = "d" + uuid.uuid4().hex[:15]
+_sequence = itertools.count(1)
+
+
+def _target_of(key: str, actor: str) -> tuple[ConversationType, str] | None:
+    """The (type, target id) an actor names a conversation key by; None for rooms and others."""
+    kind, _, rest = key.partition(":")
+    if kind == "p":
+        low, _, high = rest.partition(":")
+        if actor not in (low, high):
+            return None
+        return ConversationType.PEER, high if actor == low else low
+    if kind == "g":
+        return ConversationType.GROUP, rest
+    return None  # rooms keep no receipts
+
+
+class DeliveredAcks:
+    """Collects acks for FLUSH_INTERVAL_S and logs only the newest per user and conversation.
+
+    A peer's delivered position is a high-water mark (the projector moves delivered_seq to the
+    acked message's seq), so the newest ack of a window says everything the older ones did,
+    and a busy conversation costs one event per window instead of one per message. Acks are
+    decided by the ingress's own rule (parley.domain.acks.decide_ack) against this node's fold.
+    """
+
+    def __init__(self, model: WriteModel, event_log: EventLog) -> None:
+        self._model = model
+        self._log = event_log
+        self._pending: dict[tuple[str, str], str] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self.logged = 0
+
+    def add(self, user_id: str, key: str, message_id: str) -> None:
+        self._pending[(user_id, key)] = message_id
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_INTERVAL_S)  # the coalescing window
+        await self.flush()
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        events = [e for (user, key), mid in pending.items() if (e := self._decide(user, key, mid))]
+        if not events:
+            return
+        try:
+            await self._log.append_many(events)
+            self.logged += len(events)
+        except EventLogUnavailable:
+            # Receipts are advisory: the next ack of the conversation carries the position on.
+            log.warning("dropped %d delivered acks: the event log is unavailable", len(events))
+
+    def _decide(self, user: str, key: str, message_id: str) -> Event | None:
+        target = _target_of(key, user)
+        if target is None:
+            return None
+        now_ms = time.time_ns() // 1_000_000
+        stamp = Stamp(now_ms, f"{_PREFIX}{next(_sequence):x}")
+        try:
+            return decide_ack(user, *target, message_id, AckKind.DELIVERED, self._model, stamp)
+        except Rejected as rejected:
+            log.debug("ack refused: %s", rejected.message)
+            return None
+
+    async def close(self) -> None:
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+        await self.flush()

@@ -1,0 +1,140 @@
+"""What delivery folds from the conversation log: membership, seqs, and who takes part where."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from parley.domain.conversations import ConversationType
+from parley.domain.directory import Directory
+from parley.domain.events import (
+    GroupCreated,
+    GroupDismissed,
+    GroupMembersAdded,
+    GroupMembersRemoved,
+    Logged,
+    RoomCreated,
+    RoomDismissed,
+    RoomEntered,
+    RoomLeft,
+)
+from parley.domain.message_index import MessageIndex
+from parley.domain.projection import project
+from parley.domain.projection_state import ConversationState, new_state
+from parley.domain.projection_step import Projected
+from parley.domain.send_ledger import SendLedger
+from parley.domain.write_model import WriteModel
+
+_MEMBERSHIP = (
+    GroupCreated, GroupMembersAdded, GroupMembersRemoved, GroupDismissed,
+    RoomCreated, RoomEntered, RoomLeft, RoomDismissed,
+)  # fmt: skip
+
+
+def type_of_key(key: str) -> ConversationType | None:
+    """The conversation type a key's prefix names; None for user-scoped keys ("u:")."""
+    return {
+        "p": ConversationType.PEER,
+        "g": ConversationType.GROUP,
+        "r": ConversationType.ROOM,
+    }.get(key[:1])
+
+
+class DeliveryFold:
+    """The directory (group and room members), the projection reducer's per-conversation states
+    (so a pushed message carries the same seq the read models give it, and a duplicate append
+    gets none) and an index of each user's conversations.
+
+    The same pure functions as the ingress and the projector, folded from offset 0: every
+    delivery node agrees with them without asking anyone.
+    """
+
+    def __init__(self) -> None:
+        self.directory = Directory()
+        # Acks are decided against the same write model the ingress uses (sends not tracked).
+        self.model = WriteModel(self.directory, MessageIndex(), SendLedger())
+        self._states: dict[str, ConversationState] = {}
+        self._of_user: dict[str, set[str]] = {}  # user -> peer, group and room keys
+
+    def apply(self, logged: Logged) -> tuple[Projected, frozenset[str]]:
+        """Folds one event; returns what the reducer made of it and, for membership events,
+        who was a member before (so the removed hear about their removal)."""
+        event = logged.event
+        before = (
+            self.members_of(event.conversation_key)
+            if isinstance(event.payload, _MEMBERSHIP)
+            else frozenset()
+        )
+        self.directory.apply(event)
+        self.model.messages.apply(event)
+        key = event.conversation_key
+        if type_of_key(key) is None:
+            return Projected(), before
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = new_state(key, event.conversation_type)
+            if event.conversation_type is ConversationType.PEER:
+                for user in key.split(":")[1:]:
+                    self._of_user.setdefault(user, set()).add(key)
+        projected = project(state, logged)
+        if isinstance(event.payload, _MEMBERSHIP):
+            self._index_members(key, before, self.members_of(key))
+        return projected, before
+
+    def _index_members(self, key: str, before: Iterable[str], after: frozenset[str]) -> None:
+        for user in before:
+            if user not in after:
+                keys = self._of_user.get(user)
+                if keys is not None:
+                    keys.discard(key)
+        for user in after:
+            self._of_user.setdefault(user, set()).add(key)
+
+    def members_of(self, key: str) -> frozenset[str]:
+        """Who receives the conversation's events now."""
+        kind = type_of_key(key)
+        if kind is ConversationType.PEER:
+            return frozenset(key.split(":")[1:])
+        target = key[2:]
+        if kind is ConversationType.GROUP:
+            group = self.directory.group(target)
+            return frozenset(group.member_ids) if group and not group.dismissed else frozenset()
+        room = self.directory.room(target)
+        return frozenset(room.members) if room and not room.dismissed else frozenset()
+
+    def member_set(self, key: str) -> set[str] | frozenset[str]:
+        """members_of without a copy, for fan-out on the loop thread (do not keep it)."""
+        kind = type_of_key(key)
+        if kind is ConversationType.GROUP:
+            group = self.directory.group(key[2:])
+            return group.member_ids if group and not group.dismissed else frozenset()
+        if kind is ConversationType.ROOM:
+            room = self.directory.room(key[2:])
+            return room.members if room and not room.dismissed else frozenset()
+        return self.members_of(key)
+
+    def can_see(self, user_id: str, key: str) -> bool:
+        return user_id in self.member_set(key)
+
+    def last_seq(self, key: str) -> int:
+        state = self._states.get(key)
+        return state.last_seq if state is not None else 0
+
+    def seq_of(self, key: str, message_id: str) -> int:
+        state = self._states.get(key)
+        ref = state.recent.get(message_id) if state is not None else None
+        return ref.seq if ref is not None else 0
+
+    def conversations_of(self, user_id: str) -> dict[str, int]:
+        """The user's peer, group and room conversations with their current last seq."""
+        return {key: self.last_seq(key) for key in self._of_user.get(user_id, ())}
+
+    def peers_of(self, user_id: str) -> list[str]:
+        """Users the user shares a peer conversation with (their contacts, for presence)."""
+        keys = self._of_user.get(user_id, ())
+        return [
+            user
+            for key in keys
+            if key.startswith("p:")
+            for user in key.split(":")[1:]
+            if user != user_id
+        ]

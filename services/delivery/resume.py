@@ -1,0 +1,110 @@
+"""Resume: fill a reconnecting session's gap from the history read model, then go live."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+from parley.adapters.wire_delivery import gap_frame, message_frame, synced_frame
+from parley.domain.read_models import HistoryRow
+from services.delivery.fold import DeliveryFold, type_of_key
+from services.delivery.sessions import Session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_FILL = 200
+MAX_FILL = 1000
+PAGE = 200
+# How long a fill waits for the projector to write rows the log already has (projector lag).
+CATCH_UP_TIMEOUT_S = 10.0
+POLL_S = 0.05
+
+
+class HistoryReader(Protocol):
+    """messages_by_conversation, oldest or newest first within [lowest, highest] (Cassandra)."""
+
+    async def history(
+        self, key: str, lowest: int, highest: int, limit: int, newest_first: bool
+    ) -> list[HistoryRow]: ...
+
+
+class GapFiller:
+    """Fills (client position, live seq] of every conversation of a session, oldest first.
+
+    The live seq comes from this node's fold; the rows from the projector's read model, which
+    may lag behind the log: a missing row is waited for (bounded), never skipped silently.
+    """
+
+    def __init__(
+        self,
+        fold: DeliveryFold,
+        history: HistoryReader | None,
+        catch_up_timeout_s: float = CATCH_UP_TIMEOUT_S,
+    ) -> None:
+        self._fold = fold
+        self._history = history
+        self._timeout_s = catch_up_timeout_s
+
+    async def fill(
+        self, session: Session, last_seqs: Mapping[str, int], resume: bool, max_fill: int
+    ) -> None:
+        user = session.user_id
+        cap = min(max_fill or DEFAULT_MAX_FILL, MAX_FILL)
+        known = {k: max(0, v) for k, v in last_seqs.items() if self._fold.can_see(user, k)}
+        for key, live in self._fold.conversations_of(user).items():
+            if key in known:
+                continue
+            if resume:
+                known[key] = 0
+            else:
+                # A fresh install: announce the conversation, let the client page its history.
+                session.seqs[key] = live
+                if live:
+                    session.push(gap_frame(key, 0, live))
+        for key, position in known.items():
+            session.seqs[key] = max(position, session.seqs.get(key, 0))
+            await self._fill_one(session, key, position, cap)
+        session.end_fill(synced_frame(session.seqs))
+
+    async def _fill_one(self, session: Session, key: str, position: int, cap: int) -> None:
+        live = self._fold.last_seq(key)
+        if live <= position:
+            return
+        kind = type_of_key(key)
+        assert kind is not None
+        start = position
+        if live - position > cap:
+            start = live - cap
+            await session.put_filled(gap_frame(key, position, start), key, 0)
+        if self._history is None:
+            await session.put_filled(gap_frame(key, start, live), key, 0)
+            return
+        rows = await self._rows(key, start + 1, live)
+        for row in rows:
+            await session.put_filled(message_frame(row, kind, live=False), key, row.seq)
+        filled = rows[-1].seq if rows else start
+        if filled < live:
+            log.warning("history of %s lags: filled up to %d of %d", key, filled, live)
+            await session.put_filled(gap_frame(key, filled, live), key, 0)
+            session.seqs[key] = max(session.seqs.get(key, 0), live)
+
+    async def _rows(self, key: str, lowest: int, highest: int) -> list[HistoryRow]:
+        """Rows lowest..highest, waiting while the projector has not written them all yet."""
+        assert self._history is not None
+        deadline = time.monotonic() + self._timeout_s
+        rows: list[HistoryRow] = []
+        while True:
+            while lowest <= highest:
+                page = await self._history.history(key, lowest, highest, PAGE, False)
+                rows += page
+                if len(page) < PAGE:
+                    break
+                lowest = page[-1].seq + 1
+            if (rows and rows[-1].seq >= highest) or time.monotonic() >= deadline:
+                return rows
+            if rows:
+                lowest = rows[-1].seq + 1
+            await asyncio.sleep(POLL_S)  # bounded wait on the projector, not on a peer

@@ -1,0 +1,163 @@
+"""Routing from the log to this node's sessions: fold, encode once, fan out to session outboxes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from parley.adapters.kafka_tail import Record
+from parley.adapters.wire import UndecodableEvent, decode_event
+from parley.adapters.wire_delivery import (
+    broadcast_frame,
+    message_frame,
+    recall_frame,
+    tip_frame,
+    update_frame,
+)
+from parley.domain.events import (
+    BroadcastSent,
+    Event,
+    GroupCreated,
+    GroupDismissed,
+    GroupMemberMuted,
+    GroupMemberRoleChanged,
+    GroupMembersAdded,
+    GroupMembersRemoved,
+    GroupMuted,
+    GroupWhitelistChanged,
+    Logged,
+    MessageRecalled,
+    MessageSent,
+    MessageType,
+    RoomCreated,
+    RoomDismissed,
+    RoomEntered,
+    RoomLeft,
+)
+from parley.domain.read_models import HistoryRow
+from services.delivery.fold import DeliveryFold
+from services.delivery.sessions import SessionRegistry
+
+log = logging.getLogger(__name__)
+
+_TIPS = (
+    GroupCreated, GroupDismissed, GroupMembersAdded, GroupMembersRemoved, GroupMemberRoleChanged,
+    GroupMemberMuted, GroupMuted, GroupWhitelistChanged,
+    RoomCreated, RoomEntered, RoomLeft, RoomDismissed,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TailTopics:
+    signals: str
+    broadcasts: str
+    user_updates: str
+
+
+@dataclass
+class RouterStats:
+    events: int = 0
+    pushes: int = 0
+
+
+class Router:
+    """A LoggedSink for `parley.conversation-events` (folded from offset 0, pushed live) and a
+    record sink for the live-only signals, broadcasts and user-updates topics.
+
+    Runs on the event loop thread only, so folding and routing never race with a session
+    registering: a session sees every event folded after it registered, live.
+    """
+
+    def __init__(self, fold: DeliveryFold, registry: SessionRegistry, topics: TailTopics) -> None:
+        self.fold = fold
+        self.registry = registry
+        self.topics = topics
+        self.stats = RouterStats()
+
+    # --- conversation events -----------------------------------------------------------------
+
+    def apply(self, logged: Logged) -> None:
+        projected, before = self.fold.apply(logged)
+        self.stats.events += 1
+        if not self.registry.count:
+            return
+        event, payload = logged.event, logged.event.payload
+        offset = logged.position.offset
+        if isinstance(payload, MessageSent):
+            row = next((w for w in projected.writes if isinstance(w, HistoryRow)), None)
+            if row is not None:  # None: a duplicate append of the same send, pushed already
+                frame = message_frame(
+                    row, event.conversation_type, order_key=offset,
+                    client_message_id=event.client_message_id,
+                )  # fmt: skip
+                self._fan_out(self.fold.member_set(event.conversation_key), frame,
+                              event.conversation_key, row.seq)  # fmt: skip
+        elif isinstance(payload, MessageRecalled):
+            seq = self.fold.seq_of(event.conversation_key, payload.message_id)
+            frame = recall_frame(event, payload.message_id, seq, offset)
+            self._fan_out(self.fold.member_set(event.conversation_key), frame)
+        elif isinstance(payload, _TIPS):
+            members = self.fold.members_of(event.conversation_key) | before
+            self._fan_out(members, tip_frame(event))
+
+    # --- live-only topics --------------------------------------------------------------------
+
+    def on_records(self, records: list[Record]) -> None:
+        for record in records:
+            if record.topic == self.topics.user_updates:
+                user = record.key.decode()
+                for session in self.registry.of(user):
+                    session.push(update_frame(record.value))
+                    self.stats.pushes += 1
+                continue
+            try:
+                event = decode_event(record.value)
+            except UndecodableEvent:
+                log.exception("skipped an undecodable record on %s", record.topic)
+                continue
+            if isinstance(event.payload, BroadcastSent):
+                self._broadcast(event)
+            elif isinstance(event.payload, MessageSent):
+                self._signal(event, event.payload, record.offset)
+
+    def _signal(self, event: Event, payload: MessageSent, offset: int) -> None:
+        """Command and barrage: online recipients only, never stored, seq 0."""
+        row = HistoryRow(
+            event.conversation_key, 0, payload.message_id, event.actor, event.server_time_ms,
+            payload.type, payload.content, payload.mentioned_user_ids, payload.mention_all,
+            payload.priority, payload.reply_to_message_id, payload.ext,
+            payload.receipt_requested, payload.masked, offset,
+        )  # fmt: skip
+        frame = message_frame(row, event.conversation_type, order_key=offset,
+                              client_message_id=event.client_message_id)  # fmt: skip
+        droppable = payload.type is MessageType.BARRAGE
+        members = self.fold.member_set(event.conversation_key)
+        self._fan_out(members, frame, droppable=droppable)
+
+    def _broadcast(self, event: Event) -> None:
+        frame = broadcast_frame(event)
+        for session in self.registry.all():
+            session.push(frame)
+            self.stats.pushes += 1
+
+    def _fan_out(
+        self,
+        members: Collection[str],
+        frame: bytes,
+        key: str = "",
+        seq: int = 0,
+        droppable: bool = False,
+    ) -> None:
+        """One encoded frame to every local session of every member. A large room with few
+        members on this node is walked by the node's users instead of by its members."""
+        registry = self.registry
+        users = members if len(members) <= registry.user_count else [
+            user for user in registry.users() if user in members
+        ]  # fmt: skip
+        pushes = 0
+        for user in users:
+            for session in registry.of(user):
+                session.push(frame, key, seq, droppable)
+                pushes += 1
+        self.stats.pushes += pushes

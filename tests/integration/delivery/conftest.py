@@ -1,0 +1,40 @@
+"""Fixtures of the delivery tests: in-process delivery servers on an ingress's topics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+import pytest
+
+from services.delivery.app import delivery_parts
+from services.delivery.server import RunningDelivery, start_server
+from tests.integration.ingress_harness import Ingress
+
+DeliveryFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def delivery_factory() -> AsyncIterator[DeliveryFactory]:
+    """Starts delivery servers following an ingress's topics; returns (server, channel).
+    `keyspace=` names the read models gaps are filled from; the default shared keyspace serves
+    tests that never resume."""
+    stack: list[tuple[Any, RunningDelivery, grpc.aio.Channel]] = []
+
+    async def start(
+        ingress: Ingress, keyspace: str = "parley"
+    ) -> tuple[RunningDelivery, grpc.aio.Channel]:
+        settings = ingress.settings.model_copy(update={"cassandra_keyspace": keyspace})
+        parts_cm = delivery_parts(settings)
+        parts = await parts_cm.__aenter__()
+        running = await start_server(parts.context, "127.0.0.1:0")
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+        stack.append((parts_cm, running, channel))
+        return running, channel
+
+    yield start
+    for parts_cm, running, channel in reversed(stack):
+        await channel.close()
+        await running.stop(0.5)
+        await parts_cm.__aexit__(None, None, None)

@@ -1,0 +1,128 @@
+"""Test harness of delivery: in-process delivery servers and real gRPC session clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from parley.gen.parley.v1 import delivery_pb2 as pb
+
+WAIT_S = 15.0
+
+
+def _request_stream() -> tuple[asyncio.Queue[pb.ClientFrame | None], AsyncIterator[pb.ClientFrame]]:
+    queue: asyncio.Queue[pb.ClientFrame | None] = asyncio.Queue()
+
+    async def frames() -> AsyncIterator[pb.ClientFrame]:
+        while (frame := await queue.get()) is not None:
+            yield frame
+
+    return queue, frames()
+
+
+@dataclass
+class SessionClient:
+    """One device session: a Connect stream whose frames are collected as they arrive."""
+
+    user_id: str
+    call: Any
+    outgoing: asyncio.Queue[pb.ClientFrame | None]
+    frames: list[pb.ServerFrame] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    status: grpc.StatusCode | None = None
+    trailers: Any = None
+    reader: asyncio.Task[None] | None = None
+    reading: bool = True
+
+    async def _read(self) -> None:
+        try:
+            async for frame in self.call:
+                self.frames.append(frame)
+                self.arrived.set()
+            self.status = grpc.StatusCode.OK
+        except grpc.aio.AioRpcError as error:
+            self.status = error.code()
+            self.trailers = error.trailing_metadata()
+        self.arrived.set()
+
+    def of(self, kind: str) -> list[Any]:
+        return [getattr(f, kind) for f in self.frames if f.WhichOneof("frame") == kind]
+
+    def messages(self, key: str | None = None) -> list[pb.DeliveredMessage]:
+        found: list[pb.DeliveredMessage] = self.of("message")
+        return [m for m in found if key is None or m.message.conversation_key == key]
+
+    async def wait(
+        self, predicate: Callable[[SessionClient], bool], timeout_s: float = WAIT_S
+    ) -> None:
+        """Waits until `predicate(self)` holds, re-checking on every frame; TimeoutError else."""
+        async with asyncio.timeout(timeout_s):
+            while not predicate(self):
+                if self.status is not None:
+                    raise AssertionError(f"stream ended with {self.status} before the condition")
+                self.arrived.clear()
+                await self.arrived.wait()
+
+    async def wait_ended(self, timeout_s: float = WAIT_S) -> grpc.StatusCode:
+        async with asyncio.timeout(timeout_s):
+            while self.status is None:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.status
+
+    async def send(self, frame: pb.ClientFrame) -> None:
+        await self.outgoing.put(frame)
+
+    async def ack(self, messages: list[pb.DeliveredMessage]) -> None:
+        acked = [
+            pb.AckedMessage(
+                conversation_key=m.message.conversation_key, message_id=m.message.message_id
+            )
+            for m in messages
+        ]
+        await self.send(pb.ClientFrame(delivered=pb.DeliveredAck(messages=acked)))
+
+    def positions(self) -> dict[str, int]:
+        """The last seq held per conversation, as a client would keep it."""
+        held: dict[str, int] = dict(self.of("synced")[-1].last_seqs) if self.of("synced") else {}
+        for m in self.messages():
+            if m.message.seq:
+                key = m.message.conversation_key
+                held[key] = max(held.get(key, 0), m.message.seq)
+        return held
+
+    async def close(self) -> None:
+        self.call.cancel()
+        if self.reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.reader
+
+
+async def connect(
+    channel: grpc.aio.Channel,
+    user_id: str,
+    token: str,
+    last_seqs: Mapping[str, int] | None = None,
+    resume: bool = False,
+    synced: bool = True,
+) -> SessionClient:
+    """Opens a session and (by default) waits for its Synced frame."""
+    outgoing, frames = _request_stream()
+    call = channel.stream_stream(
+        "/parley.v1.DeliveryService/Connect",
+        request_serializer=pb.ClientFrame.SerializeToString,
+        response_deserializer=pb.ServerFrame.FromString,
+    )(frames, metadata=(("authorization", f"Bearer {token}"),))
+    await outgoing.put(
+        pb.ClientFrame(hello=pb.Hello(last_seqs=dict(last_seqs or {}), resume=resume))
+    )
+    client = SessionClient(user_id, call, outgoing)
+    client.reader = asyncio.ensure_future(client._read())
+    if synced:
+        await client.wait(lambda c: bool(c.of("synced")))
+    return client
