@@ -1,0 +1,23 @@
+"""The `parley` console script: a dispatcher over parley/commands/ (run, status, token, chat)."""
+
+from __future__ import annotations
+
+import click
+
+from parley.commands.token import token
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Parley: an event-sourced instant-messaging backend."""
+
+
+cli.add_command(token)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Subcommands of the `parley` console script, one module each."""

@@ -1,0 +1,39 @@
+"""How the SDK opens channels and makes calls: keepalive, and RPC errors as ParleyError."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from parley.sdk.errors import ParleyError
+
+R = TypeVar("R")
+
+CHANNEL_OPTIONS = (
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    # Reconnect fast after a server restart (`parley run` restarts crashed children).
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+)
+DEFAULT_TIMEOUT_S = 15.0
+
+
+def channel_for(target: str) -> Any:
+    return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+
+
+async def call(
+    method: Callable[..., Awaitable[R]],
+    request: Any,
+    metadata: tuple[tuple[str, str], ...],
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> R:
+    try:
+        return await method(request, metadata=metadata, timeout=timeout_s)
+    except grpc.aio.AioRpcError as error:
+        raise ParleyError.from_rpc(error) from error
