@@ -15,14 +15,21 @@ from parley.gen.parley.v1 import delivery_pb2 as pb
 WAIT_S = 15.0
 
 
-def _request_stream() -> tuple[asyncio.Queue[pb.ClientFrame | None], AsyncIterator[pb.ClientFrame]]:
-    queue: asyncio.Queue[pb.ClientFrame | None] = asyncio.Queue()
+class _Requests:
+    """The client's half of the stream: frames put on a queue, None ends it. A plain async
+    iterator, not a generator, so gRPC can drop it while it waits without an aclose() race."""
 
-    async def frames() -> AsyncIterator[pb.ClientFrame]:
-        while (frame := await queue.get()) is not None:
-            yield frame
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[pb.ClientFrame | None] = asyncio.Queue()
 
-    return queue, frames()
+    def __aiter__(self) -> _Requests:
+        return self
+
+    async def __anext__(self) -> pb.ClientFrame:
+        frame = await self.queue.get()
+        if frame is None:
+            raise StopAsyncIteration
+        return frame
 
 
 @dataclass
@@ -112,12 +119,14 @@ async def connect(
     synced: bool = True,
 ) -> SessionClient:
     """Opens a session and (by default) waits for its Synced frame."""
-    outgoing, frames = _request_stream()
+    requests = _Requests()
+    outgoing = requests.queue
+    auth = (("authorization", f"Bearer {token}"),) if token else ()
     call = channel.stream_stream(
         "/parley.v1.DeliveryService/Connect",
         request_serializer=pb.ClientFrame.SerializeToString,
         response_deserializer=pb.ServerFrame.FromString,
-    )(frames, metadata=(("authorization", f"Bearer {token}"),))
+    )(requests, metadata=auth)
     await outgoing.put(
         pb.ClientFrame(hello=pb.Hello(last_seqs=dict(last_seqs or {}), resume=resume))
     )
