@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from parley.domain.events import Event, Logged, Position
@@ -60,3 +61,61 @@ class LoggedSink(Protocol):
     """Receives logged events in log order (per partition)."""
 
     def apply(self, logged: Logged) -> None: ...
+
+
+class BlobStoreUnavailable(Exception):
+    """The blob store did not answer (or failed) an operation: nothing may be reported as done."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """What the store knows about one object; `modified_ms` is milliseconds since the epoch."""
+
+    key: str
+    size: int
+    content_type: str
+    modified_ms: int
+
+
+class BlobStore(Protocol):
+    """Bytes of media objects (MinIO in production), addressed by key inside one namespace.
+
+    Contract:
+    - `put_file` stores the whole file under `key` or nothing: a failed or interrupted put leaves
+      no readable object (a half-written multipart upload may remain, invisible to `stat`, `get`
+      and `list` until `abort_incomplete_uploads` removes it). A put replaces an existing object.
+    - `stat` returns None for a missing key; `get` raises KeyError for one. `get` yields the
+      bytes in order, in chunks of at most `chunk_size`, starting at `offset`.
+    - `delete` is idempotent: missing keys are ignored. `list` returns the objects whose key
+      starts with `prefix`, sorted by key.
+    - Presigned URLs are bearer capabilities valid for `expires_s` seconds: an HTTP PUT of the
+      body to `presign_put` stores the object, an HTTP GET of `presign_get` returns it. The
+      caller checks access before handing one out; the store checks nothing.
+    - Every method raises BlobStoreUnavailable when the store cannot be reached.
+    Operations are synchronous towards the store (done when they return); none is transactional
+    across keys.
+    """
+
+    async def put_file(self, key: str, path: str, content_type: str) -> BlobInfo: ...
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> BlobInfo: ...
+
+    async def stat(self, key: str) -> BlobInfo | None: ...
+
+    def get(
+        self, key: str, offset: int = 0, chunk_size: int = 256 * 1024
+    ) -> AsyncIterator[bytes]: ...
+
+    async def download_to(self, key: str, path: str) -> BlobInfo: ...
+
+    async def delete(self, keys: Sequence[str]) -> None: ...
+
+    async def list(self, prefix: str) -> list[BlobInfo]: ...
+
+    async def presign_put(self, key: str, expires_s: int) -> str: ...
+
+    async def presign_get(self, key: str, expires_s: int, download_name: str = "") -> str: ...
+
+    async def abort_incomplete_uploads(self, prefix: str, older_than_ms: int) -> int:
+        """Aborts multipart uploads under `prefix` started before `older_than_ms`; their count."""
+        ...

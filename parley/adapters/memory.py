@@ -1,14 +1,18 @@
-"""In-memory fakes of the event log and event feed, for unit tests and the embedded backend."""
+"""In-memory fakes of the event log, event feed and blob store, for unit tests and embedding."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from parley.adapters.progress import FeedProgress
 from parley.domain.events import Event, Logged, Position
 from parley.domain.streams import Stream, stream_for
-from parley.ports import EventLogUnavailable, LoggedSink
+from parley.ports import BlobInfo, BlobStoreUnavailable, EventLogUnavailable, LoggedSink
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -133,3 +137,104 @@ class InMemoryEventFeed:
         if self._started:
             self._log.unsubscribe(self)
             self._started = False
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class InMemoryBlobStore:
+    """The BlobStore port over a dict. Presigned URLs are `memory://` capabilities that
+    `put_via_url` / `get_via_url` honour until they expire; `start_multipart` leaves an
+    incomplete upload behind, as a crashed put would. `available = False` fails every call."""
+
+    def __init__(self, clock_ms: Callable[[], int] = _wall_ms) -> None:
+        self.available = True
+        self._clock_ms = clock_ms
+        self._objects: dict[str, tuple[bytes, BlobInfo]] = {}
+        self._grants: dict[str, tuple[str, str, int]] = {}  # token -> (method, key, expiry)
+        self.incomplete: dict[str, int] = {}  # key -> start time (ms)
+
+    def _check(self) -> None:
+        if not self.available:
+            raise BlobStoreUnavailable("the in-memory blob store is switched off")
+
+    async def put_file(self, key: str, path: str, content_type: str) -> BlobInfo:
+        return await self.put_bytes(
+            key, await asyncio.to_thread(Path(path).read_bytes), content_type
+        )
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> BlobInfo:
+        self._check()
+        info = BlobInfo(key, len(data), content_type, self._clock_ms())
+        self._objects[key] = (bytes(data), info)
+        return info
+
+    async def stat(self, key: str) -> BlobInfo | None:
+        self._check()
+        found = self._objects.get(key)
+        return None if found is None else found[1]
+
+    async def get(
+        self, key: str, offset: int = 0, chunk_size: int = 256 * 1024
+    ) -> AsyncIterator[bytes]:
+        self._check()
+        if key not in self._objects:
+            raise KeyError(key)
+        data = self._objects[key][0]
+        for start in range(offset, len(data), chunk_size):
+            yield data[start : start + chunk_size]
+
+    async def download_to(self, key: str, path: str) -> BlobInfo:
+        self._check()
+        if key not in self._objects:
+            raise KeyError(key)
+        data, info = self._objects[key]
+        await asyncio.to_thread(Path(path).write_bytes, data)
+        return info
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        self._check()
+        for key in keys:
+            self._objects.pop(key, None)
+
+    async def list(self, prefix: str) -> list[BlobInfo]:
+        self._check()
+        return [info for key, (_, info) in sorted(self._objects.items()) if key.startswith(prefix)]
+
+    async def presign_put(self, key: str, expires_s: int) -> str:
+        return self._grant("PUT", key, expires_s)
+
+    async def presign_get(self, key: str, expires_s: int, download_name: str = "") -> str:
+        return self._grant("GET", key, expires_s)
+
+    def _grant(self, method: str, key: str, expires_s: int) -> str:
+        self._check()
+        token = secrets.token_hex(8)
+        self._grants[token] = (method, key, self._clock_ms() + expires_s * 1000)
+        return f"memory://{key}?token={token}"
+
+    def _granted(self, method: str, url: str) -> str:
+        granted = self._grants.get(url.rpartition("token=")[2])
+        if granted is None or granted[0] != method or granted[2] < self._clock_ms():
+            raise PermissionError(f"{method} {url}: no valid grant")
+        return granted[1]
+
+    def put_via_url(self, url: str, data: bytes, content_type: str = "") -> None:
+        key = self._granted("PUT", url)
+        self._objects[key] = (data, BlobInfo(key, len(data), content_type, self._clock_ms()))
+
+    def get_via_url(self, url: str) -> bytes:
+        return self._objects[self._granted("GET", url)][0]
+
+    def start_multipart(self, key: str) -> None:
+        self.incomplete[key] = self._clock_ms()
+
+    async def abort_incomplete_uploads(self, prefix: str, older_than_ms: int) -> int:
+        self._check()
+        stale = [
+            k for k, t in self.incomplete.items() if k.startswith(prefix) and t < older_than_ms
+        ]
+        for key in stale:
+            del self.incomplete[key]
+        return len(stale)
