@@ -45,6 +45,9 @@ protos: ## Regenerate parley/gen from protos/
 protos-check: ## Fail when parley/gen is stale against protos/
 	PY=$(PY) bash protos/generate.sh --check
 
+run: ## Start engines, provision, run ingress, projector and delivery supervised (Ctrl-C stops all)
+	$(PY) -m parley.cli run
+
 bench-project: ## Projector throughput on a 200k-event backlog, then lag under live load (JSON line)
 	$(PY) -m bench.project
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from parley.commands.run import run
+from parley.commands.status import status
 from parley.commands.token import token
 
 
@@ -12,6 +14,8 @@ def cli() -> None:
     """Parley: an event-sourced instant-messaging backend."""
 
 
+cli.add_command(run)
+cli.add_command(status)
 cli.add_command(token)
 
 

@@ -1,0 +1,42 @@
+"""Applies what the services need to the configured clusters: topics, CQL schema, media bucket."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from infra.local import buckets, migrations, topics
+from parley.adapters.cassandra import connect
+from parley.config import Settings
+
+
+def topic_specs(settings: Settings) -> list[topics.TopicSpec]:
+    """infra/kafka/topics.yaml, each stream under the name the settings give it."""
+    by_name = {spec.name: spec for spec in topics.load_spec()}
+    return [
+        dataclasses.replace(by_name[stream.value], name=name)
+        for stream, name in settings.topics().items()
+        if stream.value in by_name
+    ]
+
+
+def provision(settings: Settings) -> list[str]:
+    """Idempotent; returns what changed. Works on local engines and remote clusters alike."""
+    changes = topics.apply(settings.kafka_bootstrap, topic_specs(settings))
+    cluster, session = connect(settings.cassandra_hosts, settings.cassandra_port)
+    try:
+        applied = migrations.apply(session, settings.cassandra_keyspace)
+    finally:
+        cluster.shutdown()
+    changes += [
+        f"applied {m.version:04d}_{m.name} to {settings.cassandra_keyspace}" for m in applied
+    ]
+    from minio import Minio
+
+    client = Minio(
+        settings.minio_endpoint,
+        access_key=settings.minio_access_key,
+        secret_key=settings.minio_secret_key,
+        secure=settings.minio_secure,
+    )
+    changes += [f"created bucket {name}" for name in buckets.apply(client, [settings.minio_bucket])]
+    return changes

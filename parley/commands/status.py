@@ -1,0 +1,109 @@
+"""`parley status`: engines and versions, children, ports, gRPC health, projection lag."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import click
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from infra.local import stack
+from infra.local.__main__ import build_engines
+from infra.local.settings import load_versions
+from parley.commands.run import read_state
+from parley.commands.targets import delivery_target, ingress_target
+from parley.config import Settings
+
+
+def is_listening(target: str) -> bool:
+    host, _, port = target.rpartition(":")
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, int(port))) == 0
+
+
+def health_of(target: str) -> str:
+    """SERVING / NOT_SERVING / the error of a grpc.health.v1 check of the whole server."""
+    with grpc.insecure_channel(target) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=2.0
+            )
+        except grpc.RpcError as error:
+            return f"{error.code().name}"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def engine_lines() -> Iterator[tuple[str, bool]]:
+    versions = load_versions()
+    for row in stack.status(build_engines([])):
+        version = versions.get(row.name, {}).get("version", "?")
+        ports = " ".join([*map(str, row.open_ports), *(f"{p}(closed)" for p in row.closed_ports)])
+        state = "up" if row.is_up else "DOWN"
+        yield (
+            f"{row.name:<12} {state:<5} {version:<14} pid={row.pid or '-'}  ports {ports}",
+            row.is_up,
+        )
+
+
+def service_lines(settings: Settings) -> Iterator[tuple[str, bool]]:
+    state = read_state(settings)
+    pids: dict[str, int] = (state or {}).get("children", {})
+    if state is None:
+        yield "parley run   not running (no state file for this ingress port)", False
+    else:
+        yield f"parley run   pid={state['pid']}", is_alive(int(state["pid"]))
+    for name, pid in sorted(pids.items()):
+        yield f"{name:<12} {'up' if is_alive(pid) else 'DEAD':<5} pid={pid}", is_alive(pid)
+    for name, target, metrics in (
+        ("ingress", ingress_target(settings), settings.ingress_metrics_port),
+        ("delivery", delivery_target(settings), settings.delivery_metrics_port),
+    ):
+        health = health_of(target) if is_listening(target) else "not listening"
+        yield f"{name:<12} {target:<20} health {health}  metrics :{metrics}", health == "SERVING"
+
+
+def lag_lines(settings: Settings) -> Iterator[tuple[str, bool]]:
+    from streams.lag import projection_lag  # the projections' own definition of lag
+
+    try:
+        lags = projection_lag(settings)
+    except Exception as error:  # any engine failure: report it, do not crash the report
+        yield f"projection   lag unknown ({type(error).__name__}: {error})", False
+        return
+    total = sum(p.lag for p in lags)
+    detail = " ".join(f"p{p.partition}={p.lag}" for p in lags)
+    yield (
+        f"projection   lag {total} events ({detail})  metrics :{settings.projector_metrics_port}",
+        True,
+    )
+
+
+@click.command("status")
+def status() -> None:
+    """Show engines (versions, pids, ports), Parley's processes, health and projection lag."""
+    settings = Settings()
+    healthy = True
+    for title, lines in (
+        ("engines", engine_lines()),
+        ("services", service_lines(settings)),
+        ("projections", lag_lines(settings)),
+    ):
+        click.echo(f"== {title}")
+        for text, ok in lines:
+            healthy &= ok
+            click.echo(f"  {text}")
+    raise SystemExit(0 if healthy else 1)
