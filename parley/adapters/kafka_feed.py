@@ -131,7 +131,12 @@ class KafkaEventFeed:
         assert self._loop is not None
         try:
             while not self._stopping.is_set():
-                records = consumer.consume(BATCH, 0.1)
+                # consume() waits out its whole timeout unless BATCH records arrive (100 ms
+                # of latency per record): poll for the first, then take what is fetched.
+                first = consumer.poll(0.1)
+                if first is None:
+                    continue
+                records = [first, *consumer.consume(BATCH - 1, 0)]
                 if records:
                     self._loop.call_soon_threadsafe(self._hand_over, *self._decode(records))
         except Exception as error:

@@ -96,7 +96,12 @@ class KafkaTail:
         assert self._loop is not None
         try:
             while not self._stopping.is_set():
-                messages = consumer.consume(BATCH, 0.1)
+                # consume() waits out its whole timeout unless BATCH records arrive: poll for
+                # the first record, then take what is already fetched without waiting.
+                first = consumer.poll(0.1)
+                if first is None:
+                    continue
+                messages = [first, *consumer.consume(BATCH - 1, 0)]
                 records = [
                     Record(m.topic() or "", m.partition() or 0, m.offset() or 0,
                            m.key() or b"", m.value() or b"")

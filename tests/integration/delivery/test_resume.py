@@ -1,0 +1,203 @@
+"""Resume and read-model updates: delivery with the real projector (Faust) and Cassandra."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from parley.adapters.kafka_admin import delete_topics, ensure_topics
+from parley.gen.parley.v1 import ingress_pb2
+from tests.integration.delivery.conftest import DeliveryFactory
+from tests.integration.delivery.harness import SessionClient, connect
+from tests.integration.ingress_harness import GROUP, PEER, Ingress, IngressFactory, Topics
+from tests.integration.projection_harness import (  # noqa: F401 (fixture)
+    ROOT,
+    ProjectionEnv,
+    projection_env_fixture,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Stack:
+    ingress: Ingress
+    env: ProjectionEnv
+
+
+@pytest.fixture
+async def stack(
+    projection_env: ProjectionEnv,
+    ingress_factory: IngressFactory,
+    unique_name: Callable[[str], str],
+) -> AsyncIterator[Stack]:
+    """Ingress, projector worker and (per test) delivery on one set of fresh topics."""
+    env = projection_env
+    signals, broadcasts = unique_name("signals"), unique_name("bcast")
+    ensure_topics(env.bootstrap, {signals: 3, broadcasts: 1})
+    topics = Topics(env.topic, signals, broadcasts, env.updates_topic)
+    ingress = await ingress_factory(topics=topics, rate_per_second=1000)
+    env.start_worker()
+    try:
+        yield Stack(ingress, env)
+    finally:
+        delete_topics(env.bootstrap, [signals, broadcasts])
+
+
+def seqs(session: SessionClient, key: str) -> list[int]:
+    return [m.message.seq for m in session.messages(key)]
+
+
+async def test_delivery__a_session_back_after_a_disconnect_gets_every_message_once_in_order(
+    stack: Stack, delivery_factory: DeliveryFactory
+) -> None:
+    ingress = stack.ingress
+    _, channel = await delivery_factory(ingress, keyspace=stack.env.keyspace)
+    alice, bob = await ingress.client("alice"), await ingress.client("bob")
+    first = await connect(channel, "bob", bob.token)
+    key = (await alice.send(PEER, "bob", "1")).conversation_key
+    await first.wait(lambda s: seqs(s, key) == [1])
+    await first.close()
+    # While Bob is away Alice sends 20; while he reconnects she keeps sending 20 more.
+    for n in range(20):
+        await alice.send(PEER, "bob", f"away {n}")
+
+    async def keep_sending() -> None:
+        for n in range(20):
+            await alice.send(PEER, "bob", f"during {n}")
+
+    sender = asyncio.ensure_future(keep_sending())
+    second = await connect(channel, "bob", bob.token, first.positions(), resume=True)
+    await sender
+    await second.wait(lambda s: len(s.messages(key)) >= 40, timeout_s=30)
+    assert seqs(second, key) == list(range(2, 42))
+    texts = [m.message.body.text.text for m in second.messages(key)]
+    assert texts == [f"away {n}" for n in range(20)] + [f"during {n}" for n in range(20)]
+    filled = [m for m in second.messages(key) if not m.live]
+    assert filled and filled[0].message.seq == 2, [
+        (f.WhichOneof("frame"), f.message.message.seq, f.message.live) for f in second.frames
+    ]  # the gap came from the read model
+    await second.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def start_delivery_process(
+    ingress: Ingress, keyspace: str
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m services.delivery` on a free port; returns once its health says SERVING."""
+    port = free_port()
+    s = ingress.settings
+    env = os.environ | {
+        "PARLEY_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+        "PARLEY_TOPIC_CONVERSATION_EVENTS": s.topic_conversation_events,
+        "PARLEY_TOPIC_SIGNALS": s.topic_signals,
+        "PARLEY_TOPIC_BROADCASTS": s.topic_broadcasts,
+        "PARLEY_TOPIC_USER_UPDATES": s.topic_user_updates,
+        "PARLEY_CASSANDRA_KEYSPACE": keyspace,
+        "PARLEY_DELIVERY_PORT": str(port),
+        "PARLEY_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.delivery"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(ROOT / "var" / f"delivery-{port}.log", "ab"),  # noqa: SIM115
+    )
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        async with asyncio.timeout(60):
+            while True:
+                assert process.poll() is None, f"delivery exited with {process.returncode}"
+                try:
+                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return process, port
+                except grpc.aio.AioRpcError:
+                    await asyncio.sleep(0.2)  # not listening yet
+
+
+async def test_delivery__killing_a_node_and_reconnecting_to_another_loses_nothing(
+    stack: Stack, delivery_factory: DeliveryFactory
+) -> None:
+    ingress = stack.ingress
+    process, port = await start_delivery_process(ingress, stack.env.keyspace)
+    try:
+        _, other = await delivery_factory(ingress, keyspace=stack.env.keyspace)
+        alice, bob = await ingress.client("alice"), await ingress.client("bob")
+        await alice.groups.CreateGroup(
+            ingress_pb2.CreateGroupRequest(group_id="g1", member_ids=["bob"]), metadata=alice.auth
+        )
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as doomed_channel:
+            doomed = await connect(doomed_channel, "bob", bob.token)
+            for n in range(5):
+                await alice.send(GROUP, "g1", f"{n}")
+            await doomed.wait(lambda s: len(s.messages("g:g1")) == 5)
+            # The node dies without a word; messages keep coming meanwhile.
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+            for n in range(5, 15):
+                await alice.send(GROUP, "g1", f"{n}")
+            await doomed.wait_ended()
+        resumed = await connect(other, "bob", bob.token, doomed.positions(), resume=True)
+        await alice.send(GROUP, "g1", "15")
+        await resumed.wait(lambda s: len(s.messages("g:g1")) == 11, timeout_s=30)
+        assert seqs(doomed, "g:g1") + seqs(resumed, "g:g1") == list(range(1, 17))
+        await resumed.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+async def test_delivery__receipts_and_mentions_arrive_as_updates(
+    stack: Stack, delivery_factory: DeliveryFactory
+) -> None:
+    ingress = stack.ingress
+    _, channel = await delivery_factory(ingress, keyspace=stack.env.keyspace)
+    alice, bob = await ingress.client("alice"), await ingress.client("bob")
+    await alice.groups.CreateGroup(
+        ingress_pb2.CreateGroupRequest(group_id="g1", member_ids=["bob"]), metadata=alice.auth
+    )
+    sender = await connect(channel, "alice", alice.token)
+    reader = await connect(channel, "bob", bob.token)
+    # A mention of Bob in the group becomes a conversation change with one unread mention.
+    await alice.send(GROUP, "g1", "@bob", mentioned_user_ids=["bob"])
+    await reader.wait(
+        lambda s: any(
+            u.conversation_changed.mention_count == 1 and u.conversation_key == "g:g1"
+            for u in s.of("update")
+        ),
+        timeout_s=30,
+    )
+    # Bob acks a peer message on his stream: Alice gets the delivered receipt.
+    sent = await alice.send(PEER, "bob", "hello")
+    await reader.wait(lambda s: len(s.messages(sent.conversation_key)) == 1)
+    await reader.ack(reader.messages(sent.conversation_key))
+    await sender.wait(
+        lambda s: any(
+            u.HasField("receipt_changed")
+            and not u.receipt_changed.read
+            and u.receipt_changed.seq == 1
+            for u in s.of("update")
+        ),
+        timeout_s=30,
+    )
+    await sender.close()
+    await reader.close()
