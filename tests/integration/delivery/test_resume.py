@@ -97,11 +97,8 @@ def free_port() -> int:
         return port
 
 
-async def start_delivery_process(
-    ingress: Ingress, keyspace: str
-) -> tuple[subprocess.Popen[bytes], int]:
-    """`python -m services.delivery` on a free port; returns once its health says SERVING."""
-    port = free_port()
+def spawn_delivery(ingress: Ingress, keyspace: str, port: int) -> subprocess.Popen[bytes]:
+    """`python -m services.delivery` on the ingress's topics."""
     s = ingress.settings
     env = os.environ | {
         "PARLEY_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
@@ -113,13 +110,21 @@ async def start_delivery_process(
         "PARLEY_DELIVERY_PORT": str(port),
         "PARLEY_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "services.delivery"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(ROOT / "var" / f"delivery-{port}.log", "ab"),  # noqa: SIM115
     )
+
+
+async def start_delivery_process(
+    ingress: Ingress, keyspace: str
+) -> tuple[subprocess.Popen[bytes], int]:
+    """A delivery process on a free port; returns once its health says SERVING."""
+    port = free_port()
+    process = spawn_delivery(ingress, keyspace, port)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         health = health_pb2_grpc.HealthStub(channel)
         async with asyncio.timeout(60):
