@@ -115,7 +115,7 @@ def spawn_delivery(ingress: Ingress, keyspace: str, port: int) -> subprocess.Pop
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(ROOT / "var" / f"delivery-{port}.log", "ab"),  # noqa: SIM115
+        stderr=open(ROOT / "var" / f"delivery-{port}.log", "ab"),
     )
 
 
