@@ -14,14 +14,23 @@ from parley.domain.commands import SendCommand, SendReceipt
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import REASONS, Reason, Rejected
 from parley.domain.events import (
+    AudioContent,
     BarrageContent,
+    CombineContent,
     CommandContent,
     Content,
     CustomContent,
     Event,
+    FileContent,
+    ForwardedMessage,
+    ImageContent,
+    MediaRef,
+    MultipleContent,
     Payload,
+    Picture,
     Priority,
     TextContent,
+    VideoContent,
     type_of,
 )
 from parley.gen.parley.v1 import common_pb2, events_pb2, ingress_pb2
@@ -44,11 +53,20 @@ _CONTENTS: dict[type, str] = {
     CommandContent: "command",
     BarrageContent: "barrage",
     CustomContent: "custom",
+    ImageContent: "image",
+    FileContent: "file",
+    AudioContent: "audio",
+    VideoContent: "video",
+    MultipleContent: "multiple",
+    CombineContent: "combine",
 }
 _CONTENT_BY_FIELD = {name: cls for cls, name in _CONTENTS.items()}
+# Flat dataclasses nested inside contents; a field of one of these types is a sub-message.
+_NESTED = (Picture, MediaRef, ForwardedMessage)
 _HINTS: dict[type, dict[str, Any]] = {
-    cls: typing.get_type_hints(cls) for cls in (*_PAYLOADS, *_CONTENTS)
+    cls: typing.get_type_hints(cls) for cls in (*_PAYLOADS, *_CONTENTS, *_NESTED)
 }
+_BODIES = tuple[Content, ...]  # a repeated MessageBody (the items of a composite)
 
 _EVENT_ONEOF = events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"]
 _BODY_ONEOF = common_pb2.MessageBody.DESCRIPTOR.oneofs_by_name["content"]
@@ -70,6 +88,14 @@ def _fill(message: Message, value: Any) -> None:
             message.type = type_of(item)  # type: ignore[attr-defined]
         elif hint == _PAIRS:
             getattr(message, name).update(item)
+        elif hint in _HINTS:
+            getattr(message, name).SetInParent()
+            _fill(getattr(message, name), item)
+        elif hint == _BODIES:
+            getattr(message, name).extend(content_to_proto(content) for content in item)
+        elif typing.get_args(hint)[:1] and typing.get_args(hint)[0] in _HINTS:
+            for nested in item:
+                _fill(getattr(message, name).add(), nested)
         elif typing.get_origin(hint) is tuple:
             getattr(message, name).extend(item)
         else:
@@ -86,6 +112,12 @@ def _read(cls: type, message: Message) -> Any:
         item = getattr(message, name)
         if hint == _PAIRS:
             values[name] = tuple(sorted(item.items()))
+        elif hint in _HINTS:
+            values[name] = _read(hint, item)
+        elif hint == _BODIES:
+            values[name] = tuple(content_from_proto(body) for body in item)
+        elif typing.get_args(hint)[:1] and typing.get_args(hint)[0] in _HINTS:
+            values[name] = tuple(_read(typing.get_args(hint)[0], nested) for nested in item)
         elif typing.get_origin(hint) is tuple:
             values[name] = tuple(item)
         elif isinstance(hint, type) and issubclass(hint, IntEnum):

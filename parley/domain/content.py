@@ -14,6 +14,7 @@ from parley.domain.events import (
     type_of,
 )
 from parley.domain.limits import Limits
+from parley.domain.media_content import RICH_CONTENTS, check_rich_content
 from parley.domain.message_ids import is_message_id
 
 
@@ -45,7 +46,11 @@ def size_limit(content: Content, limits: Limits) -> int:
 
 
 def check_content(content: Content, limits: Limits) -> None:
-    """Text and barrage must say something; no content may exceed its type's byte limit."""
+    """Text and barrage must say something; no content may exceed its type's byte limit.
+    Media, composite and merged-forward content follow their own shape rules."""
+    if isinstance(content, RICH_CONTENTS):
+        check_rich_content(content, limits, check_content)
+        return
     if isinstance(content, (TextContent, BarrageContent)) and not content.text:
         raise Rejected(Reason.BAD_PARAMETER, "the text is empty")
     size = content_size(content)

@@ -36,7 +36,20 @@ class Reason(IntEnum):
     RECALL_NOT_PERMITTED = 5002
     MESSAGE_NOT_FOUND = 5003
     ALREADY_RECALLED = 5004
+    MEDIA_NOT_FOUND = 6001
+    MEDIA_TOO_LARGE = 6002
+    MEDIA_TYPE_UNSUPPORTED = 6003
+    MEDIA_DURATION_EXCEEDED = 6004
+    MEDIA_KIND_MISMATCH = 6005
+    TOO_MANY_ITEMS = 6006
+    TOO_MANY_IMAGES = 6007
+    DUPLICATE_ITEM_KIND = 6008
+    ITEM_TYPE_NOT_ALLOWED = 6009
+    MEDIA_ACCESS_DENIED = 6010
+    MEDIA_RECALLED = 6011
+    RENDITION_UNAVAILABLE = 6012
     EVENT_LOG_UNAVAILABLE = 9001
+    MEDIA_STORE_UNAVAILABLE = 9002
 
 
 @dataclass(frozen=True)
@@ -136,10 +149,71 @@ REASONS: dict[Reason, ReasonInfo] = {
     Reason.ALREADY_RECALLED: ReasonInfo(
         "FAILED_PRECONDITION", "The message was already recalled.", "Nothing to do."
     ),
+    Reason.MEDIA_NOT_FOUND: ReasonInfo(
+        "NOT_FOUND",
+        "No validated upload with this object id that the caller may use.",
+        "Upload the file (again) and use the object id it returns.",
+    ),
+    Reason.MEDIA_TOO_LARGE: ReasonInfo(
+        "INVALID_ARGUMENT",
+        "The file exceeds its type's size limit (image 10 MiB, audio 6 MiB, file and video "
+        "100 MiB).",
+        "Compress it, or send it as a file if that limit is larger.",
+    ),
+    Reason.MEDIA_TYPE_UNSUPPORTED: ReasonInfo(
+        "INVALID_ARGUMENT",
+        "The content is not a format this type accepts (image: JPG PNG BMP TIFF GIF WebP; "
+        "audio: MP3 M4A; video: MP4 MOV), whatever its file name says.",
+        "Convert it, or send it as a file.",
+    ),
+    Reason.MEDIA_DURATION_EXCEEDED: ReasonInfo(
+        "INVALID_ARGUMENT", "The audio is longer than 300 seconds.", "Shorten or split it."
+    ),
+    Reason.MEDIA_KIND_MISMATCH: ReasonInfo(
+        "INVALID_ARGUMENT",
+        "The message type differs from the kind the object was uploaded as.",
+        "Send the object in a message of the type it was uploaded as.",
+    ),
+    Reason.TOO_MANY_ITEMS: ReasonInfo(
+        "INVALID_ARGUMENT", "A composite message has more than 20 items.", "Split it."
+    ),
+    Reason.TOO_MANY_IMAGES: ReasonInfo(
+        "INVALID_ARGUMENT", "A composite message has more than 10 images.", "Split it."
+    ),
+    Reason.DUPLICATE_ITEM_KIND: ReasonInfo(
+        "INVALID_ARGUMENT",
+        "A composite message has more than one file, audio, video or custom item.",
+        "Keep one of each; split the rest.",
+    ),
+    Reason.ITEM_TYPE_NOT_ALLOWED: ReasonInfo(
+        "INVALID_ARGUMENT",
+        "A composite item is not text, image, file, audio, video or custom.",
+        "Send that content as its own message.",
+    ),
+    Reason.MEDIA_ACCESS_DENIED: ReasonInfo(
+        "PERMISSION_DENIED",
+        "The caller cannot read any message carrying this media.",
+        "Do not retry.",
+    ),
+    Reason.MEDIA_RECALLED: ReasonInfo(
+        "FAILED_PRECONDITION",
+        "The message carrying this media was recalled; its media is no longer served.",
+        "Remove it from the UI.",
+    ),
+    Reason.RENDITION_UNAVAILABLE: ReasonInfo(
+        "NOT_FOUND",
+        "This media has no such rendition (thumbnail and large: images; first frame: videos).",
+        "Ask for the original or a rendition the type has.",
+    ),
     Reason.EVENT_LOG_UNAVAILABLE: ReasonInfo(
         "UNAVAILABLE",
         "The event log (Kafka) did not acknowledge the write; nothing was accepted.",
         "Retry with the same client message id.",
+    ),
+    Reason.MEDIA_STORE_UNAVAILABLE: ReasonInfo(
+        "UNAVAILABLE",
+        "The media store (MinIO) did not answer; nothing was stored or served.",
+        "Retry the upload or download.",
     ),
 }
 

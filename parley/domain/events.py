@@ -58,13 +58,104 @@ class CustomContent:
     searchable_content: str = ""
 
 
-Content = TextContent | CommandContent | BarrageContent | CustomContent
+@dataclass(frozen=True)
+class Picture:
+    """A still rendition: an image's thumbnail or large image, a video's first frame."""
+
+    width: int = 0
+    height: int = 0
+    size_bytes: int = 0
+    url: str = ""  # media hosted elsewhere only; uploaded renditions are fetched by object id
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """The bytes behind a media message: an uploaded object (by id) or an external URL."""
+
+    object_id: str = ""
+    url: str = ""
+    file_name: str = ""
+    size_bytes: int = 0
+    mime_type: str = ""  # detected from the content
+
+
+@dataclass(frozen=True)
+class ImageContent:
+    media: MediaRef
+    width: int = 0
+    height: int = 0
+    thumbnail: Picture = Picture()
+    large: Picture = Picture()
+
+
+@dataclass(frozen=True)
+class FileContent:
+    media: MediaRef
+
+
+@dataclass(frozen=True)
+class AudioContent:
+    media: MediaRef
+    duration_ms: int = 0
+
+
+@dataclass(frozen=True)
+class VideoContent:
+    media: MediaRef
+    duration_ms: int = 0
+    width: int = 0
+    height: int = 0
+    first_frame: Picture = Picture()
+
+
+@dataclass(frozen=True)
+class MultipleContent:
+    items: tuple[Content, ...]
+
+
+@dataclass(frozen=True)
+class ForwardedMessage:
+    """A snapshot inside a merged forward; `sent_at_ms` is filled from the original."""
+
+    message_id: str
+    sender_id: str
+    content: Content
+    sent_at_ms: int = 0
+
+
+@dataclass(frozen=True)
+class CombineContent:
+    title: str
+    messages: tuple[ForwardedMessage, ...]
+    summary: str = ""
+
+
+MediaContent = ImageContent | FileContent | AudioContent | VideoContent
+
+Content = (
+    TextContent
+    | CommandContent
+    | BarrageContent
+    | CustomContent
+    | ImageContent
+    | FileContent
+    | AudioContent
+    | VideoContent
+    | MultipleContent
+    | CombineContent
+)
 
 CONTENT_TYPES: dict[type, MessageType] = {
     TextContent: MessageType.TEXT,
     CommandContent: MessageType.COMMAND,
     BarrageContent: MessageType.BARRAGE,
     CustomContent: MessageType.CUSTOM,
+    ImageContent: MessageType.IMAGE,
+    FileContent: MessageType.FILE,
+    AudioContent: MessageType.AUDIO,
+    VideoContent: MessageType.VIDEO,
+    MultipleContent: MessageType.MULTIPLE,
+    CombineContent: MessageType.COMBINE,
 }
 
 
@@ -204,6 +295,13 @@ class BroadcastSent:
     content: Content
 
 
+@dataclass(frozen=True)
+class MediaUploaded:
+    """A validated upload, on the uploader's stream; `content` is what a message will carry."""
+
+    content: MediaContent
+
+
 Payload = (
     MessageSent
     | MessageRecalled
@@ -226,6 +324,7 @@ Payload = (
     | UserBlocked
     | UserUnblocked
     | BroadcastSent
+    | MediaUploaded
 )
 
 

@@ -1,10 +1,11 @@
-"""Limits of the write side: message sizes, mentions, rate, recall window, group and name sizes."""
+"""Limits of the write side: message and media sizes, mentions, rate, recall window, groups."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 KIB = 1024
+MIB = 1024 * KIB
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,13 @@ class Limits:
     ext_max_bytes: int = 4096  # keys + values
     group_max_members: int = 2000  # the owner included
     name_max_chars: int = 100
+    image_max_bytes: int = 10 * MIB
+    file_max_bytes: int = 100 * MIB
+    audio_max_bytes: int = 6 * MIB
+    audio_max_duration_ms: int = 300_000
+    video_max_bytes: int = 100 * MIB
+    multiple_max_items: int = 20
+    multiple_max_images: int = 10
+    thumbnail_max_edge: int = 240  # pixels: renditions keep the aspect ratio inside this box
+    large_max_edge: int = 1280
+    media_url_max_chars: int = 2048

@@ -11,13 +11,19 @@ from parley.domain.commands import SendCommand
 from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import (
+    AudioContent,
     BarrageContent,
+    CombineContent,
     CommandContent,
     Content,
     CustomContent,
     Event,
+    FileContent,
+    ImageContent,
     MessageSent,
+    MultipleContent,
     TextContent,
+    VideoContent,
 )
 
 MESSAGE_ID_PATTERN = re.compile(r"^m_[a-z2-7]{26}$")
@@ -69,7 +75,26 @@ def _content_parts(content: Content) -> list[bytes]:
             content.data.encode(),
             content.searchable_content.encode(),
         ]
+    if isinstance(content, (ImageContent, FileContent, AudioContent, VideoContent)):
+        return _media_parts(content)
+    if isinstance(content, MultipleContent):
+        return [b"multiple", *(part for item in content.items for part in _content_parts(item))]
+    if isinstance(content, CombineContent):
+        parts = [b"combine", content.title.encode(), content.summary.encode()]
+        for forwarded in content.messages:
+            parts += [forwarded.message_id.encode(), forwarded.sender_id.encode()]
+            parts += _content_parts(forwarded.content)
+        return parts
     raise TypeError(f"unknown content {type(content).__name__}")
+
+
+def _media_parts(content: ImageContent | FileContent | AudioContent | VideoContent) -> list[bytes]:
+    # An uploaded object is identified by its id alone: the server fills in its description, so
+    # a retry that sends a sparser description is still the same message.
+    kind = type(content).__name__.encode()
+    if content.media.object_id:
+        return [kind, b"object", content.media.object_id.encode()]
+    return [kind, b"url", repr(content).encode()]
 
 
 def _fingerprint(

@@ -16,6 +16,7 @@ from parley.domain.conversations import Conversation, ConversationType, check_id
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, MessageSent, MessageType, Position, type_of
 from parley.domain.limits import Limits
+from parley.domain.media_access import resolve_content
 from parley.domain.message_ids import (
     check_client_message_id,
     fingerprint,
@@ -105,7 +106,9 @@ class SendDecider:
         check_ext(cmd.ext, self._limits)
         check_reply_to(cmd.reply_to_message_id)
         self._model.directory.check_can_send(conversation, cmd.sender, stamp.now_ms)
-        return _event_of(cmd, conversation, stamp)
+        # Uploaded media gets its server-side description; the fingerprint ignores it.
+        content = resolve_content(cmd.content, cmd.sender, self._model)
+        return _event_of(replace(cmd, content=content), conversation, stamp)
 
 
 def _event_of(cmd: SendCommand, conversation: Conversation, stamp: Stamp) -> Event:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from parley.domain.commands import SendReceipt
 from parley.domain.directory import Directory
 from parley.domain.events import Event, Logged, MessageSent
+from parley.domain.media_registry import MediaRegistry
 from parley.domain.message_ids import fingerprint_of_event
 from parley.domain.message_index import MessageIndex
 from parley.domain.send_ledger import SendLedger
@@ -24,7 +25,8 @@ def receipt_of(event: Event, offset: int) -> SendReceipt:
 
 
 class WriteModel:
-    """Directory, message index and send ledger; a LoggedSink fed by the log follower.
+    """Directory, message index, send ledger and media registry; a LoggedSink fed by the log
+    follower.
 
     Applying is idempotent (each part is), so the at-least-once feed may redeliver freely.
     """
@@ -34,10 +36,12 @@ class WriteModel:
         directory: Directory | None = None,
         messages: MessageIndex | None = None,
         sends: SendLedger | None = None,
+        media: MediaRegistry | None = None,
     ) -> None:
         self.directory = directory if directory is not None else Directory()
         self.messages = messages if messages is not None else MessageIndex()
         self.sends = sends if sends is not None else SendLedger()
+        self.media = media if media is not None else MediaRegistry()
 
     def apply(self, logged: Logged) -> None:
         self.apply_event(logged.event, logged.position.offset)
@@ -46,6 +50,7 @@ class WriteModel:
         """Folds one event; for a send, returns the receipt the ledger keeps for it."""
         self.directory.apply(event)
         self.messages.apply(event)
+        self.media.apply(event)
         if not isinstance(event.payload, MessageSent) or not event.client_message_id:
             return None
         entry = self.sends.record(

@@ -15,14 +15,18 @@ from parley.domain.commands import SendCommand, SendReceipt
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import (
+    AudioContent,
     BarrageContent,
     BroadcastSent,
+    CombineContent,
     CommandContent,
     Content,
     ConversationDeleted,
     ConversationRead,
     CustomContent,
     Event,
+    FileContent,
+    ForwardedMessage,
     GroupCreated,
     GroupDismissed,
     GroupMemberMuted,
@@ -32,12 +36,17 @@ from parley.domain.events import (
     GroupMuted,
     GroupRole,
     GroupWhitelistChanged,
+    ImageContent,
+    MediaRef,
+    MediaUploaded,
     MessageDelivered,
     MessageRead,
     MessageRecalled,
     MessageSent,
     MessageType,
+    MultipleContent,
     Payload,
+    Picture,
     Priority,
     RoomCreated,
     RoomDismissed,
@@ -46,6 +55,7 @@ from parley.domain.events import (
     TextContent,
     UserBlocked,
     UserUnblocked,
+    VideoContent,
 )
 from parley.gen.parley.v1 import common_pb2, events_pb2, ingress_pb2
 
@@ -88,6 +98,30 @@ EXAMPLES: list[Payload] = [
     UserBlocked("mallory"),
     UserUnblocked("mallory"),
     BroadcastSent("b1", TextContent("maintenance at noon")),
+    MediaUploaded(
+        ImageContent(
+            MediaRef("o_1", file_name="cat.png", size_bytes=9, mime_type="image/png"),
+            800,
+            600,
+            Picture(240, 180, 100),
+            Picture(800, 600, 900),
+        )
+    ),
+    MessageSent("m5", VideoContent(MediaRef(url="https://x/v.mp4"), 2000, 4, 3, Picture(4, 3))),
+    MessageSent(
+        "m6",
+        MultipleContent(
+            (TextContent("a"), FileContent(MediaRef("o_2")), AudioContent(MediaRef("o_3"), 5))
+        ),
+    ),
+    MessageSent(
+        "m7",
+        CombineContent(
+            "chat",
+            (ForwardedMessage("m6", "bob", MultipleContent((TextContent("x"),)), 5),),
+            "summary",
+        ),
+    ),
 ]
 
 

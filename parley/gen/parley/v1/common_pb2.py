@@ -24,21 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16parley/v1/common.proto\x12\tparley.v1\"H\n\x0f\x43onversationRef\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.parley.v1.ConversationType\x12\n\n\x02id\x18\x02 \x01(\t\"\x1b\n\x0bTextContent\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x1e\n\x0e\x43ommandContent\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x1e\n\x0e\x42\x61rrageContent\x12\x0c\n\x04text\x18\x01 \x01(\t\"K\n\rCustomContent\x12\x10\n\x08sub_type\x18\x01 \x01(\r\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\t\x12\x1a\n\x12searchable_content\x18\x03 \x01(\t\"\xc8\x01\n\x0bMessageBody\x12&\n\x04text\x18\x01 \x01(\x0b\x32\x16.parley.v1.TextContentH\x00\x12,\n\x07\x63ommand\x18\x02 \x01(\x0b\x32\x19.parley.v1.CommandContentH\x00\x12,\n\x07\x62\x61rrage\x18\x03 \x01(\x0b\x32\x19.parley.v1.BarrageContentH\x00\x12*\n\x06\x63ustom\x18\x04 \x01(\x0b\x32\x18.parley.v1.CustomContentH\x00\x42\t\n\x07\x63ontent*g\n\x10\x43onversationType\x12\x1a\n\x16\x43ONVERSATION_TYPE_PEER\x10\x00\x12\x1a\n\x16\x43ONVERSATION_TYPE_ROOM\x10\x01\x12\x1b\n\x17\x43ONVERSATION_TYPE_GROUP\x10\x02*\xb8\x02\n\x0bMessageType\x12\x18\n\x14MESSAGE_TYPE_UNKNOWN\x10\x00\x12\x15\n\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x18\n\x14MESSAGE_TYPE_COMMAND\x10\x02\x12\x19\n\x15MESSAGE_TYPE_MULTIPLE\x10\n\x12\x16\n\x12MESSAGE_TYPE_IMAGE\x10\x0b\x12\x15\n\x11MESSAGE_TYPE_FILE\x10\x0c\x12\x16\n\x12MESSAGE_TYPE_AUDIO\x10\r\x12\x16\n\x12MESSAGE_TYPE_VIDEO\x10\x0e\x12\x18\n\x14MESSAGE_TYPE_BARRAGE\x10\x14\x12\x18\n\x14MESSAGE_TYPE_COMBINE\x10\x64\x12\x18\n\x13MESSAGE_TYPE_CUSTOM\x10\xc8\x01\x12\x16\n\x11MESSAGE_TYPE_TIPS\x10\xac\x02*D\n\x08Priority\x12\x10\n\x0cPRIORITY_LOW\x10\x00\x12\x13\n\x0fPRIORITY_MEDIUM\x10\x01\x12\x11\n\rPRIORITY_HIGH\x10\x02*\xa7\x05\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12\x12\n\rTOKEN_MISSING\x10\xe9\x07\x12\x12\n\rTOKEN_EXPIRED\x10\xea\x07\x12\x12\n\rTOKEN_INVALID\x10\xeb\x07\x12\x1e\n\x19\x41\x44MIN_CREDENTIAL_REQUIRED\x10\xec\x07\x12\x12\n\rBAD_PARAMETER\x10\xd1\x0f\x12\x11\n\x0cSEND_TO_SELF\x10\xd2\x0f\x12\x16\n\x11MESSAGE_TOO_LARGE\x10\xd3\x0f\x12\x16\n\x11TOO_MANY_MENTIONS\x10\xd4\x0f\x12\x15\n\x10TYPE_NOT_ALLOWED\x10\xd5\x0f\x12\x1f\n\x1a\x43LIENT_MESSAGE_ID_CONFLICT\x10\xd6\x0f\x12\x11\n\x0cRATE_LIMITED\x10\xd7\x0f\x12\x13\n\x0eSENSITIVE_WORD\x10\xb9\x17\x12\x19\n\x14INTERCEPTOR_REJECTED\x10\xba\x17\x12\x11\n\x0cNOT_A_MEMBER\x10\xa1\x1f\x12\x14\n\x0fGROUP_NOT_FOUND\x10\xa2\x1f\x12\x14\n\x0fGROUP_DISMISSED\x10\xa3\x1f\x12\x14\n\x0f\x42LOCKED_BY_PEER\x10\xa4\x1f\x12\n\n\x05MUTED\x10\xa5\x1f\x12\x15\n\x10NOT_ON_WHITELIST\x10\xa6\x1f\x12\x13\n\x0eROOM_NOT_FOUND\x10\xa7\x1f\x12\x14\n\x0fNOT_GROUP_ADMIN\x10\xa8\x1f\x12\x13\n\x0e\x41LREADY_EXISTS\x10\xa9\x1f\x12\x14\n\x0fNOT_GROUP_OWNER\x10\xaa\x1f\x12\x1a\n\x15RECALL_WINDOW_EXPIRED\x10\x89\'\x12\x19\n\x14RECALL_NOT_PERMITTED\x10\x8a\'\x12\x16\n\x11MESSAGE_NOT_FOUND\x10\x8b\'\x12\x15\n\x10\x41LREADY_RECALLED\x10\x8c\'\x12\x1a\n\x15\x45VENT_LOG_UNAVAILABLE\x10\xa9\x46\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16parley/v1/common.proto\x12\tparley.v1\"H\n\x0f\x43onversationRef\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.parley.v1.ConversationType\x12\n\n\x02id\x18\x02 \x01(\t\"\x1b\n\x0bTextContent\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x1e\n\x0e\x43ommandContent\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x1e\n\x0e\x42\x61rrageContent\x12\x0c\n\x04text\x18\x01 \x01(\t\"K\n\rCustomContent\x12\x10\n\x08sub_type\x18\x01 \x01(\r\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\t\x12\x1a\n\x12searchable_content\x18\x03 \x01(\t\"I\n\x07Picture\x12\r\n\x05width\x18\x01 \x01(\x05\x12\x0e\n\x06height\x18\x02 \x01(\x05\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x0b\n\x03url\x18\x04 \x01(\t\"d\n\x08MediaRef\x12\x11\n\tobject_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x11\n\tfile_name\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x11\n\tmime_type\x18\x05 \x01(\t\"\x9b\x01\n\x0cImageContent\x12\"\n\x05media\x18\x01 \x01(\x0b\x32\x13.parley.v1.MediaRef\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\x12%\n\tthumbnail\x18\x04 \x01(\x0b\x32\x12.parley.v1.Picture\x12!\n\x05large\x18\x05 \x01(\x0b\x32\x12.parley.v1.Picture\"1\n\x0b\x46ileContent\x12\"\n\x05media\x18\x01 \x01(\x0b\x32\x13.parley.v1.MediaRef\"G\n\x0c\x41udioContent\x12\"\n\x05media\x18\x01 \x01(\x0b\x32\x13.parley.v1.MediaRef\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x03\"\x8f\x01\n\x0cVideoContent\x12\"\n\x05media\x18\x01 \x01(\x0b\x32\x13.parley.v1.MediaRef\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x03\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12\'\n\x0b\x66irst_frame\x18\x05 \x01(\x0b\x32\x12.parley.v1.Picture\"8\n\x0fMultipleContent\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.parley.v1.MessageBody\"\x99\x01\n\x10\x46orwardedMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tsender_id\x18\x02 \x01(\t\x12\x12\n\nsent_at_ms\x18\x03 \x01(\x03\x12$\n\x04type\x18\x04 \x01(\x0e\x32\x16.parley.v1.MessageType\x12$\n\x04\x62ody\x18\x05 \x01(\x0b\x32\x16.parley.v1.MessageBody\"_\n\x0e\x43ombineContent\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12-\n\x08messages\x18\x03 \x03(\x0b\x32\x1b.parley.v1.ForwardedMessage\"\xcc\x03\n\x0bMessageBody\x12&\n\x04text\x18\x01 \x01(\x0b\x32\x16.parley.v1.TextContentH\x00\x12,\n\x07\x63ommand\x18\x02 \x01(\x0b\x32\x19.parley.v1.CommandContentH\x00\x12,\n\x07\x62\x61rrage\x18\x03 \x01(\x0b\x32\x19.parley.v1.BarrageContentH\x00\x12*\n\x06\x63ustom\x18\x04 \x01(\x0b\x32\x18.parley.v1.CustomContentH\x00\x12(\n\x05image\x18\x05 \x01(\x0b\x32\x17.parley.v1.ImageContentH\x00\x12&\n\x04\x66ile\x18\x06 \x01(\x0b\x32\x16.parley.v1.FileContentH\x00\x12(\n\x05\x61udio\x18\x07 \x01(\x0b\x32\x17.parley.v1.AudioContentH\x00\x12(\n\x05video\x18\x08 \x01(\x0b\x32\x17.parley.v1.VideoContentH\x00\x12.\n\x08multiple\x18\t \x01(\x0b\x32\x1a.parley.v1.MultipleContentH\x00\x12,\n\x07\x63ombine\x18\n \x01(\x0b\x32\x19.parley.v1.CombineContentH\x00\x42\t\n\x07\x63ontent*g\n\x10\x43onversationType\x12\x1a\n\x16\x43ONVERSATION_TYPE_PEER\x10\x00\x12\x1a\n\x16\x43ONVERSATION_TYPE_ROOM\x10\x01\x12\x1b\n\x17\x43ONVERSATION_TYPE_GROUP\x10\x02*\xb8\x02\n\x0bMessageType\x12\x18\n\x14MESSAGE_TYPE_UNKNOWN\x10\x00\x12\x15\n\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x18\n\x14MESSAGE_TYPE_COMMAND\x10\x02\x12\x19\n\x15MESSAGE_TYPE_MULTIPLE\x10\n\x12\x16\n\x12MESSAGE_TYPE_IMAGE\x10\x0b\x12\x15\n\x11MESSAGE_TYPE_FILE\x10\x0c\x12\x16\n\x12MESSAGE_TYPE_AUDIO\x10\r\x12\x16\n\x12MESSAGE_TYPE_VIDEO\x10\x0e\x12\x18\n\x14MESSAGE_TYPE_BARRAGE\x10\x14\x12\x18\n\x14MESSAGE_TYPE_COMBINE\x10\x64\x12\x18\n\x13MESSAGE_TYPE_CUSTOM\x10\xc8\x01\x12\x16\n\x11MESSAGE_TYPE_TIPS\x10\xac\x02*D\n\x08Priority\x12\x10\n\x0cPRIORITY_LOW\x10\x00\x12\x13\n\x0fPRIORITY_MEDIUM\x10\x01\x12\x11\n\rPRIORITY_HIGH\x10\x02*\xf2\x07\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12\x12\n\rTOKEN_MISSING\x10\xe9\x07\x12\x12\n\rTOKEN_EXPIRED\x10\xea\x07\x12\x12\n\rTOKEN_INVALID\x10\xeb\x07\x12\x1e\n\x19\x41\x44MIN_CREDENTIAL_REQUIRED\x10\xec\x07\x12\x12\n\rBAD_PARAMETER\x10\xd1\x0f\x12\x11\n\x0cSEND_TO_SELF\x10\xd2\x0f\x12\x16\n\x11MESSAGE_TOO_LARGE\x10\xd3\x0f\x12\x16\n\x11TOO_MANY_MENTIONS\x10\xd4\x0f\x12\x15\n\x10TYPE_NOT_ALLOWED\x10\xd5\x0f\x12\x1f\n\x1a\x43LIENT_MESSAGE_ID_CONFLICT\x10\xd6\x0f\x12\x11\n\x0cRATE_LIMITED\x10\xd7\x0f\x12\x13\n\x0eSENSITIVE_WORD\x10\xb9\x17\x12\x19\n\x14INTERCEPTOR_REJECTED\x10\xba\x17\x12\x11\n\x0cNOT_A_MEMBER\x10\xa1\x1f\x12\x14\n\x0fGROUP_NOT_FOUND\x10\xa2\x1f\x12\x14\n\x0fGROUP_DISMISSED\x10\xa3\x1f\x12\x14\n\x0f\x42LOCKED_BY_PEER\x10\xa4\x1f\x12\n\n\x05MUTED\x10\xa5\x1f\x12\x15\n\x10NOT_ON_WHITELIST\x10\xa6\x1f\x12\x13\n\x0eROOM_NOT_FOUND\x10\xa7\x1f\x12\x14\n\x0fNOT_GROUP_ADMIN\x10\xa8\x1f\x12\x13\n\x0e\x41LREADY_EXISTS\x10\xa9\x1f\x12\x14\n\x0fNOT_GROUP_OWNER\x10\xaa\x1f\x12\x1a\n\x15RECALL_WINDOW_EXPIRED\x10\x89\'\x12\x19\n\x14RECALL_NOT_PERMITTED\x10\x8a\'\x12\x16\n\x11MESSAGE_NOT_FOUND\x10\x8b\'\x12\x15\n\x10\x41LREADY_RECALLED\x10\x8c\'\x12\x14\n\x0fMEDIA_NOT_FOUND\x10\xf1.\x12\x14\n\x0fMEDIA_TOO_LARGE\x10\xf2.\x12\x1b\n\x16MEDIA_TYPE_UNSUPPORTED\x10\xf3.\x12\x1c\n\x17MEDIA_DURATION_EXCEEDED\x10\xf4.\x12\x18\n\x13MEDIA_KIND_MISMATCH\x10\xf5.\x12\x13\n\x0eTOO_MANY_ITEMS\x10\xf6.\x12\x14\n\x0fTOO_MANY_IMAGES\x10\xf7.\x12\x18\n\x13\x44UPLICATE_ITEM_KIND\x10\xf8.\x12\x1a\n\x15ITEM_TYPE_NOT_ALLOWED\x10\xf9.\x12\x18\n\x13MEDIA_ACCESS_DENIED\x10\xfa.\x12\x13\n\x0eMEDIA_RECALLED\x10\xfb.\x12\x1a\n\x15RENDITION_UNAVAILABLE\x10\xfc.\x12\x1a\n\x15\x45VENT_LOG_UNAVAILABLE\x10\xa9\x46\x12\x1c\n\x17MEDIA_STORE_UNAVAILABLE\x10\xaa\x46\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'parley.gen.parley.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONVERSATIONTYPE']._serialized_start=484
-  _globals['_CONVERSATIONTYPE']._serialized_end=587
-  _globals['_MESSAGETYPE']._serialized_start=590
-  _globals['_MESSAGETYPE']._serialized_end=902
-  _globals['_PRIORITY']._serialized_start=904
-  _globals['_PRIORITY']._serialized_end=972
-  _globals['_REASONCODE']._serialized_start=975
-  _globals['_REASONCODE']._serialized_end=1654
+  _globals['_CONVERSATIONTYPE']._serialized_start=1660
+  _globals['_CONVERSATIONTYPE']._serialized_end=1763
+  _globals['_MESSAGETYPE']._serialized_start=1766
+  _globals['_MESSAGETYPE']._serialized_end=2078
+  _globals['_PRIORITY']._serialized_start=2080
+  _globals['_PRIORITY']._serialized_end=2148
+  _globals['_REASONCODE']._serialized_start=2151
+  _globals['_REASONCODE']._serialized_end=3161
   _globals['_CONVERSATIONREF']._serialized_start=37
   _globals['_CONVERSATIONREF']._serialized_end=109
   _globals['_TEXTCONTENT']._serialized_start=111
@@ -49,6 +49,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BARRAGECONTENT']._serialized_end=202
   _globals['_CUSTOMCONTENT']._serialized_start=204
   _globals['_CUSTOMCONTENT']._serialized_end=279
-  _globals['_MESSAGEBODY']._serialized_start=282
-  _globals['_MESSAGEBODY']._serialized_end=482
+  _globals['_PICTURE']._serialized_start=281
+  _globals['_PICTURE']._serialized_end=354
+  _globals['_MEDIAREF']._serialized_start=356
+  _globals['_MEDIAREF']._serialized_end=456
+  _globals['_IMAGECONTENT']._serialized_start=459
+  _globals['_IMAGECONTENT']._serialized_end=614
+  _globals['_FILECONTENT']._serialized_start=616
+  _globals['_FILECONTENT']._serialized_end=665
+  _globals['_AUDIOCONTENT']._serialized_start=667
+  _globals['_AUDIOCONTENT']._serialized_end=738
+  _globals['_VIDEOCONTENT']._serialized_start=741
+  _globals['_VIDEOCONTENT']._serialized_end=884
+  _globals['_MULTIPLECONTENT']._serialized_start=886
+  _globals['_MULTIPLECONTENT']._serialized_end=942
+  _globals['_FORWARDEDMESSAGE']._serialized_start=945
+  _globals['_FORWARDEDMESSAGE']._serialized_end=1098
+  _globals['_COMBINECONTENT']._serialized_start=1100
+  _globals['_COMBINECONTENT']._serialized_end=1195
+  _globals['_MESSAGEBODY']._serialized_start=1198
+  _globals['_MESSAGEBODY']._serialized_end=1658
 # @@protoc_insertion_point(module_scope)

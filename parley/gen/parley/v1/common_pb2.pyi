@@ -5,8 +5,10 @@ Shared vocabulary of the Parley API and of the event log: conversations, message
 and the reason codes every rejection carries.
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -161,10 +163,38 @@ class _ReasonCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasonCode
     """NOT_FOUND"""
     ALREADY_RECALLED: _ReasonCode.ValueType  # 5004
     """FAILED_PRECONDITION"""
+    MEDIA_NOT_FOUND: _ReasonCode.ValueType  # 6001
+    """Media: uploads, references and downloads
+    NOT_FOUND
+    """
+    MEDIA_TOO_LARGE: _ReasonCode.ValueType  # 6002
+    """INVALID_ARGUMENT"""
+    MEDIA_TYPE_UNSUPPORTED: _ReasonCode.ValueType  # 6003
+    """INVALID_ARGUMENT"""
+    MEDIA_DURATION_EXCEEDED: _ReasonCode.ValueType  # 6004
+    """INVALID_ARGUMENT"""
+    MEDIA_KIND_MISMATCH: _ReasonCode.ValueType  # 6005
+    """INVALID_ARGUMENT"""
+    TOO_MANY_ITEMS: _ReasonCode.ValueType  # 6006
+    """INVALID_ARGUMENT"""
+    TOO_MANY_IMAGES: _ReasonCode.ValueType  # 6007
+    """INVALID_ARGUMENT"""
+    DUPLICATE_ITEM_KIND: _ReasonCode.ValueType  # 6008
+    """INVALID_ARGUMENT"""
+    ITEM_TYPE_NOT_ALLOWED: _ReasonCode.ValueType  # 6009
+    """INVALID_ARGUMENT"""
+    MEDIA_ACCESS_DENIED: _ReasonCode.ValueType  # 6010
+    """PERMISSION_DENIED"""
+    MEDIA_RECALLED: _ReasonCode.ValueType  # 6011
+    """FAILED_PRECONDITION"""
+    RENDITION_UNAVAILABLE: _ReasonCode.ValueType  # 6012
+    """NOT_FOUND"""
     EVENT_LOG_UNAVAILABLE: _ReasonCode.ValueType  # 9001
     """Infrastructure
     UNAVAILABLE: nothing was written, retry with the same id
     """
+    MEDIA_STORE_UNAVAILABLE: _ReasonCode.ValueType  # 9002
+    """UNAVAILABLE: nothing was stored, retry the upload"""
 
 class ReasonCode(_ReasonCode, metaclass=_ReasonCodeEnumTypeWrapper):
     """Stable reason codes carried in every rejection (google.rpc.ErrorInfo.metadata["code"] and
@@ -223,10 +253,38 @@ MESSAGE_NOT_FOUND: ReasonCode.ValueType  # 5003
 """NOT_FOUND"""
 ALREADY_RECALLED: ReasonCode.ValueType  # 5004
 """FAILED_PRECONDITION"""
+MEDIA_NOT_FOUND: ReasonCode.ValueType  # 6001
+"""Media: uploads, references and downloads
+NOT_FOUND
+"""
+MEDIA_TOO_LARGE: ReasonCode.ValueType  # 6002
+"""INVALID_ARGUMENT"""
+MEDIA_TYPE_UNSUPPORTED: ReasonCode.ValueType  # 6003
+"""INVALID_ARGUMENT"""
+MEDIA_DURATION_EXCEEDED: ReasonCode.ValueType  # 6004
+"""INVALID_ARGUMENT"""
+MEDIA_KIND_MISMATCH: ReasonCode.ValueType  # 6005
+"""INVALID_ARGUMENT"""
+TOO_MANY_ITEMS: ReasonCode.ValueType  # 6006
+"""INVALID_ARGUMENT"""
+TOO_MANY_IMAGES: ReasonCode.ValueType  # 6007
+"""INVALID_ARGUMENT"""
+DUPLICATE_ITEM_KIND: ReasonCode.ValueType  # 6008
+"""INVALID_ARGUMENT"""
+ITEM_TYPE_NOT_ALLOWED: ReasonCode.ValueType  # 6009
+"""INVALID_ARGUMENT"""
+MEDIA_ACCESS_DENIED: ReasonCode.ValueType  # 6010
+"""PERMISSION_DENIED"""
+MEDIA_RECALLED: ReasonCode.ValueType  # 6011
+"""FAILED_PRECONDITION"""
+RENDITION_UNAVAILABLE: ReasonCode.ValueType  # 6012
+"""NOT_FOUND"""
 EVENT_LOG_UNAVAILABLE: ReasonCode.ValueType  # 9001
 """Infrastructure
 UNAVAILABLE: nothing was written, retry with the same id
 """
+MEDIA_STORE_UNAVAILABLE: ReasonCode.ValueType  # 9002
+"""UNAVAILABLE: nothing was stored, retry the upload"""
 Global___ReasonCode: _TypeAlias = ReasonCode  # noqa: Y015
 
 @_typing.final
@@ -342,6 +400,281 @@ class CustomContent(_message.Message):
 Global___CustomContent: _TypeAlias = CustomContent  # noqa: Y015
 
 @_typing.final
+class Picture(_message.Message):
+    """A still picture derived from (or, for external media, beside) a media object: an image's
+    thumbnail or large rendition, a video's first frame. Sizes in pixels and bytes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    width: _builtins.int
+    height: _builtins.int
+    size_bytes: _builtins.int
+    url: _builtins.str
+    """only for media hosted elsewhere; uploaded renditions are fetched by object id"""
+    def __init__(
+        self,
+        *,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        size_bytes: _builtins.int = ...,
+        url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height", "size_bytes", b"size_bytes", "url", b"url", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Picture: _TypeAlias = Picture  # noqa: Y015
+
+@_typing.final
+class MediaRef(_message.Message):
+    """The bytes behind a media message: an object uploaded through MediaService (object_id), or
+    media hosted elsewhere (url). For uploads the server fills every other field from what it
+    validated; whatever the client put there is replaced.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OBJECT_ID_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    MIME_TYPE_FIELD_NUMBER: _builtins.int
+    object_id: _builtins.str
+    url: _builtins.str
+    file_name: _builtins.str
+    size_bytes: _builtins.int
+    mime_type: _builtins.str
+    """detected from the content, never from the file name"""
+    def __init__(
+        self,
+        *,
+        object_id: _builtins.str = ...,
+        url: _builtins.str = ...,
+        file_name: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+        mime_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_name", b"file_name", "mime_type", b"mime_type", "object_id", b"object_id", "size_bytes", b"size_bytes", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MediaRef: _TypeAlias = MediaRef  # noqa: Y015
+
+@_typing.final
+class ImageContent(_message.Message):
+    """JPG, PNG, BMP, TIFF, GIF or WebP, at most 10 MiB."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    THUMBNAIL_FIELD_NUMBER: _builtins.int
+    LARGE_FIELD_NUMBER: _builtins.int
+    width: _builtins.int
+    height: _builtins.int
+    @_builtins.property
+    def media(self) -> Global___MediaRef: ...
+    @_builtins.property
+    def thumbnail(self) -> Global___Picture: ...
+    @_builtins.property
+    def large(self) -> Global___Picture: ...
+    def __init__(
+        self,
+        *,
+        media: Global___MediaRef | None = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        thumbnail: Global___Picture | None = ...,
+        large: Global___Picture | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["large", b"large", "media", b"media", "thumbnail", b"thumbnail"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height", "large", b"large", "media", b"media", "thumbnail", b"thumbnail", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImageContent: _TypeAlias = ImageContent  # noqa: Y015
+
+@_typing.final
+class FileContent(_message.Message):
+    """Any format, at most 100 MiB."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def media(self) -> Global___MediaRef: ...
+    def __init__(
+        self,
+        *,
+        media: Global___MediaRef | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileContent: _TypeAlias = FileContent  # noqa: Y015
+
+@_typing.final
+class AudioContent(_message.Message):
+    """MP3 or M4A, at most 300 s and 6 MiB; the duration is read from the file."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_FIELD_NUMBER: _builtins.int
+    DURATION_MS_FIELD_NUMBER: _builtins.int
+    duration_ms: _builtins.int
+    @_builtins.property
+    def media(self) -> Global___MediaRef: ...
+    def __init__(
+        self,
+        *,
+        media: Global___MediaRef | None = ...,
+        duration_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_ms", b"duration_ms", "media", b"media"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AudioContent: _TypeAlias = AudioContent  # noqa: Y015
+
+@_typing.final
+class VideoContent(_message.Message):
+    """MP4 or MOV, at most 100 MiB."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_FIELD_NUMBER: _builtins.int
+    DURATION_MS_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    FIRST_FRAME_FIELD_NUMBER: _builtins.int
+    duration_ms: _builtins.int
+    width: _builtins.int
+    height: _builtins.int
+    @_builtins.property
+    def media(self) -> Global___MediaRef: ...
+    @_builtins.property
+    def first_frame(self) -> Global___Picture: ...
+    def __init__(
+        self,
+        *,
+        media: Global___MediaRef | None = ...,
+        duration_ms: _builtins.int = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        first_frame: Global___Picture | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_frame", b"first_frame", "media", b"media"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_ms", b"duration_ms", "first_frame", b"first_frame", "height", b"height", "media", b"media", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VideoContent: _TypeAlias = VideoContent  # noqa: Y015
+
+@_typing.final
+class MultipleContent(_message.Message):
+    """A composite message: at most 20 items; any number of texts, at most 10 images and at most
+    one file, one audio, one video and one custom item.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEMS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___MessageBody]: ...
+    def __init__(
+        self,
+        *,
+        items: _abc.Iterable[Global___MessageBody] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MultipleContent: _TypeAlias = MultipleContent  # noqa: Y015
+
+@_typing.final
+class ForwardedMessage(_message.Message):
+    """One message inside a merged forward: a snapshot of what it said and who sent it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    SENDER_ID_FIELD_NUMBER: _builtins.int
+    SENT_AT_MS_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    sender_id: _builtins.str
+    sent_at_ms: _builtins.int
+    """filled by the server from the original message"""
+    type: Global___MessageType.ValueType
+    @_builtins.property
+    def body(self) -> Global___MessageBody: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        sender_id: _builtins.str = ...,
+        sent_at_ms: _builtins.int = ...,
+        type: Global___MessageType.ValueType = ...,
+        body: Global___MessageBody | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "message_id", b"message_id", "sender_id", b"sender_id", "sent_at_ms", b"sent_at_ms", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForwardedMessage: _TypeAlias = ForwardedMessage  # noqa: Y015
+
+@_typing.final
+class CombineContent(_message.Message):
+    """A merged forward: a titled list of messages the sender could read. No size limit of its own."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TITLE_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    title: _builtins.str
+    summary: _builtins.str
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ForwardedMessage]: ...
+    def __init__(
+        self,
+        *,
+        title: _builtins.str = ...,
+        summary: _builtins.str = ...,
+        messages: _abc.Iterable[Global___ForwardedMessage] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages", "summary", b"summary", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CombineContent: _TypeAlias = CombineContent  # noqa: Y015
+
+@_typing.final
 class MessageBody(_message.Message):
     """The body of a message: exactly one content kind, which fixes the message type."""
 
@@ -351,6 +684,12 @@ class MessageBody(_message.Message):
     COMMAND_FIELD_NUMBER: _builtins.int
     BARRAGE_FIELD_NUMBER: _builtins.int
     CUSTOM_FIELD_NUMBER: _builtins.int
+    IMAGE_FIELD_NUMBER: _builtins.int
+    FILE_FIELD_NUMBER: _builtins.int
+    AUDIO_FIELD_NUMBER: _builtins.int
+    VIDEO_FIELD_NUMBER: _builtins.int
+    MULTIPLE_FIELD_NUMBER: _builtins.int
+    COMBINE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def text(self) -> Global___TextContent: ...
     @_builtins.property
@@ -359,6 +698,18 @@ class MessageBody(_message.Message):
     def barrage(self) -> Global___BarrageContent: ...
     @_builtins.property
     def custom(self) -> Global___CustomContent: ...
+    @_builtins.property
+    def image(self) -> Global___ImageContent: ...
+    @_builtins.property
+    def file(self) -> Global___FileContent: ...
+    @_builtins.property
+    def audio(self) -> Global___AudioContent: ...
+    @_builtins.property
+    def video(self) -> Global___VideoContent: ...
+    @_builtins.property
+    def multiple(self) -> Global___MultipleContent: ...
+    @_builtins.property
+    def combine(self) -> Global___CombineContent: ...
     def __init__(
         self,
         *,
@@ -366,12 +717,18 @@ class MessageBody(_message.Message):
         command: Global___CommandContent | None = ...,
         barrage: Global___BarrageContent | None = ...,
         custom: Global___CustomContent | None = ...,
+        image: Global___ImageContent | None = ...,
+        file: Global___FileContent | None = ...,
+        audio: Global___AudioContent | None = ...,
+        video: Global___VideoContent | None = ...,
+        multiple: Global___MultipleContent | None = ...,
+        combine: Global___CombineContent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["barrage", b"barrage", "command", b"command", "content", b"content", "custom", b"custom", "text", b"text"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "barrage", b"barrage", "combine", b"combine", "command", b"command", "content", b"content", "custom", b"custom", "file", b"file", "image", b"image", "multiple", b"multiple", "text", b"text", "video", b"video"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barrage", b"barrage", "command", b"command", "content", b"content", "custom", b"custom", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "barrage", b"barrage", "combine", b"combine", "command", b"command", "content", b"content", "custom", b"custom", "file", b"file", "image", b"image", "multiple", b"multiple", "text", b"text", "video", b"video"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["text", "command", "barrage", "custom"]  # noqa: Y015
+    _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["text", "command", "barrage", "custom", "image", "file", "audio", "video", "multiple", "combine"]  # noqa: Y015
     _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_content) -> _WhichOneofReturnType_content | None: ...
 

@@ -76,6 +76,7 @@ class Event(_message.Message):
     USER_BLOCKED_FIELD_NUMBER: _builtins.int
     USER_UNBLOCKED_FIELD_NUMBER: _builtins.int
     BROADCAST_SENT_FIELD_NUMBER: _builtins.int
+    MEDIA_UPLOADED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique per event. For MessageSent it equals the message id, so a duplicate append of the
     same send carries the same event id and every consumer can drop it.
@@ -135,6 +136,8 @@ class Event(_message.Message):
     def user_unblocked(self) -> Global___UserUnblocked: ...
     @_builtins.property
     def broadcast_sent(self) -> Global___BroadcastSent: ...
+    @_builtins.property
+    def media_uploaded(self) -> Global___MediaUploaded: ...
     def __init__(
         self,
         *,
@@ -166,12 +169,13 @@ class Event(_message.Message):
         user_blocked: Global___UserBlocked | None = ...,
         user_unblocked: Global___UserUnblocked | None = ...,
         broadcast_sent: Global___BroadcastSent | None = ...,
+        media_uploaded: Global___MediaUploaded | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["broadcast_sent", b"broadcast_sent", "conversation_deleted", b"conversation_deleted", "conversation_read", b"conversation_read", "group_created", b"group_created", "group_dismissed", b"group_dismissed", "group_member_muted", b"group_member_muted", "group_member_role_changed", b"group_member_role_changed", "group_members_added", b"group_members_added", "group_members_removed", b"group_members_removed", "group_muted", b"group_muted", "group_whitelist_changed", b"group_whitelist_changed", "message_delivered", b"message_delivered", "message_read", b"message_read", "message_recalled", b"message_recalled", "message_sent", b"message_sent", "payload", b"payload", "room_created", b"room_created", "room_dismissed", b"room_dismissed", "room_entered", b"room_entered", "room_left", b"room_left", "user_blocked", b"user_blocked", "user_unblocked", b"user_unblocked"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["broadcast_sent", b"broadcast_sent", "conversation_deleted", b"conversation_deleted", "conversation_read", b"conversation_read", "group_created", b"group_created", "group_dismissed", b"group_dismissed", "group_member_muted", b"group_member_muted", "group_member_role_changed", b"group_member_role_changed", "group_members_added", b"group_members_added", "group_members_removed", b"group_members_removed", "group_muted", b"group_muted", "group_whitelist_changed", b"group_whitelist_changed", "media_uploaded", b"media_uploaded", "message_delivered", b"message_delivered", "message_read", b"message_read", "message_recalled", b"message_recalled", "message_sent", b"message_sent", "payload", b"payload", "room_created", b"room_created", "room_dismissed", b"room_dismissed", "room_entered", b"room_entered", "room_left", b"room_left", "user_blocked", b"user_blocked", "user_unblocked", b"user_unblocked"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "broadcast_sent", b"broadcast_sent", "client_message_id", b"client_message_id", "conversation_deleted", b"conversation_deleted", "conversation_key", b"conversation_key", "conversation_read", b"conversation_read", "conversation_type", b"conversation_type", "event_id", b"event_id", "group_created", b"group_created", "group_dismissed", b"group_dismissed", "group_member_muted", b"group_member_muted", "group_member_role_changed", b"group_member_role_changed", "group_members_added", b"group_members_added", "group_members_removed", b"group_members_removed", "group_muted", b"group_muted", "group_whitelist_changed", b"group_whitelist_changed", "message_delivered", b"message_delivered", "message_read", b"message_read", "message_recalled", b"message_recalled", "message_sent", b"message_sent", "payload", b"payload", "request_id", b"request_id", "room_created", b"room_created", "room_dismissed", b"room_dismissed", "room_entered", b"room_entered", "room_left", b"room_left", "server_time_ms", b"server_time_ms", "user_blocked", b"user_blocked", "user_unblocked", b"user_unblocked"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "broadcast_sent", b"broadcast_sent", "client_message_id", b"client_message_id", "conversation_deleted", b"conversation_deleted", "conversation_key", b"conversation_key", "conversation_read", b"conversation_read", "conversation_type", b"conversation_type", "event_id", b"event_id", "group_created", b"group_created", "group_dismissed", b"group_dismissed", "group_member_muted", b"group_member_muted", "group_member_role_changed", b"group_member_role_changed", "group_members_added", b"group_members_added", "group_members_removed", b"group_members_removed", "group_muted", b"group_muted", "group_whitelist_changed", b"group_whitelist_changed", "media_uploaded", b"media_uploaded", "message_delivered", b"message_delivered", "message_read", b"message_read", "message_recalled", b"message_recalled", "message_sent", b"message_sent", "payload", b"payload", "request_id", b"request_id", "room_created", b"room_created", "room_dismissed", b"room_dismissed", "room_entered", b"room_entered", "room_left", b"room_left", "server_time_ms", b"server_time_ms", "user_blocked", b"user_blocked", "user_unblocked", b"user_unblocked"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["message_sent", "message_recalled", "message_delivered", "message_read", "conversation_read", "conversation_deleted", "group_created", "group_dismissed", "group_members_added", "group_members_removed", "group_member_role_changed", "group_member_muted", "group_muted", "group_whitelist_changed", "room_created", "room_entered", "room_left", "room_dismissed", "user_blocked", "user_unblocked", "broadcast_sent"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["message_sent", "message_recalled", "message_delivered", "message_read", "conversation_read", "conversation_deleted", "group_created", "group_dismissed", "group_members_added", "group_members_removed", "group_member_role_changed", "group_member_muted", "group_muted", "group_whitelist_changed", "room_created", "room_entered", "room_left", "room_dismissed", "user_blocked", "user_unblocked", "broadcast_sent", "media_uploaded"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -687,3 +691,31 @@ class BroadcastSent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BroadcastSent: _TypeAlias = BroadcastSent  # noqa: Y015
+
+@_typing.final
+class MediaUploaded(_message.Message):
+    """An upload the server validated and stored with its renditions (keyed "u:<uploader>", the
+    uploader is Event.actor). Only the descriptor travels here, never the bytes: `body` is the
+    image, file, audio or video content a message referencing the object will carry.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    type: _common_pb2.MessageType.ValueType
+    @_builtins.property
+    def body(self) -> _common_pb2.MessageBody: ...
+    def __init__(
+        self,
+        *,
+        type: _common_pb2.MessageType.ValueType = ...,
+        body: _common_pb2.MessageBody | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MediaUploaded: _TypeAlias = MediaUploaded  # noqa: Y015

@@ -1,0 +1,176 @@
+"""Who may use media: references in a send (own uploads, forwards) and downloads by rendition."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+
+from parley.domain.directory import Directory
+from parley.domain.errors import Reason, Rejected
+from parley.domain.events import (
+    CombineContent,
+    Content,
+    ForwardedMessage,
+    ImageContent,
+    MediaContent,
+    MultipleContent,
+    VideoContent,
+)
+from parley.domain.media_content import MEDIA_CONTENTS
+from parley.domain.media_registry import StoredMedia
+from parley.domain.write_model import WriteModel
+
+
+class Rendition(StrEnum):
+    """What a download asks for; the value is also the object's key suffix in the store."""
+
+    ORIGINAL = "original"
+    LARGE = "large"
+    THUMBNAIL = "thumbnail"
+    FIRST_FRAME = "first_frame"
+
+
+def renditions_of(content: MediaContent) -> frozenset[Rendition]:
+    """Images: original, large, thumbnail; videos: original, first frame; others: original."""
+    if isinstance(content, ImageContent):
+        return frozenset({Rendition.ORIGINAL, Rendition.LARGE, Rendition.THUMBNAIL})
+    if isinstance(content, VideoContent):
+        return frozenset({Rendition.ORIGINAL, Rendition.FIRST_FRAME})
+    return frozenset({Rendition.ORIGINAL})
+
+
+def object_key(object_id: str, rendition: Rendition) -> str:
+    """Where a rendition lives in the blob store: beside the original, under the object id."""
+    return f"media/{object_id}/{rendition.value}"
+
+
+def can_read(user: str, conversation_key: str, directory: Directory) -> bool:
+    """Peers: both participants; groups: members; rooms: members while the room lives."""
+    kind, _, rest = conversation_key.partition(":")
+    if kind == "p":
+        return user in rest.split(":")
+    if kind == "g":
+        group = directory.group(rest)
+        return group is not None and group.is_member(user)
+    if kind == "r":
+        room = directory.room(rest)
+        return room is not None and not room.dismissed and user in room.members
+    return False
+
+
+def _can_reach(stored: StoredMedia, user: str, directory: Directory) -> bool:
+    """Through a live message the user can read."""
+    return any(
+        not a.recalled and can_read(user, a.conversation_key, directory)
+        for a in stored.attachments.values()
+    )
+
+
+# --- sends -----------------------------------------------------------------------------------
+
+
+def resolve_content(content: Content, sender: str, model: WriteModel) -> Content:
+    """The content a send really carries: every uploaded object replaced by its validated
+    description, every forwarded snapshot checked against the message it copies.
+
+    An object may be used by its uploader, or by anyone who can read a live message carrying it
+    (forwarding one by one is a plain send of a copied content). Unknown and unreachable objects
+    are both MEDIA_NOT_FOUND, so ids cannot be probed.
+    """
+    if isinstance(content, MEDIA_CONTENTS):
+        return _resolve_media(content, sender, model)
+    if isinstance(content, MultipleContent):
+        return replace(
+            content, items=tuple(resolve_content(i, sender, model) for i in content.items)
+        )
+    if isinstance(content, CombineContent):
+        messages = tuple(_resolve_forwarded(f, sender, model) for f in content.messages)
+        return replace(content, messages=messages)
+    return content
+
+
+def _resolve_media(content: MediaContent, sender: str, model: WriteModel) -> MediaContent:
+    object_id = content.media.object_id
+    if not object_id:
+        return content  # hosted elsewhere: described by the client
+    stored = model.media.get(object_id)
+    if stored is None or not (
+        stored.owner == sender or _can_reach(stored, sender, model.directory)
+    ):
+        raise Rejected(Reason.MEDIA_NOT_FOUND, f"no usable upload {object_id!r}")
+    if type(stored.content) is not type(content):
+        raise Rejected(
+            Reason.MEDIA_KIND_MISMATCH,
+            f"{object_id!r} was uploaded as {type(stored.content).__name__}, "
+            f"not {type(content).__name__}",
+        )
+    return stored.content
+
+
+def _resolve_forwarded(
+    forwarded: ForwardedMessage, sender: str, model: WriteModel
+) -> ForwardedMessage:
+    record = model.messages.get(forwarded.message_id)
+    if record is None or not can_read(sender, record.conversation_key, model.directory):
+        raise Rejected(Reason.MESSAGE_NOT_FOUND, f"no readable message {forwarded.message_id!r}")
+    if record.recalled:
+        raise Rejected(Reason.ALREADY_RECALLED, f"{forwarded.message_id!r} was recalled")
+    if forwarded.sender_id != record.sender:
+        raise Rejected(Reason.BAD_PARAMETER, f"{forwarded.message_id!r} has another sender")
+    return replace(
+        forwarded,
+        sent_at_ms=record.sent_at_ms,
+        content=resolve_content(forwarded.content, sender, model),
+    )
+
+
+# --- downloads -------------------------------------------------------------------------------
+
+
+def check_download(
+    user: str, object_id: str, message_id: str, rendition: Rendition, model: WriteModel
+) -> StoredMedia:
+    """The object a user may download, or the reason not.
+
+    By message: the user must be able to read that message, and it must not be recalled. By
+    object id alone: the uploader may fetch an object not yet sent; anyone may fetch one that
+    a live message they can read carries. Media of recalled messages is no longer served.
+    """
+    stored = _by_message(user, object_id, message_id, model) if message_id else None
+    if stored is None:
+        stored = _by_object(user, object_id, model)
+    if rendition not in renditions_of(stored.content):
+        raise Rejected(
+            Reason.RENDITION_UNAVAILABLE,
+            f"{type(stored.content).__name__} has no {rendition.value} rendition",
+        )
+    return stored
+
+
+def _by_message(user: str, object_id: str, message_id: str, model: WriteModel) -> StoredMedia:
+    carried = model.media.objects_of(message_id)
+    if not object_id and len(carried) == 1:
+        object_id = carried[0]
+    stored = model.media.get(object_id) if object_id in carried else None
+    if stored is None:
+        raise Rejected(Reason.MEDIA_NOT_FOUND, f"{message_id!r} carries no such media")
+    attachment = stored.attachments[message_id]
+    if not can_read(user, attachment.conversation_key, model.directory):
+        raise Rejected(Reason.MEDIA_ACCESS_DENIED, f"{user!r} cannot read {message_id!r}")
+    if attachment.recalled:
+        raise Rejected(Reason.MEDIA_RECALLED, f"{message_id!r} was recalled")
+    return stored
+
+
+def _by_object(user: str, object_id: str, model: WriteModel) -> StoredMedia:
+    stored = model.media.get(object_id)
+    if stored is None:
+        raise Rejected(Reason.MEDIA_NOT_FOUND, f"no media {object_id!r}")
+    if _can_reach(stored, user, model.directory) or (stored.is_pending and stored.owner == user):
+        return stored
+    involved = stored.owner == user or any(
+        can_read(user, a.conversation_key, model.directory) for a in stored.attachments.values()
+    )
+    if stored.is_withdrawn and involved:
+        raise Rejected(Reason.MEDIA_RECALLED, f"every message carrying {object_id!r} was recalled")
+    raise Rejected(Reason.MEDIA_ACCESS_DENIED, f"{user!r} cannot read any message with it")
