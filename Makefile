@@ -53,3 +53,9 @@ bench-project: ## Projector throughput on a 200k-event backlog, then lag under l
 
 bench-ingest: ## Acknowledged sends/s and latency through the ingress into Kafka (JSON line)
 	$(PY) -m bench.ingest
+
+bench-e2e: ## Send-to-session latency and exactly-once check through ingress, Kafka, projector, delivery (JSON line)
+	$(PY) -m bench.e2e
+
+bench-sessions: ## Idle sessions one delivery process holds, memory per session, group fan-out pushes/s (JSON line)
+	$(PY) -m bench.sessions

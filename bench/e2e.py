@@ -1,0 +1,265 @@
+"""End-to-end benchmark: send (ingress) -> Kafka -> delivery -> receiver sessions, exactly once.
+
+Starts its own ingress, projector and delivery processes on fresh topics and a fresh keyspace,
+drives pairs of users (each sender streams to its own receiver, whose session is connected to
+delivery), measures send-to-delivery latency from the sender's wall clock carried in the text,
+checks every accepted message arrived exactly once and in seq order, and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from bench.ingest import ROOT, bench_topics, free_port, issue_tokens, percentile, wait_serving
+from infra.local.migrations import apply as apply_migrations
+from parley.adapters.cassandra import connect as cassandra_connect
+from parley.adapters.kafka_admin import delete_topics
+from parley.config import DEV_ADMIN_SECRET, Settings
+from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
+from parley.gen.parley.v1 import delivery_pb2 as pb
+
+
+@dataclass(frozen=True)
+class Plan:
+    ingress: str
+    delivery: str
+    pairs: list[tuple[str, str]]
+    rate: float
+    duration_s: float
+    drain_s: float
+
+
+@dataclass
+class Tally:
+    accepted: set[str] = field(default_factory=set)
+    received: dict[str, int] = field(default_factory=dict)  # message id -> times
+    latencies: list[float] = field(default_factory=list)
+    send_latencies: list[float] = field(default_factory=list)  # until the ingress accepted
+    out_of_order: int = 0
+    rejected: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def receive(
+    channel: grpc.aio.Channel, token: str, tally: Tally, ready: asyncio.Event
+) -> None:
+    async def hello() -> AsyncIterator[pb.ClientFrame]:
+        yield pb.ClientFrame(hello=pb.Hello())
+        await asyncio.Event().wait()  # keep the client half open
+
+    call = channel.stream_stream(
+        "/parley.v1.DeliveryService/Connect",
+        request_serializer=pb.ClientFrame.SerializeToString,
+        response_deserializer=pb.ServerFrame.FromString,
+    )(hello(), metadata=(("authorization", f"Bearer {token}"),))
+    last: dict[str, int] = {}
+    async for frame in call:
+        kind = frame.WhichOneof("frame")
+        if kind == "synced":
+            ready.set()
+        elif kind == "message":
+            m = frame.message.message
+            now_ns = time.time_ns()
+            sent_ns = int(m.body.text.text.split(" ", 1)[0])
+            tally.latencies.append((now_ns - sent_ns) / 1e6)
+            tally.received[m.message_id] = tally.received.get(m.message_id, 0) + 1
+            if m.seq != last.get(m.conversation_key, 0) + 1:
+                tally.out_of_order += 1
+            last[m.conversation_key] = max(m.seq, last.get(m.conversation_key, 0))
+            tally.arrived.set()
+
+
+async def send(stub: Any, token: str, peer: str, plan: Plan, tally: Tally) -> None:
+    interval = 1.0 / plan.rate
+    sent_at: dict[str, int] = {}
+    deadline = time.perf_counter() + plan.duration_s
+
+    async def requests() -> AsyncIterator[ingress_pb2.SendMessageRequest]:
+        next_at = time.perf_counter()
+        while next_at < deadline:
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            cmid = uuid.uuid4().hex
+            sent_at[cmid] = time.time_ns()
+            yield ingress_pb2.SendMessageRequest(
+                conversation=common_pb2.ConversationRef(
+                    type=common_pb2.CONVERSATION_TYPE_PEER, id=peer
+                ),
+                client_message_id=cmid,
+                body=common_pb2.MessageBody(
+                    text=common_pb2.TextContent(text=f"{time.time_ns()} hi")
+                ),
+            )
+            next_at += interval
+
+    async for result in stub.SendMessageStream(
+        requests(), metadata=(("authorization", f"Bearer {token}"),)
+    ):
+        if result.WhichOneof("outcome") == "accepted":
+            tally.accepted.add(result.accepted.message_id)
+            started = sent_at.pop(result.client_message_id, time.time_ns())
+            tally.send_latencies.append((time.time_ns() - started) / 1e6)
+        else:
+            tally.rejected += 1
+
+
+async def drive(plan: Plan) -> dict[str, Any]:
+    users = [u for pair in plan.pairs for u in pair]
+    tokens = await issue_tokens(plan.ingress, DEV_ADMIN_SECRET, users)
+    ingress = [grpc.aio.insecure_channel(plan.ingress) for _ in range(4)]
+    delivery = [grpc.aio.insecure_channel(plan.delivery) for _ in range(4)]
+    stubs = [ingress_pb2_grpc.MessagingServiceStub(c) for c in ingress]
+    tally = Tally()
+    readies = [asyncio.Event() for _ in plan.pairs]
+    receivers = [
+        asyncio.ensure_future(receive(delivery[i % 4], tokens[r], tally, readies[i]))
+        for i, (_, r) in enumerate(plan.pairs)
+    ]
+    await asyncio.gather(*(ready.wait() for ready in readies))
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(send(stubs[i % 4], tokens[s], r, plan, tally) for i, (s, r) in enumerate(plan.pairs))
+    )
+    elapsed = time.perf_counter() - started
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(plan.drain_s):  # the tail of the run is still in flight
+            while not tally.accepted <= tally.received.keys():
+                tally.arrived.clear()
+                await tally.arrived.wait()
+    for task in receivers:
+        task.cancel()
+    for channel in (*ingress, *delivery):
+        await channel.close()
+    return {
+        "accepted": len(tally.accepted),
+        "lost": len(tally.accepted - tally.received.keys()),
+        "duplicated": sum(n - 1 for n in tally.received.values() if n > 1),
+        "out_of_order": tally.out_of_order,
+        "rejected": tally.rejected,
+        "latencies": tally.latencies,
+        "send_latencies": tally.send_latencies,
+        "elapsed": elapsed,
+    }
+
+
+def load_process(plan: Plan, queue: Any) -> None:
+    queue.put(asyncio.run(drive(plan)))
+
+
+def spawn(module: list[str], env: dict[str, str], log: str) -> subprocess.Popen[bytes]:
+    (ROOT / "var").mkdir(exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", *module],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(ROOT / "var" / log, "ab"),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__)
+    parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=8.0, help="messages/s per sender (limit 10)")
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--load-processes", type=int, default=1)
+    parser.add_argument("--ingress-workers", type=int, default=1)
+    args = parser.parse_args()
+    settings = Settings()
+    run = uuid.uuid4().hex[:6]
+    topics = bench_topics(run)
+    keyspace = f"bench_e2e_{run}"
+    cluster, session = cassandra_connect(settings.cassandra_hosts, settings.cassandra_port)
+    apply_migrations(session, keyspace)
+    iport, dport = free_port(), free_port()
+    env = os.environ | {
+        **{f"PARLEY_TOPIC_{name.upper()}": topic for name, topic in topics.items()},
+        "PARLEY_CASSANDRA_KEYSPACE": keyspace,
+        "PARLEY_INGRESS_PORT": str(iport),
+        "PARLEY_INGRESS_WORKERS": str(args.ingress_workers),
+        "PARLEY_DELIVERY_PORT": str(dport),
+        "PARLEY_LOG_LEVEL": "WARNING",
+    }
+    procs = [
+        spawn(["services.ingress"], env, f"bench-e2e-{run}-ingress.log"),
+        spawn(["streams", "--app-id", f"bench-e2e-{run}"], env, f"bench-e2e-{run}-projector.log"),
+        spawn(["services.delivery"], env, f"bench-e2e-{run}-delivery.log"),
+    ]
+    try:
+        wait_serving(f"127.0.0.1:{iport}", 120)
+        wait_serving(f"127.0.0.1:{dport}", 120)
+        pairs = [(f"s{run}x{i}", f"r{run}x{i}") for i in range(args.pairs)]
+        queue: Any = multiprocessing.Queue()
+        loads = [
+            multiprocessing.Process(
+                target=load_process,
+                args=(
+                    Plan(
+                        f"127.0.0.1:{iport}",
+                        f"127.0.0.1:{dport}",
+                        pairs[k :: args.load_processes],
+                        args.rate,
+                        args.duration,
+                        15.0,
+                    ),
+                    queue,
+                ),
+            )
+            for k in range(args.load_processes)
+        ]
+        for load in loads:
+            load.start()
+        results = [queue.get() for _ in loads]
+        for load in loads:
+            load.join()
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        delete_topics(settings.kafka_bootstrap, list(topics.values()))
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        cluster.shutdown()
+    latencies = [v for r in results for v in r["latencies"]]
+    acks = [v for r in results for v in r["send_latencies"]]
+    elapsed = max(r["elapsed"] for r in results)
+    delivered = sum(len(r["latencies"]) for r in results)
+    totals = {
+        k: sum(r[k] for r in results)
+        for k in ("accepted", "lost", "duplicated", "out_of_order", "rejected")
+    }
+    print(
+        json.dumps(
+            {
+                "bench": "e2e",
+                "msgs_per_s": round(delivered / elapsed, 1),
+                "p50_ms": round(percentile(latencies, 0.50), 2),
+                "p99_ms": round(percentile(latencies, 0.99), 2),
+                **totals,
+                "send_ack_p50_ms": round(percentile(acks, 0.50), 2),
+                "send_ack_p99_ms": round(percentile(acks, 0.99), 2),
+                "pairs": args.pairs,
+                "offered_msgs_per_s": round(args.pairs * args.rate, 1),
+                "duration_s": round(elapsed, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
