@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from parley.domain.events import Event, Logged, Position
+from parley.domain.events import Event, Logged, MessageType, Position
+from parley.domain.media_uploads import Probed
 
 
 class EventLogUnavailable(Exception):
@@ -119,3 +120,31 @@ class BlobStore(Protocol):
     async def abort_incomplete_uploads(self, prefix: str, older_than_ms: int) -> int:
         """Aborts multipart uploads under `prefix` started before `older_than_ms`; their count."""
         ...
+
+
+@dataclass(frozen=True)
+class RenderedPicture:
+    """A rendition written to a local file: JPEG bytes and their pixel size."""
+
+    path: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+class MediaProbe(Protocol):
+    """Reads what a file really is, by content (never by name), and derives its renditions.
+
+    Contract: blocking and CPU-bound (run it in a worker thread); touches only the given paths.
+    `probe` never raises for unreadable or unknown content: it reports what it found (an empty
+    format when none of the media formats). `render` writes JPEG renditions into `out_dir`:
+    images get "thumbnail" and "large" (each fitted into its edge x edge box, never enlarged),
+    videos get "first_frame" (fitted into the large box); other kinds get none. It raises
+    ValueError when the content cannot be decoded after all.
+    """
+
+    def probe(self, path: str) -> Probed: ...
+
+    def render(
+        self, kind: MessageType, path: str, out_dir: str, thumbnail_edge: int, large_edge: int
+    ) -> dict[str, RenderedPicture]: ...

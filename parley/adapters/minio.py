@@ -57,6 +57,10 @@ class MinioBlobStore:
         )  # fmt: skip
         return cls(client, bucket)
 
+    @property
+    def client(self) -> Minio:
+        return self._client
+
     def _full(self, key: str) -> str:
         return self._prefix + key
 

@@ -14,6 +14,8 @@ from parley.config import DEV_ADMIN_SECRET, Settings
 from parley.gen.parley.v1 import ingress_pb2_grpc
 from services.ingress.app import ingress_parts
 from services.ingress.server import RunningIngress, start_server
+from services.media.app import media_deps
+from services.media.mount import add_media_services
 from tests.integration.ingress_harness import Ingress, IngressFactory, Topics
 
 
@@ -38,6 +40,7 @@ async def ingress_factory(
                 },
             )
             created.extend(topics.all())
+        media_prefix = overrides.pop("media_prefix", None)
         overrides.setdefault("kafka_bootstrap", kafka_bootstrap)
         settings = Settings(
             topic_conversation_events=topics.conversation_events,
@@ -49,13 +52,16 @@ async def ingress_factory(
         )
         parts_cm = ingress_parts(settings)
         parts = await parts_cm.__aenter__()
-        running = await start_server(
-            parts.context, parts.authenticator, "127.0.0.1:0", parts.mounts
-        )
+        mounts = list(parts.mounts)
+        media = None
+        if media_prefix is not None:  # MediaService over a fresh namespace of the bucket
+            media = media_deps(parts.context, settings, media_prefix)
+            mounts.append(lambda server: add_media_services(server, media))
+        running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0", mounts)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         stack.append((parts_cm, running, channel))
         return Ingress(
-            running, settings, topics, channel, ingress_pb2_grpc.AdminServiceStub(channel)
+            running, settings, topics, channel, ingress_pb2_grpc.AdminServiceStub(channel), media
         )
 
     yield start
@@ -70,3 +76,16 @@ async def ingress_factory(
 async def ingress(ingress_factory: IngressFactory) -> Ingress:
     result: Ingress = await ingress_factory()
     return result
+
+
+@pytest.fixture
+async def media_ingress(
+    ingress_factory: IngressFactory, unique_name: Callable[[str], str]
+) -> AsyncIterator[Ingress]:
+    """An ingress with MediaService mounted, its objects under a fresh prefix of the bucket."""
+    started: Ingress = await ingress_factory(media_prefix=unique_name("test-media") + "/")
+    yield started
+    assert started.media is not None
+    store = started.media.store
+    await store.abort_incomplete_uploads("", 2**62)
+    await store.delete([info.key for info in await store.list("")])

@@ -13,8 +13,9 @@ from kafka import KafkaConsumer, TopicPartition
 from parley.adapters.wire import decode_event
 from parley.config import Settings
 from parley.domain.events import Event
-from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
+from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc, media_pb2_grpc
 from services.ingress.server import RunningIngress
+from services.media.uploads import MediaDeps
 
 PEER, ROOM, GROUP = (
     common_pb2.CONVERSATION_TYPE_PEER,
@@ -62,8 +63,10 @@ class Client:
     groups: ingress_pb2_grpc.GroupServiceStub = field(init=False)
     rooms: ingress_pb2_grpc.RoomServiceStub = field(init=False)
     contacts: ingress_pb2_grpc.ContactServiceStub = field(init=False)
+    media: media_pb2_grpc.MediaServiceStub = field(init=False)
 
     def __post_init__(self) -> None:
+        self.media = media_pb2_grpc.MediaServiceStub(self.channel)
         self.messaging = ingress_pb2_grpc.MessagingServiceStub(self.channel)
         self.groups = ingress_pb2_grpc.GroupServiceStub(self.channel)
         self.rooms = ingress_pb2_grpc.RoomServiceStub(self.channel)
@@ -101,6 +104,7 @@ class Ingress:
     topics: Topics
     channel: grpc.aio.Channel
     admin: ingress_pb2_grpc.AdminServiceStub
+    media: MediaDeps | None = None  # set when MediaService is mounted
 
     @property
     def admin_auth(self) -> tuple[tuple[str, str]]:

@@ -1,0 +1,176 @@
+"""MediaService: streamed and presigned uploads, downloads by rendition, presigned downloads."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Any
+
+from parley.adapters import wire
+from parley.domain.errors import Reason, Rejected
+from parley.domain.events import MediaContent, MessageType, type_of
+from parley.domain.media_access import Rendition, check_download, object_key
+from parley.domain.media_content import check_size, media_max_bytes
+from parley.domain.media_registry import StoredMedia
+from parley.domain.media_uploads import check_media_type
+from parley.gen.parley.v1 import media_pb2 as pb
+from parley.gen.parley.v1 import media_pb2_grpc
+from parley.ports import BlobStoreUnavailable
+from services.ingress.auth import current_caller
+from services.ingress.errors import abort
+from services.media.staging import complete_upload, create_upload_url
+from services.media.uploads import MediaDeps, accept_file, unavailable
+
+CHUNK_MAX_BYTES = 1024 * 1024
+DOWNLOAD_CHUNK_BYTES = 256 * 1024
+_RENDITIONS = {
+    pb.RENDITION_ORIGINAL: Rendition.ORIGINAL,
+    pb.RENDITION_LARGE: Rendition.LARGE,
+    pb.RENDITION_THUMBNAIL: Rendition.THUMBNAIL,
+    pb.RENDITION_FIRST_FRAME: Rendition.FIRST_FRAME,
+}
+
+
+def media_type_from_proto(number: int) -> MessageType:
+    try:
+        return check_media_type(MessageType(number))
+    except ValueError:
+        raise Rejected(Reason.BAD_PARAMETER, f"kind: unknown message type {number}") from None
+
+
+def result_of(content: MediaContent) -> pb.UploadResult:
+    message_type: Any = int(type_of(content))
+    return pb.UploadResult(body=wire.content_to_proto(content), type=message_type)
+
+
+class MediaServicer(media_pb2_grpc.MediaServiceServicer):
+    def __init__(self, deps: MediaDeps) -> None:
+        self._deps = deps
+
+    async def Upload(
+        self, request_iterator: AsyncIterator[pb.UploadChunk], context: Any
+    ) -> AsyncIterator[pb.UploadProgress]:
+        owner = current_caller().user_id
+        try:
+            with tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory:
+                path = Path(directory) / "upload"
+                sink = await asyncio.to_thread(path.open, "wb")
+                try:
+                    received = _Received(self._deps)
+                    async for chunk in request_iterator:
+                        yield await received.add(chunk, sink)
+                finally:
+                    await asyncio.to_thread(sink.close)
+                if received.kind is None:
+                    raise Rejected(Reason.BAD_PARAMETER, "the upload stream had no chunk")
+                content = await accept_file(
+                    self._deps, owner, received.kind, received.file_name, str(path),
+                    self._deps.ingress.stamp(context),
+                )  # fmt: skip
+            yield pb.UploadProgress(
+                received_bytes=received.bytes, total_bytes=received.bytes,
+                result=result_of(content),
+            )  # fmt: skip
+        except Rejected as rejected:
+            await abort(context, rejected)
+
+    async def CreateUploadUrl(
+        self, request: pb.CreateUploadUrlRequest, context: Any
+    ) -> pb.CreateUploadUrlResponse:
+        try:
+            upload_id, url, expires_at_ms = await create_upload_url(
+                self._deps, current_caller().user_id, media_type_from_proto(request.kind),
+                request.file_name, request.size_bytes, self._deps.ingress.clock_ms(),
+            )  # fmt: skip
+        except Rejected as rejected:
+            await abort(context, rejected)
+        return pb.CreateUploadUrlResponse(upload_id=upload_id, url=url, expires_at_ms=expires_at_ms)
+
+    async def CompleteUpload(
+        self, request: pb.CompleteUploadRequest, context: Any
+    ) -> pb.UploadResult:
+        try:
+            with tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory:
+                content = await complete_upload(
+                    self._deps, current_caller().user_id, request.upload_id, directory,
+                    self._deps.ingress.stamp(context),
+                )  # fmt: skip
+        except Rejected as rejected:
+            await abort(context, rejected)
+        return result_of(content)
+
+    async def Download(
+        self, request: pb.DownloadRequest, context: Any
+    ) -> AsyncIterator[pb.DownloadChunk]:
+        try:
+            stored, rendition = self._check(request)
+            key = object_key(stored.object_id, rendition)
+            info = await self._deps.store.stat(key)
+            if info is None:
+                raise Rejected(Reason.MEDIA_NOT_FOUND, "the media was removed")
+            sent = 0
+            async for data in self._deps.store.get(key, 0, DOWNLOAD_CHUNK_BYTES):
+                sent += len(data)
+                yield pb.DownloadChunk(
+                    data=data, sent_bytes=sent, total_bytes=info.size,
+                    content_type=info.content_type if sent == len(data) else "",
+                )  # fmt: skip
+        except KeyError:
+            await abort(context, Rejected(Reason.MEDIA_NOT_FOUND, "the media was removed"))
+        except BlobStoreUnavailable as error:
+            await abort(context, unavailable(error))
+        except Rejected as rejected:
+            await abort(context, rejected)
+
+    async def CreateDownloadUrl(
+        self, request: pb.DownloadRequest, context: Any
+    ) -> pb.CreateDownloadUrlResponse:
+        ttl_s = self._deps.download_url_ttl_s
+        try:
+            stored, rendition = self._check(request)
+            download_name = stored.content.media.file_name
+            key = object_key(stored.object_id, rendition)
+            url = await self._deps.store.presign_get(key, ttl_s, download_name)
+        except BlobStoreUnavailable as error:
+            await abort(context, unavailable(error))
+        except Rejected as rejected:
+            await abort(context, rejected)
+        expires_at_ms = self._deps.ingress.clock_ms() + ttl_s * 1000
+        return pb.CreateDownloadUrlResponse(url=url, expires_at_ms=expires_at_ms)
+
+    def _check(self, request: pb.DownloadRequest) -> tuple[StoredMedia, Rendition]:
+        rendition = _RENDITIONS.get(request.rendition)
+        if rendition is None:
+            raise Rejected(Reason.BAD_PARAMETER, f"rendition: unknown value {request.rendition}")
+        stored = check_download(
+            current_caller().user_id, request.object_id, request.message_id, rendition,
+            self._deps.ingress.model,
+        )  # fmt: skip
+        return stored, rendition
+
+
+class _Received:
+    """The running state of one streamed upload: kind and name from the first chunk, bytes."""
+
+    def __init__(self, deps: MediaDeps) -> None:
+        self._limits = deps.ingress.limits
+        self.kind: MessageType | None = None
+        self.file_name = ""
+        self.declared = 0
+        self.bytes = 0
+
+    async def add(self, chunk: pb.UploadChunk, sink: IO[bytes]) -> pb.UploadProgress:
+        if self.kind is None:
+            self.kind = media_type_from_proto(chunk.kind)
+            self.file_name = chunk.file_name
+            self.declared = max(0, chunk.declared_size_bytes)
+            check_size(self.kind, self.declared, self._limits)  # refused before any data
+        if len(chunk.data) > CHUNK_MAX_BYTES:
+            raise Rejected(Reason.BAD_PARAMETER, f"chunks carry at most {CHUNK_MAX_BYTES} bytes")
+        self.bytes += len(chunk.data)
+        if self.bytes > media_max_bytes(self.kind, self._limits):
+            check_size(self.kind, self.bytes, self._limits)  # stops reading the stream now
+        await asyncio.to_thread(sink.write, chunk.data)
+        return pb.UploadProgress(received_bytes=self.bytes, total_bytes=self.declared)
