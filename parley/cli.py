@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from parley.commands.chat import chat
 from parley.commands.run import run
 from parley.commands.status import status
 from parley.commands.token import token
@@ -14,6 +15,7 @@ def cli() -> None:
     """Parley: an event-sourced instant-messaging backend."""
 
 
+cli.add_command(chat)
 cli.add_command(run)
 cli.add_command(status)
 cli.add_command(token)

@@ -11,11 +11,9 @@ from parley.sdk.errors import ParleyError
 
 R = TypeVar("R")
 
+# No client keepalive pings: servers refuse pings more often than every 5 minutes
+# ("too_many_pings"); the servers' own keepalive detects dead connections.
 CHANNEL_OPTIONS = (
-    ("grpc.keepalive_time_ms", 20_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.max_pings_without_data", 0),
     # Reconnect fast after a server restart (`parley run` restarts crashed children).
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2_000),

@@ -1,0 +1,168 @@
+"""A whole Parley started by `parley run` on its own ports, topics, keyspace and consumer group."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from parley.adapters.kafka_admin import delete_topics
+from parley.config import DEV_ADMIN_SECRET
+
+READY_TIMEOUT_S = 240.0
+STOP_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid`, from /proc (children of children included)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def is_serving(target: str) -> bool:
+    with grpc.insecure_channel(target) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=1.0
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    log_path: Path
+    topics: list[str]
+
+    @property
+    def ingress(self) -> str:
+        return f"127.0.0.1:{self.env['PARLEY_INGRESS_PORT']}"
+
+    @property
+    def delivery(self) -> str:
+        return f"127.0.0.1:{self.env['PARLEY_DELIVERY_PORT']}"
+
+    @property
+    def admin_secret(self) -> str:
+        return self.env["PARLEY_ADMIN_SECRET"]
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"parley run exited early:\n{self.log_tail()}")
+            if is_serving(self.ingress) and is_serving(self.delivery):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"parley run not ready in {READY_TIMEOUT_S}s:\n{self.log_tail()}")
+
+    def stop(self) -> set[int]:
+        """Ctrl-C as a person would; returns the processes still alive afterwards."""
+        family = descendants(self.process.pid)
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and any(is_alive(pid) for pid in family):
+            time.sleep(0.1)
+        return {pid for pid in family if is_alive(pid)}
+
+    def kill(self) -> None:
+        """Last-resort cleanup: the run and every child group it made."""
+        for pid in descendants(self.process.pid) | {self.process.pid}:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+
+
+def stack_env(tag: str) -> dict[str, str]:
+    names = {
+        "CONVERSATION_EVENTS": f"e2e.{tag}.conversation-events",
+        "SIGNALS": f"e2e.{tag}.signals",
+        "USER_UPDATES": f"e2e.{tag}.user-updates",
+        "BROADCASTS": f"e2e.{tag}.broadcasts",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env.update({f"PARLEY_TOPIC_{k}": v for k, v in names.items()})
+    ports = ("INGRESS", "DELIVERY", "INGRESS_METRICS", "DELIVERY_METRICS", "PROJECTOR_METRICS")
+    env.update({f"PARLEY_{name}_PORT": str(free_port()) for name in ports})
+    env.update(
+        PARLEY_CASSANDRA_KEYSPACE=f"e2e_{tag}",
+        PARLEY_ADMIN_SECRET=DEV_ADMIN_SECRET,
+        PARLEY_INGRESS_WORKERS="1",
+        PARLEY_LOG_LEVEL="INFO",
+    )
+    for keep in ("PARLEY_CACHE_DIR", "PARLEY_VAR_DIR"):
+        if keep in os.environ:
+            env[keep] = os.environ[keep]
+    return env
+
+
+@contextlib.contextmanager
+def parley_run(log_dir: Path) -> Iterator[Stack]:
+    """`python -m parley.cli run` on a clean state of its own; killed if the test fails."""
+    tag = uuid.uuid4().hex[:8]
+    env = stack_env(tag)
+    log_path = log_dir / f"parley-run-{tag}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "parley.cli", "run", "--projector-group", f"e2e-{tag}"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    topics = [v for k, v in env.items() if k.startswith("PARLEY_TOPIC_")]
+    stack = Stack(process, env, log_path, topics)
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        if stack.process.poll() is None:
+            stack.kill()
+        with contextlib.suppress(Exception):
+            delete_topics("127.0.0.1:9092", topics)
