@@ -8,6 +8,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from parley import metrics
 from parley.domain.errors import Rejected
 
 REASON_TRAILER = "parley-reason-code"
@@ -39,6 +40,7 @@ def trailing_metadata_of(rejected: Rejected) -> tuple[tuple[str, str | bytes], .
 
 
 async def abort(context: Any, rejected: Rejected) -> NoReturn:
+    metrics.rejected(rejected.reason.name)
     await context.abort(
         status_code_of(rejected),
         rejected.message,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from parley import metrics
 from parley.domain.commands import SendCommand, SendReceipt, Stamp
 from parley.domain.errors import Reason, Rejected
 from parley.domain.message_ids import fingerprint, message_id_for
@@ -28,6 +29,7 @@ class SendFlow:
             return await self._join(command, *running)
         decision = self._decider.prepare(command, stamp, bypass_rate_limit=bypass_rate_limit)
         if isinstance(decision, SendReceipt):
+            metrics.SENDS.labels(outcome="duplicate").inc()
             return decision
         outcome: asyncio.Future[SendReceipt] = asyncio.get_running_loop().create_future()
         self._inflight[message_id] = (fingerprint(command), outcome)
@@ -35,6 +37,7 @@ class SendFlow:
             position = await self._writer.write(decision)
             receipt = self._decider.record(decision, position)
             outcome.set_result(receipt)
+            metrics.SENDS.labels(outcome="accepted").inc()
             return receipt
         except BaseException as error:
             outcome.set_exception(error)
@@ -53,4 +56,5 @@ class SendFlow:
                 "client message id already used for a different message",
             )
         receipt = await asyncio.shield(outcome)
+        metrics.SENDS.labels(outcome="duplicate").inc()
         return replace(receipt, duplicate=True)

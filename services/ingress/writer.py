@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
+from parley import metrics
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, Position
 from parley.ports import EventFeed, EventLog, EventLogUnavailable
@@ -26,13 +28,18 @@ class EventWriter:
         self._settle_timeout_s = settle_timeout_s
 
     async def write(self, event: Event, *, settle: bool = False) -> Position:
+        started = time.perf_counter()
         try:
             position = await self._log.append(event)
         except EventLogUnavailable as error:
+            metrics.PRODUCE_LATENCY.labels(outcome="unavailable").observe(
+                time.perf_counter() - started
+            )
             log.warning("event log unavailable: %s", error, extra={"event_id": event.event_id})
             raise Rejected(
                 Reason.EVENT_LOG_UNAVAILABLE, "the event log did not acknowledge the write"
             ) from error
+        metrics.PRODUCE_LATENCY.labels(outcome="ok").observe(time.perf_counter() - started)
         if settle:
             try:
                 await self._feed.wait_for(position, self._settle_timeout_s)

@@ -1,0 +1,95 @@
+"""Prometheus metrics of every Parley service, and the HTTP exporter on the Settings ports."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
+
+log = logging.getLogger(__name__)
+
+# Set by a parent that runs several worker processes, before it starts them: the workers then
+# write their samples to files there and the parent exports the sum (prometheus-client's
+# multiprocess mode). Gauges say how the processes' values combine.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# --- ingress -------------------------------------------------------------------------------
+SENDS = Counter(
+    "parley_ingress_sends_total",
+    "Sends answered with a message id; outcome is accepted (new) or duplicate (a retry).",
+    ["outcome"],
+)
+REJECTIONS = Counter(
+    "parley_ingress_rejections_total",
+    "Requests rejected with a reason code (docs/reason-codes.md), by reason name.",
+    ["reason"],
+)
+PRODUCE_LATENCY = Histogram(
+    "parley_ingress_kafka_produce_seconds",
+    "Time from handing an event to the producer until Kafka acknowledged it (acks=all).",
+    ["outcome"],
+    buckets=LATENCY_BUCKETS_S,
+)
+
+# --- projector -----------------------------------------------------------------------------
+EVENTS_APPLIED = Counter(
+    "parley_projector_events_applied_total",
+    "Conversation events applied to the read models (duplicates included).",
+)
+PROJECTION_LAG = Gauge(
+    "parley_projector_lag_events",
+    "Events in the conversation topic not yet applied, per partition.",
+    ["partition"],
+    multiprocess_mode="max",
+)
+
+# --- delivery ------------------------------------------------------------------------------
+SESSIONS = Gauge(
+    "parley_delivery_sessions",
+    "Open session streams on this node.",
+    multiprocess_mode="livesum",
+)
+PUSHES = Counter(
+    "parley_delivery_pushes_total",
+    "Frames pushed to sessions, by frame kind (message, recall, update, tip, broadcast...).",
+    ["kind"],
+)
+QUEUE_DEPTH = Histogram(
+    "parley_delivery_queue_depth",
+    "Frames waiting in a session's outbound queue, sampled when a frame is queued.",
+    buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+
+
+def rejected(reason_name: str) -> None:
+    REJECTIONS.labels(reason=reason_name).inc()
+
+
+def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
+    """Exports on http://host:port/metrics from a daemon thread; port 0 disables it. In the
+    parent of multiprocess workers (MULTIPROC_ENV set), exports the workers' summed samples."""
+    if port == 0:
+        return
+    registry = None
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    try:
+        if registry is None:
+            start_http_server(port, addr=host)
+        else:
+            start_http_server(port, addr=host, registry=registry)
+    except OSError as error:  # a busy port must not take the service down
+        log.warning("metrics exporter not started on port %s: %s", port, error)
+        return
+    log.info("metrics exported", extra={"port": port})
