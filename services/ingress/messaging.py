@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from parley import metrics
 from parley.adapters import wire
 from parley.domain.acks import (
     AckKind,
@@ -55,6 +56,7 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
                     accepted=wire.receipt_to_proto(receipt),
                 )
             except Rejected as rejected:
+                metrics.rejected(rejected.reason.name)
                 result = pb.SendMessageResult(
                     client_message_id=request.client_message_id,
                     rejected=wire.rejection_to_proto(rejected),

@@ -6,14 +6,18 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import tempfile
 
+from parley import metrics
 from parley.config import Settings
 from parley.observability import configure_logging
 from services.ingress.app import ingress_parts
 from services.ingress.server import serve_until_signalled, start_server
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, *, export_metrics: bool = False) -> None:
+    if export_metrics:
+        metrics.serve_metrics(settings.ingress_metrics_port, settings.ingress_host)
     async with ingress_parts(settings) as parts:
         address = f"{settings.ingress_host}:{settings.ingress_port}"
         running = await start_server(parts.context, parts.authenticator, address, parts.mounts)
@@ -30,8 +34,10 @@ def run(settings: Settings) -> int:
     """Serves until SIGINT/SIGTERM; returns the exit code."""
     configure_logging("ingress", settings.log_level)
     if settings.ingress_workers == 1:
-        asyncio.run(run_worker(settings))
+        asyncio.run(run_worker(settings, export_metrics=True))
         return 0
+    # Workers write their samples to a shared directory; this parent exports their sum.
+    os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="parley-ingress-metrics-")
     # Each worker is a full ingress (own producer, own log follower), so Python's
     # one-core-per-process limit does not cap the throughput of the whole ingress.
     context = multiprocessing.get_context("spawn")
@@ -41,6 +47,7 @@ def run(settings: Settings) -> int:
     ]
     for worker in workers:
         worker.start()
+    metrics.serve_metrics(settings.ingress_metrics_port, settings.ingress_host)
 
     def forward(signum: int, _frame: object) -> None:
         for worker in workers:
