@@ -45,7 +45,7 @@ protos: ## Regenerate parley/gen from protos/
 protos-check: ## Fail when parley/gen is stale against protos/
 	PY=$(PY) bash protos/generate.sh --check
 
-run: ## Start engines, provision, run ingress, projector and delivery supervised (Ctrl-C stops all)
+run: install ## Install, start engines, provision, run ingress, projector and delivery supervised (Ctrl-C stops all)
 	$(PY) -m parley.cli run
 
 bench-project: ## Projector throughput on a 200k-event backlog, then lag under live load (JSON line)
@@ -53,6 +53,9 @@ bench-project: ## Projector throughput on a 200k-event backlog, then lag under l
 
 bench-ingest: ## Acknowledged sends/s and latency through the ingress into Kafka (JSON line)
 	$(PY) -m bench.ingest
+
+bench-media: ## Upload MB/s (1 MB, 10 MB files) and the ingest p99 under upload load (JSON line)
+	$(PY) -m bench.media
 
 bench-e2e: ## Send-to-session latency and exactly-once check through ingress, Kafka, projector, delivery (JSON line)
 	$(PY) -m bench.e2e

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import faust
 
 from parley.config import Settings
@@ -16,12 +19,15 @@ def create_app(settings: Settings, app_id: str = DEFAULT_APP_ID) -> faust.App:
     Faust tables (no changelog topics), no leader topic, no topic declaration, no web server.
     The consumer group is `app_id`; offsets are committed only for events the agent acked.
     """
+    datadir = Path(tempfile.gettempdir()) / "parley-faust" / app_id  # unused: no tables
+    datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         topic_allow_declare=False,
         topic_disable_leader=True,
         web_enabled=False,
+        datadir=datadir,
         consumer_auto_offset_reset="earliest",
         # A worker that dies (kill -9, lost host) holds its partitions until its session
         # expires: 8 s bounds that outage, heartbeats every 2 s keep a live one in the group.

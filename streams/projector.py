@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from parley.adapters.cassandra_read_models import CassandraProjectionStore
@@ -32,6 +33,7 @@ class BatchStats:
     conversations: int
     rows: int
     notices: int
+    phase_ms: dict[str, int] = field(default_factory=dict)  # where the time went
 
 
 class Projector:
@@ -68,18 +70,26 @@ class Projector:
             raise
 
     async def _apply(self, batch: Sequence[Logged]) -> BatchStats:
+        clock = _Clock()
         states = await self._states_for(batch)
         refs = await self._refs_for(batch, states)
+        clock.lap("load")
         out = fold(states, batch, refs)
+        clock.lap("fold")
         # Phase 1 rows, phase 2 states, phase 3 positions: a crash between phases leaves every
         # state at or before its rows, so resuming rewrites identical rows and skips the rest.
         await self._store.write_rows(out.writes.values())
+        clock.lap("rows")
         await self._store.save_states(out.touched.values())
         await self._store.save_positions(self._name, self._topic, _last_offsets(batch))
+        clock.lap("states")
         if self._notices is not None and out.notices:
             await self._notices.publish(list(out.notices.values()))
+        clock.lap("notices")
         self._remember(states)
-        return BatchStats(len(batch), len(out.touched), len(out.writes), len(out.notices))
+        return BatchStats(
+            len(batch), len(out.touched), len(out.writes), len(out.notices), clock.laps
+        )
 
     async def _states_for(self, batch: Sequence[Logged]) -> dict[str, ConversationState]:
         wanted = dict.fromkeys(logged.event.conversation_key for logged in batch)
@@ -114,6 +124,17 @@ class Projector:
             self._states.move_to_end(key)
         while len(self._states) > MAX_CACHED_STATES:
             self._states.popitem(last=False)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, int] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self._last) * 1000)
+        self._last = now
 
 
 def _last_offsets(batch: Iterable[Logged]) -> dict[int, int]:

@@ -28,7 +28,9 @@ from parley.domain.read_models import (
     UserConversationRow,
 )
 
-BATCH_ROWS = 16  # rows per unlogged batch: one Cassandra partition each, kept under ~50 KB
+BATCH_ROWS = 100  # statements per unlogged batch, all owned by one replica
+BATCH_BYTES = 40_000  # under Cassandra's batch_size_fail_threshold (50 KiB)
+ROW_OVERHEAD_BYTES = 120  # rough size of a row's keys and small columns
 
 _CQL: dict[str, str] = {
     "history": "INSERT INTO messages_by_conversation (conversation_key, seq, message_id, "
@@ -132,41 +134,69 @@ def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
 class CassandraProjectionStore:
     """Writes what the reducer produced; every write is an absolute upsert or delete.
 
-    Contract: `write_rows` returns only when every row is written (or raises); rows of one
-    Cassandra partition go in unlogged batches (one replica set, one mutation each), partitions
-    run concurrently with bounded concurrency. Idempotent: rewriting a batch changes nothing.
+    Contract: `write_rows` and `save_states` return only when every row is written (or raise);
+    rows go in unlogged batches grouped by owning replica, batches run concurrently with bounded
+    concurrency. Idempotent: rewriting a batch changes nothing.
     """
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._prepared = {name: session.prepare(cql) for name, cql in _CQL.items()}
+        self._metadata = session.cluster.metadata
+        self._keyspace = session.keyspace
 
     async def write_rows(self, writes: Iterable[RowWrite]) -> None:
-        by_partition: dict[tuple[Any, ...], list[tuple[str, tuple[Any, ...]]]] = {}
-        for write in writes:
-            for name, values, partition in bind(write):
-                by_partition.setdefault(partition, []).append((name, values))
-        statements: list[tuple[Any, Any]] = []
-        for rows in by_partition.values():
-            for start in range(0, len(rows), BATCH_ROWS):
-                statements.append((self._batch(rows[start : start + BATCH_ROWS]), None))
-        await execute_all(self._session, statements)
-
-    def _batch(self, rows: list[tuple[str, tuple[Any, ...]]]) -> Any:
-        if len(rows) == 1:
-            name, values = rows[0]
-            return self._prepared[name].bind(values)
-        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-        for name, values in rows:
-            batch.add(self._prepared[name], values)
-        return batch
+        await self._write(
+            (self._prepared[name], values) for write in writes for name, values, _ in bind(write)
+        )
 
     async def save_states(self, states: Iterable[ConversationState]) -> None:
         insert = self._prepared["save_state"]
+        await self._write(
+            (insert, (s.key, s.partition, s.applied_offset, to_json(s))) for s in states
+        )
+
+    async def _write(self, statements: Iterable[tuple[Any, tuple[Any, ...]]]) -> None:
+        """Packs statements into unlogged batches per owning replica (token-aware), so each
+        batch is one request that its coordinator applies locally, then runs the batches with
+        bounded concurrency. Within one call no two statements touch the same row (the fold
+        coalesced them), so their order inside a batch does not matter."""
+        groups: dict[Any, list[list[Any]]] = {}
+        sizes: dict[Any, int] = {}
+        for prepared, values in statements:
+            bound = prepared.bind(values)
+            owner = self._owner(bound.routing_key)
+            size = ROW_OVERHEAD_BYTES + sum(len(v) for v in values if isinstance(v, (str, bytes)))
+            batches = groups.setdefault(owner, [[]])
+            if len(batches[-1]) >= BATCH_ROWS or sizes.get(owner, 0) + size > BATCH_BYTES:
+                batches.append([])
+                sizes[owner] = 0
+            batches[-1].append(bound)
+            sizes[owner] = sizes.get(owner, 0) + size
         await execute_all(
             self._session,
-            ((insert, (s.key, s.partition, s.applied_offset, to_json(s))) for s in states),
+            (
+                (self._as_request(batch), None)
+                for owned in groups.values()
+                for batch in owned
+                if batch
+            ),
         )
+
+    def _owner(self, routing_key: bytes) -> Any:
+        if len(self._metadata.all_hosts()) == 1:
+            return None  # one node owns everything: skip hashing the key
+        replicas = self._metadata.get_replicas(self._keyspace, routing_key)
+        return replicas[0].address if replicas else None
+
+    @staticmethod
+    def _as_request(bound: list[Any]) -> Any:
+        if len(bound) == 1:
+            return bound[0]
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        for statement in bound:
+            batch.add(statement)
+        return batch
 
     async def load_states(self, keys: Iterable[str]) -> dict[str, ConversationState]:
         found: dict[str, ConversationState] = {}

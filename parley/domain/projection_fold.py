@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from parley.domain.events import Logged
 from parley.domain.projection import project
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
+from parley.domain.projection_step import conversation_notice
 from parley.domain.read_models import HistoryErased, HistoryRecalled, HistoryRow, Notice, RowWrite
 
 
@@ -66,6 +67,7 @@ def fold(
 ) -> Batch:
     """Applies events in order, creating states for conversations first seen."""
     batch = Batch()
+    changed: dict[tuple[str, str], int] = {}
     for logged in events:
         key = logged.event.conversation_key
         state = states.get(key)
@@ -75,4 +77,9 @@ def fold(
         batch.add_writes(projected.writes)
         batch.add_notices(projected.notices)
         batch.touched[key] = state
+        for user, offset in projected.changed.items():
+            changed[(key, user)] = offset
+    batch.add_notices(
+        conversation_notice(states[key], user, offset) for (key, user), offset in changed.items()
+    )
     return batch

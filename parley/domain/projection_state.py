@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from parley.domain.conversations import ConversationType
@@ -100,8 +100,9 @@ def to_json(state: ConversationState) -> str:
         "applied_offset": state.applied_offset,
         "last_seq": state.last_seq,
         "dismissed": state.dismissed,
-        "head": asdict(state.head),
-        "members": {user: asdict(view) for user, view in state.members.items()},
+        # vars() of these flat dataclasses is their fields; asdict() would deep-copy (slow).
+        "head": vars(state.head),
+        "members": {user: vars(view) for user, view in state.members.items()},
         "recent": [
             [mid, ref.seq, ref.sender_id, ref.receipt_requested]
             for mid, ref in state.recent.items()

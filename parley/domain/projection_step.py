@@ -25,6 +25,9 @@ class Projected:
 
     writes: list[RowWrite] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    # Users whose view of the conversation changed, with the offset of the latest such event;
+    # their ConversationChanged notice is built once per batch from the final state.
+    changed: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,7 +59,7 @@ class Step:
             )
         )
         if notify:
-            self.out.notices.append(conversation_notice(s, user, self.offset))
+            self.out.changed[user] = self.offset
 
     def write_head(self) -> None:
         s, h = self.state, self.state.head
@@ -79,7 +82,7 @@ class Step:
     def notify_members(self) -> None:
         for user, view in self.state.members.items():
             if view.is_member:
-                self.out.notices.append(conversation_notice(self.state, user, self.offset))
+                self.out.changed[user] = self.offset
 
     def move_read(self, user: str, to_seq: int, own_seq: int = 0) -> bool:
         """Moves a member's read position forward; deletes passed mentions, writes receipts."""
