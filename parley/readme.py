@@ -20,7 +20,8 @@ def render(text: str) -> str:
     """The README text with every generated section replaced by its current table."""
     for name, table in SECTIONS.items():
         pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
-        text = pattern.sub(lambda match: f"{match[1]}{table()}{match[2]}", text)
+        rendered = table()
+        text = pattern.sub(lambda match: f"{match[1]}{rendered}{match[2]}", text)
     return text
 
 
