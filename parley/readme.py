@@ -20,8 +20,8 @@ def render(text: str) -> str:
     """The README text with every generated section replaced by its current table."""
     for name, table in SECTIONS.items():
         pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
-        rendered = table()
-        text = pattern.sub(lambda match: f"{match[1]}{rendered}{match[2]}", text)
+        # A plain string replacement would read backslashes in the table as escapes.
+        text = pattern.sub(lambda match, t=table(): f"{match[1]}{t}{match[2]}", text)
     return text
 
 
