@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -20,9 +21,13 @@ def render(text: str) -> str:
     """The README text with every generated section replaced by its current table."""
     for name, table in SECTIONS.items():
         pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
-        # A plain string replacement would read backslashes in the table as escapes.
-        text = pattern.sub(lambda match, t=table(): f"{match[1]}{t}{match[2]}", text)
+        # A function, not a replacement string, so backslashes in a table stay literal.
+        text = pattern.sub(functools.partial(_between_markers, table()), text)
     return text
+
+
+def _between_markers(table: str, match: re.Match[str]) -> str:
+    return f"{match[1]}{table}{match[2]}"
 
 
 if __name__ == "__main__":
