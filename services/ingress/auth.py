@@ -79,49 +79,49 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return handler
         return self._wrap(handler, method)
 
-    def _identify(self, method: str, context: Any) -> Caller:
-        return self._authenticator.caller_for(method, context.invocation_metadata())
+    async def _authenticate(self, method: str, context: Any) -> None:
+        try:
+            _caller.set(self._authenticator.caller_for(method, context.invocation_metadata()))
+        except Rejected as rejected:
+            await abort(context, rejected)
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-        if handler.unary_unary is not None:
-            inner_unary = handler.unary_unary
-
-            async def unary(request: Any, context: Any) -> Any:
-                try:
-                    _caller.set(self._identify(method, context))
-                except Rejected as rejected:
-                    await abort(context, rejected)
-                return await inner_unary(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
+        for kind, factory in _HANDLER_FACTORIES.items():
+            inner = getattr(handler, kind)
+            if inner is None:
+                continue
+            wrapped = (
+                self._streaming(inner, method)
+                if kind.endswith("_stream")
+                else self._returning(inner, method)
             )
-        if handler.stream_stream is not None:
-            inner_stream = handler.stream_stream
+            return factory(wrapped, handler.request_deserializer, handler.response_serializer)
+        raise ValueError(f"{method}: a handler without a behaviour")
 
-            async def stream(requests: Any, context: Any) -> AsyncIterator[Any]:
-                try:
-                    _caller.set(self._identify(method, context))
-                except Rejected as rejected:
-                    await abort(context, rejected)
-                async for response in inner_stream(requests, context):
-                    yield response
+    def _returning(self, inner: Callable[..., Awaitable[Any]], method: str) -> Any:
+        """Wraps a handler that answers once (unary or client-streaming requests)."""
 
-            return grpc.stream_stream_rpc_method_handler(
-                stream, handler.request_deserializer, handler.response_serializer
-            )
-        if handler.unary_stream is not None:
-            inner_out = handler.unary_stream
+        async def handle(request: Any, context: Any) -> Any:
+            await self._authenticate(method, context)
+            return await inner(request, context)
 
-            async def unary_stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                try:
-                    _caller.set(self._identify(method, context))
-                except Rejected as rejected:
-                    await abort(context, rejected)
-                async for response in inner_out(request, context):
-                    yield response
+        return handle
 
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream, handler.request_deserializer, handler.response_serializer
-            )
-        raise NotImplementedError(f"{method}: client-streaming handlers are not wrapped yet")
+    def _streaming(self, inner: Callable[..., AsyncIterator[Any]], method: str) -> Any:
+        """Wraps a handler that answers with a stream (unary or streaming requests)."""
+
+        async def handle(request: Any, context: Any) -> AsyncIterator[Any]:
+            await self._authenticate(method, context)
+            async for response in inner(request, context):
+                yield response
+
+        return handle
+
+
+# The request side (one message or a stream) is opaque to the wrappers; only the answer differs.
+_HANDLER_FACTORIES: dict[str, Callable[..., grpc.RpcMethodHandler]] = {
+    "unary_unary": grpc.unary_unary_rpc_method_handler,
+    "stream_unary": grpc.stream_unary_rpc_method_handler,
+    "unary_stream": grpc.unary_stream_rpc_method_handler,
+    "stream_stream": grpc.stream_stream_rpc_method_handler,
+}
