@@ -18,6 +18,7 @@ from parley.domain.rate_limit import RateLimiter
 from parley.domain.sending import SendDecider
 from parley.domain.streams import Stream
 from parley.domain.write_model import WriteModel
+from parley.ports import EventFeed, EventLog
 from services.ingress.auth import Authenticator
 from services.ingress.context import IngressContext
 from services.ingress.sends import SendFlow
@@ -51,6 +52,29 @@ def word_filter_of(settings: Settings) -> SensitiveWordFilter | None:
     )
 
 
+def assemble(
+    settings: Settings,
+    model: WriteModel,
+    event_log: EventLog,
+    feed: EventFeed,
+    interceptors: Sequence[Interceptor] = (),
+) -> IngressParts:
+    """The ingress over any event log and feed (Kafka here, the in-memory fakes in unit tests).
+
+    `feed` must already follow the log into `model`."""
+    limits = limits_of(settings)
+    decider = SendDecider(
+        model,
+        limits,
+        RateLimiter(limits.rate_per_second),
+        build_interceptor_chain(word_filter_of(settings), interceptors),
+    )
+    writer = EventWriter(event_log, feed)
+    tokens = TokenAuthority(settings.token_secret, default_ttl_s=settings.token_ttl_s)
+    context = IngressContext(model, limits, writer, SendFlow(decider, writer), tokens)
+    return IngressParts(context, Authenticator(tokens, settings.admin_secret), [])
+
+
 @contextlib.asynccontextmanager
 async def ingress_parts(
     settings: Settings, interceptors: Sequence[Interceptor] = ()
@@ -72,19 +96,10 @@ async def ingress_parts(
         await feed.start()
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
         await event_log.start()
-        limits = limits_of(settings)
-        decider = SendDecider(
-            model,
-            limits,
-            RateLimiter(limits.rate_per_second),
-            build_interceptor_chain(word_filter_of(settings), interceptors),
-        )
-        writer = EventWriter(event_log, feed)
-        tokens = TokenAuthority(settings.token_secret, default_ttl_s=settings.token_ttl_s)
-        context = IngressContext(model, limits, writer, SendFlow(decider, writer), tokens)
+        parts = assemble(settings, model, event_log, feed, interceptors)
         query = query_deps(session)
-        mounts: list[Mount] = [lambda server: add_query_services(server, query)]
-        yield IngressParts(context, Authenticator(tokens, settings.admin_secret), mounts)
+        parts.mounts.append(lambda server: add_query_services(server, query))
+        yield parts
     finally:
         await event_log.close()
         await feed.close()

@@ -1,0 +1,108 @@
+"""Ingress servicers through an in-process gRPC server on port 0, over the in-memory log fakes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
+from parley.config import Settings
+from parley.domain.events import Logged, MessageSent
+from parley.domain.streams import Stream
+from parley.domain.write_model import WriteModel
+from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
+from services.ingress.app import assemble
+from services.ingress.server import start_server
+
+
+@dataclass
+class Harness:
+    log: InMemoryEventLog
+    channel: grpc.aio.Channel
+    settings: Settings
+
+    async def token(self, user: str) -> tuple[tuple[str, str]]:
+        admin = ingress_pb2_grpc.AdminServiceStub(self.channel)
+        reply = await admin.IssueToken(
+            ingress_pb2.IssueTokenRequest(user_id=user),
+            metadata=(("authorization", f"Bearer {self.settings.admin_secret}"),),
+        )
+        return (("authorization", f"Bearer {reply.token}"),)
+
+    def records(self) -> list[Logged]:
+        return self.log.records(*(self.log.topic_of(stream) for stream in Stream))
+
+    def sends(self) -> list[MessageSent]:
+        payloads = [r.event.payload for r in self.records()]
+        return [p for p in payloads if isinstance(p, MessageSent)]
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    settings = Settings()
+    log = InMemoryEventLog()
+    model = WriteModel()
+    feed = InMemoryEventFeed(log, model)
+    await feed.start()
+    parts = assemble(settings, model, log, feed)
+    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    yield Harness(log, channel, settings)
+    await channel.close()
+    await running.stop(0)
+
+
+def text_to(peer: str, cmid: str, text: str = "hi") -> ingress_pb2.SendMessageRequest:
+    return ingress_pb2.SendMessageRequest(
+        conversation=common_pb2.ConversationRef(type=common_pb2.CONVERSATION_TYPE_PEER, id=peer),
+        client_message_id=cmid,
+        body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text)),
+    )
+
+
+async def test_ingress_servicers__send_then_retry_is_one_event(harness: Harness) -> None:
+    messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
+    auth = await harness.token("alice")
+    first = await messaging.SendMessage(text_to("bob", "c1"), metadata=auth)
+    retry = await messaging.SendMessage(text_to("bob", "c1"), metadata=auth)
+    assert (retry.message_id, retry.order_key, retry.duplicate) == (
+        first.message_id,
+        first.order_key,
+        True,
+    )
+    assert [s.message_id for s in harness.sends()] == [first.message_id]
+
+
+async def test_ingress_servicers__rejection_carries_its_reason_and_writes_nothing(
+    harness: Harness,
+) -> None:
+    messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
+    auth = await harness.token("alice")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await messaging.SendMessage(text_to("alice", "c2"), metadata=auth)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(caught.value.trailing_metadata() or ())["parley-reason-code"] == "2002"
+    assert harness.records() == []
+
+
+async def test_ingress_servicers__unavailable_log_fails_the_send(harness: Harness) -> None:
+    messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
+    auth = await harness.token("alice")
+    harness.log.available = False
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await messaging.SendMessage(text_to("bob", "c3"), metadata=auth)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    harness.log.available = True
+    reply = await messaging.SendMessage(text_to("bob", "c3"), metadata=auth)
+    assert not reply.duplicate and len(harness.sends()) == 1
+
+
+async def test_ingress_servicers__missing_token_is_refused_first(harness: Harness) -> None:
+    messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await messaging.SendMessage(text_to("bob", "c4"))
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert harness.records() == []
