@@ -1,4 +1,4 @@
-"""Client side of MediaService for tests and benchmarks: chunked uploads and downloads."""
+"""Client side of MediaService: chunked uploads with progress, downloads by rendition."""
 
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ from parley.adapters.wire import content_from_proto, encode_event
 from parley.domain.errors import Reason
 from parley.domain.events import CombineContent, ImageContent, MessageSent, MultipleContent
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, media_pb2
+from parley.sdk.media import download, upload
 from services.media.cleanup import sweep
 from tests import media_samples
 from tests.integration.ingress_harness import GROUP, PEER, ROOM, Ingress
-from tests.integration.media_client import download, upload
 from tests.integration.test_ingress_rejections import reason_of
 
 pytestmark = pytest.mark.integration

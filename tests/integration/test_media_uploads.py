@@ -15,9 +15,9 @@ from PIL import Image
 from parley.domain.errors import Reason
 from parley.domain.events import MediaUploaded
 from parley.gen.parley.v1 import common_pb2, media_pb2
+from parley.sdk.media import KINDS, Uploaded, download, upload
 from tests import media_samples
 from tests.integration.ingress_harness import Client, Ingress
-from tests.integration.media_client import KINDS, Uploaded, download, upload
 from tests.integration.test_ingress_rejections import reason_of
 
 pytestmark = pytest.mark.integration
