@@ -24,6 +24,9 @@ from services.ingress.context import IngressContext
 from services.ingress.sends import SendFlow
 from services.ingress.server import Mount
 from services.ingress.writer import EventWriter
+from services.media.app import media_deps
+from services.media.mount import add_media_services
+from services.media.uploads import MediaDeps
 from services.query.mount import add_query_services, query_deps
 
 # How long start-up may take to fold the existing log into the write model.
@@ -35,6 +38,7 @@ class IngressParts:
     context: IngressContext
     authenticator: Authenticator
     mounts: list[Mount]
+    media: MediaDeps | None = None
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -77,9 +81,10 @@ def assemble(
 
 @contextlib.asynccontextmanager
 async def ingress_parts(
-    settings: Settings, interceptors: Sequence[Interceptor] = ()
+    settings: Settings, interceptors: Sequence[Interceptor] = (), media_prefix: str = ""
 ) -> AsyncIterator[IngressParts]:
-    """Follows the log into a fresh write model, connects the producer, yields the wiring."""
+    """Follows the log into a fresh write model, connects the producer, yields the wiring with
+    the read API and MediaService mounted (`media_prefix` namespaces the media bucket)."""
     topics = {
         Stream.CONVERSATION_EVENTS: settings.topic_conversation_events,
         Stream.SIGNALS: settings.topic_signals,
@@ -98,7 +103,10 @@ async def ingress_parts(
         await event_log.start()
         parts = assemble(settings, model, event_log, feed, interceptors)
         query = query_deps(session)
+        parts.media = media_deps(parts.context, settings, media_prefix)
+        media = parts.media
         parts.mounts.append(lambda server: add_query_services(server, query))
+        parts.mounts.append(lambda server: add_media_services(server, media))
         yield parts
     finally:
         await event_log.close()

@@ -14,8 +14,6 @@ from parley.config import DEV_ADMIN_SECRET, Settings
 from parley.gen.parley.v1 import ingress_pb2_grpc
 from services.ingress.app import ingress_parts
 from services.ingress.server import RunningIngress, start_server
-from services.media.app import media_deps
-from services.media.mount import add_media_services
 from tests.integration.ingress_harness import Ingress, IngressFactory, Topics
 
 
@@ -50,14 +48,14 @@ async def ingress_factory(
             admin_secret=DEV_ADMIN_SECRET,
             **overrides,
         )
-        parts_cm = ingress_parts(settings)
+        # MediaService always runs over a fresh namespace of the bucket.
+        prefix = media_prefix or unique_name("test-media") + "/"
+        parts_cm = ingress_parts(settings, media_prefix=prefix)
         parts = await parts_cm.__aenter__()
-        mounts = list(parts.mounts)
-        media = None
-        if media_prefix is not None:  # MediaService over a fresh namespace of the bucket
-            media = media_deps(parts.context, settings, media_prefix)
-            mounts.append(lambda server: add_media_services(server, media))
-        running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0", mounts)
+        media = parts.media
+        running = await start_server(
+            parts.context, parts.authenticator, "127.0.0.1:0", parts.mounts
+        )
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         stack.append((parts_cm, running, channel))
         return Ingress(
