@@ -79,51 +79,79 @@ _PAIRS = tuple[tuple[str, str], ...]
 # --- flat dataclass <-> message --------------------------------------------------------------
 
 
+def _kind_of(name: str, hint: Any) -> tuple[str, Any]:
+    """How one dataclass field maps to its protobuf field, decided once per class."""
+    args = typing.get_args(hint)
+    if name == "content":
+        return "content", None
+    if hint == _PAIRS:
+        return "pairs", None
+    if hint in _HINTS:
+        return "nested", hint
+    if hint == _BODIES:
+        return "bodies", None
+    if args[:1] and args[0] in _HINTS:
+        return "nested_list", args[0]
+    if typing.get_origin(hint) is tuple:
+        return "list", None
+    if isinstance(hint, type) and issubclass(hint, IntEnum):
+        return "enum", hint
+    return "scalar", None
+
+
+# Per class, (field name, kind, argument): reflection over type hints is far too slow to repeat
+# for every event on the hot path of the ingress and the feeds.
+_PLANS: dict[type, tuple[tuple[str, str, Any], ...]] = {
+    cls: tuple((name, *_kind_of(name, hint)) for name, hint in hints.items())
+    for cls, hints in _HINTS.items()
+}
+
+
 def _fill(message: Message, value: Any) -> None:
     """Copies a flat dataclass into `message`; content fields become `body` plus `type`."""
-    for name, hint in _HINTS[type(value)].items():
+    for name, kind, _ in _PLANS[type(value)]:
         item = getattr(value, name)
-        if name == "content":
+        if kind == "scalar" or kind == "enum":
+            setattr(message, name, item)
+        elif kind == "content":
             message.body.CopyFrom(content_to_proto(item))  # type: ignore[attr-defined]
             message.type = type_of(item)  # type: ignore[attr-defined]
-        elif hint == _PAIRS:
+        elif kind == "pairs":
             getattr(message, name).update(item)
-        elif hint in _HINTS:
+        elif kind == "nested":
             getattr(message, name).SetInParent()
             _fill(getattr(message, name), item)
-        elif hint == _BODIES:
+        elif kind == "bodies":
             getattr(message, name).extend(content_to_proto(content) for content in item)
-        elif typing.get_args(hint)[:1] and typing.get_args(hint)[0] in _HINTS:
+        elif kind == "nested_list":
             for nested in item:
                 _fill(getattr(message, name).add(), nested)
-        elif typing.get_origin(hint) is tuple:
-            getattr(message, name).extend(item)
         else:
-            setattr(message, name, item)
+            getattr(message, name).extend(item)
 
 
 def _read(cls: type, message: Message) -> Any:
     """Builds the flat dataclass `cls` from `message`, converting enums, lists and maps."""
     values: dict[str, Any] = {}
-    for name, hint in _HINTS[cls].items():
-        if name == "content":
+    for name, kind, arg in _PLANS[cls]:
+        if kind == "content":
             values[name] = content_from_proto(message.body)  # type: ignore[attr-defined]
             continue
         item = getattr(message, name)
-        if hint == _PAIRS:
-            values[name] = tuple(sorted(item.items()))
-        elif hint in _HINTS:
-            values[name] = _read(hint, item)
-        elif hint == _BODIES:
-            values[name] = tuple(content_from_proto(body) for body in item)
-        elif typing.get_args(hint)[:1] and typing.get_args(hint)[0] in _HINTS:
-            values[name] = tuple(_read(typing.get_args(hint)[0], nested) for nested in item)
-        elif typing.get_origin(hint) is tuple:
-            values[name] = tuple(item)
-        elif isinstance(hint, type) and issubclass(hint, IntEnum):
-            values[name] = _enum(hint, item, name)
-        else:
+        if kind == "scalar":
             values[name] = item
+        elif kind == "enum":
+            values[name] = _enum(arg, item, name)
+        elif kind == "pairs":
+            values[name] = tuple(sorted(item.items()))
+        elif kind == "nested":
+            values[name] = _read(arg, item)
+        elif kind == "bodies":
+            values[name] = tuple(content_from_proto(body) for body in item)
+        elif kind == "nested_list":
+            values[name] = tuple(_read(arg, nested) for nested in item)
+        else:
+            values[name] = tuple(item)
     return cls(**values)
 
 
