@@ -56,9 +56,11 @@ class Projector:
         self._notices = notices
         self._name = name
         self._states: OrderedDict[str, ConversationState] = OrderedDict()
+        self._generation = 0  # bumped by forget: a batch running across it caches nothing
 
     def forget(self) -> None:
         self._states.clear()
+        self._generation += 1
 
     async def apply(self, batch: Sequence[Logged]) -> BatchStats:
         if not batch:
@@ -70,7 +72,7 @@ class Projector:
             raise
 
     async def _apply(self, batch: Sequence[Logged]) -> BatchStats:
-        clock = _Clock()
+        clock, generation = _Clock(), self._generation
         states = await self._states_for(batch)
         refs = await self._refs_for(batch, states)
         clock.lap("load")
@@ -86,7 +88,8 @@ class Projector:
         if self._notices is not None and out.notices:
             await self._notices.publish(list(out.notices.values()))
         clock.lap("notices")
-        self._remember(states)
+        if generation == self._generation:
+            self._remember(states)
         return BatchStats(
             len(batch), len(out.touched), len(out.writes), len(out.notices), clock.laps
         )

@@ -1,4 +1,4 @@
-"""The read-model agent: conversation events in batches -> Projector (decode, hand over)."""
+"""The read-model agent: conversation events -> batches -> Projector, intake overlapping writes."""
 
 from __future__ import annotations
 
@@ -13,35 +13,55 @@ import faust
 from parley.adapters.cassandra import connect
 from parley.adapters.cassandra_read_models import CassandraProjectionStore
 from parley.adapters.wire import UndecodableEvent, decode_event
-from parley.adapters.wire_read_models import encode_notice
 from parley.config import Settings
 from parley.domain.events import Logged, Position
-from parley.domain.read_models import Notice
+from streams.notices import KafkaNoticeSink
 from streams.projector import Projector
 
 log = logging.getLogger(__name__)
 
-BATCH_EVENTS = 10_000  # bigger batches coalesce more rows (heads, user rows, states)
-BATCH_WITHIN_S = 0.2  # live events wait at most this long for their batch
+BATCH_MAX = 40_000  # events per batch when catching up: bigger batches coalesce more rows
+BATCH_SMALL = 200  # below this many waiting events, a batch waits BATCH_WINDOW_S for more
+BATCH_WINDOW_S = 0.02  # live: bounds the extra latency of gathering a batch
 
 
-class FaustNoticeSink:
-    """Sends notices keyed by user id on the app's producer and waits for the broker's acks.
+class Intake:
+    """Events Faust handed over and the projector has not taken yet.
 
-    Goes to the producer directly: Topic.send would run Faust's serializer and attachment
-    machinery per notice, which costs more than the projection of the event itself."""
+    Faust keeps filling it while the projector writes the previous batch, so fetching and
+    writing overlap; the projector takes whatever is waiting (up to BATCH_MAX), so batches are
+    large while catching up and small, hence fast, when live. Bounded: `put` waits while a
+    full batch is waiting, which back-pressures Faust's consumer.
+    """
 
-    def __init__(self, app: faust.App, topic: str) -> None:
-        self._app = app
-        self._topic = topic
+    def __init__(self, limit: int = BATCH_MAX) -> None:
+        self._limit = limit
+        self._events: list[Any] = []
+        self._waiting = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._closed = False
 
-    async def publish(self, notices: Sequence[Notice]) -> None:
-        producer = self._app.producer
-        pending = [
-            await producer.send(self._topic, n.user_id.encode(), encode_notice(n), None, None, None)
-            for n in notices
-        ]
-        await asyncio.gather(*pending)
+    async def put(self, event: Any) -> None:
+        self._events.append(event)
+        self._waiting.set()
+        if len(self._events) >= self._limit:
+            self._room.clear()
+            await self._room.wait()  # close() opens it too: the agent then sees the writer done
+
+    async def take(self) -> list[Any]:
+        await self._waiting.wait()
+        if len(self._events) < BATCH_SMALL:
+            await asyncio.sleep(BATCH_WINDOW_S)
+        batch, self._events = self._events[: self._limit], self._events[self._limit :]
+        if not self._events:
+            self._waiting.clear()
+        self._room.set()
+        return batch
+
+    def close(self) -> None:
+        self._closed = True
+        self._room.set()
 
 
 def decode_batch(events: Sequence[Any]) -> list[Logged]:
@@ -60,6 +80,20 @@ def decode_batch(events: Sequence[Any]) -> list[Logged]:
     return batch
 
 
+async def write_batches(intake: Intake, target: Projector, stream: Any) -> None:
+    """Applies batches in log order; acks their events only once Cassandra has them."""
+    try:
+        while True:
+            events = await intake.take()
+            started = time.perf_counter()
+            stats = await target.apply(decode_batch(events))
+            for event in events:
+                await stream.ack(event)
+            log.info("projected %s in %.0f ms", stats, (time.perf_counter() - started) * 1000)
+    finally:
+        intake.close()
+
+
 def install(app: faust.App, settings: Settings) -> None:
     """Registers the agent on the conversation topic and the rebalance hook."""
     source = app.topic(settings.topic_conversation_events, internal=False)
@@ -72,18 +106,25 @@ def install(app: faust.App, settings: Settings) -> None:
                 settings.cassandra_keyspace,
             )  # fmt: skip
             store = await asyncio.to_thread(CassandraProjectionStore, session)
-            notices = FaustNoticeSink(app, settings.topic_user_updates)
+            notices = KafkaNoticeSink(settings.kafka_bootstrap, settings.topic_user_updates)
             holder["p"] = Projector(store, source.get_topic_name(), notices)
         return holder["p"]
 
     @app.agent(source, name="read_models")
     async def read_models(stream: Any) -> AsyncIterator[None]:
         target = await projector()
-        async for events in stream.take_events(BATCH_EVENTS, within=BATCH_WITHIN_S):
-            # Returning from the body is what acks the events: only after Cassandra has them.
-            started = time.perf_counter()
-            stats = await target.apply(decode_batch(events))
-            log.info("projected %s in %.0f ms", stats, (time.perf_counter() - started) * 1000)
+        manual = stream.noack()  # events are acked by write_batches, after they are stored
+        intake = Intake()
+        writer = asyncio.ensure_future(write_batches(intake, target, manual))
+        try:
+            async for event in manual.events():
+                if writer.done():
+                    break
+                await intake.put(event)
+            if writer.done():
+                writer.result()  # raises what stopped the writer
+        finally:
+            writer.cancel()
         yield  # pragma: no cover (an agent must be a generator to be a Faust agent)
 
     @app.on_partitions_revoked.connect
