@@ -12,7 +12,14 @@ from cassandra.query import BatchStatement, BatchType
 
 from parley.adapters.cassandra import execute, execute_all
 from parley.adapters.wire import content_to_proto
-from parley.domain.projection_state import ConversationState, MessageRef, from_json, to_json
+from parley.domain.projection_state import (
+    RECENT_MESSAGES,
+    ConversationState,
+    MessageRef,
+    from_json,
+    recent_from_history,
+    to_json,
+)
 from parley.domain.read_models import (
     HeadRow,
     HistoryErased,
@@ -62,6 +69,8 @@ _CQL: dict[str, str] = {
     "save_state": "INSERT INTO projection_state_by_conversation (conversation_key, "
     "kafka_partition, applied_offset, state) VALUES (?, ?, ?, ?)",
     "load_state": "SELECT state FROM projection_state_by_conversation WHERE conversation_key = ?",
+    "recent": "SELECT seq, message_id, sender_id, receipt_requested FROM messages_by_conversation "
+    "WHERE conversation_key = ? AND seq <= ? LIMIT ?",
     "ref": "SELECT seq, sender_id, receipt_requested FROM message_seq_by_id "
     "WHERE conversation_key = ? AND message_id = ?",
     "position": "INSERT INTO projection_positions (projector, topic, partition, applied_offset, "
@@ -203,8 +212,23 @@ class CassandraProjectionStore:
 
         async def load(key: str) -> None:
             rows = await execute(self._session, self._prepared["load_state"], (key,))
-            if rows:
-                found[key] = from_json(rows[0].state)
+            if not rows:
+                return
+            state = from_json(rows[0].state)
+            if state.last_seq > 0:  # one page: LIMIT is under the driver's fetch size
+                history = await execute(
+                    self._session,
+                    self._prepared["recent"],
+                    (key, state.last_seq, RECENT_MESSAGES),
+                )
+                recent_from_history(
+                    state,
+                    (
+                        (r.seq, r.message_id, r.sender_id, bool(r.receipt_requested))
+                        for r in history
+                    ),
+                )
+            found[key] = state
 
         await _gather(load(key) for key in keys)
         return found

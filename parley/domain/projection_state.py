@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,7 +93,12 @@ def new_state(key: str, type_: ConversationType, partition: int = -1) -> Convers
 
 
 def to_json(state: ConversationState) -> str:
-    """Canonical JSON: sorted keys, no whitespace, so equal states have equal bytes."""
+    """Canonical JSON: sorted keys, no whitespace, so equal states have equal bytes.
+
+    `recent` is left out: it is the newest RECENT_MESSAGES stored messages, which the history
+    rows at or below `last_seq` already hold (rows are stored before their state), so a loader
+    rebuilds it with `recent_from_history`. Writing it with every state made the state row grow
+    to tens of KB, rewritten for every batch that touches the conversation."""
     document: dict[str, Any] = {
         "key": state.key,
         "type": int(state.type),
@@ -103,10 +109,6 @@ def to_json(state: ConversationState) -> str:
         # vars() of these flat dataclasses is their fields; asdict() would deep-copy (slow).
         "head": vars(state.head),
         "members": {user: vars(view) for user, view in state.members.items()},
-        "recent": [
-            [mid, ref.seq, ref.sender_id, ref.receipt_requested]
-            for mid, ref in state.recent.items()
-        ],
         "mentions": {user: seqs for user, seqs in state.mentions.items() if seqs},
         "mention_all": [list(item) for item in state.mention_all],
         "receipts": [
@@ -116,7 +118,21 @@ def to_json(state: ConversationState) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
+def recent_from_history(
+    state: ConversationState, rows: Iterable[tuple[int, str, str, bool]]
+) -> None:
+    """Fills `recent` from history rows (seq, message id, sender, receipt requested), newest
+    first, as stored up to the state's last_seq; rows above it (a batch stored only in part
+    before a crash) are not part of this state and are skipped."""
+    refs = [row for row in rows if row[0] <= state.last_seq][:RECENT_MESSAGES]
+    group = state.type is ConversationType.GROUP
+    state.recent.clear()
+    for seq, message_id, sender, receipt in reversed(refs):
+        state.recent[message_id] = MessageRef(seq, sender, receipt and group)
+
+
 def from_json(text: str) -> ConversationState:
+    """The state without `recent` (see `to_json`); a "recent" of older rows is ignored."""
     d = json.loads(text)
     state = ConversationState(
         key=d["key"],
@@ -130,8 +146,6 @@ def from_json(text: str) -> ConversationState:
         mentions={user: list(seqs) for user, seqs in d["mentions"].items()},
         mention_all=[(seq, sender) for seq, sender in d["mention_all"]],
     )
-    for mid, seq, sender, receipt in d["recent"]:
-        state.recent[mid] = MessageRef(seq, sender, receipt)
     for seq, mid, sender, readers in d["receipts"]:
         state.receipts[seq] = TrackedReceipt(mid, sender, dict(readers))
     return state

@@ -8,7 +8,13 @@ from parley.adapters.memory_read_models import InMemoryReadModels
 from parley.domain.events import CommandContent, MessageSent
 from parley.domain.projection import project
 from parley.domain.projection_fold import fold
-from parley.domain.projection_state import ConversationState, MessageRef, from_json, to_json
+from parley.domain.projection_state import (
+    ConversationState,
+    MessageRef,
+    from_json,
+    recent_from_history,
+    to_json,
+)
 from parley.domain.projection_step import mention_count
 from parley.domain.read_models import (
     ConversationChanged,
@@ -207,6 +213,24 @@ def test_project__state_survives_its_json_form() -> None:
     states, _ = run(scripted_history())
     for state in states.values():
         assert to_json(from_json(to_json(state))) == to_json(state)
+
+
+def test_project__recent_window_is_rebuilt_exactly_from_the_history_rows() -> None:
+    # the state row leaves `recent` out; a loader rebuilds it from history rows up to last_seq
+    states, models = run(scripted_history())
+    for key, state in states.items():
+        rows = sorted(
+            (
+                (r["seq"], r["message_id"], r["sender_id"], r["receipt_requested"])
+                for k, r in models.table("history").items()
+                if k[1] == key
+            ),
+            reverse=True,
+        )
+        ahead = [(state.last_seq + 1, "m-of-a-batch-stored-in-part", "x", False)]
+        loaded = from_json(to_json(state))
+        recent_from_history(loaded, ahead + rows)
+        assert loaded.recent == state.recent and list(loaded.recent) == list(state.recent)
 
 
 def test_project__scripted_history_yields_the_expected_read_models() -> None:
