@@ -181,7 +181,8 @@ def main() -> None:
         "PARLEY_TOPIC_CONVERSATION_EVENTS": topic,
         "PARLEY_TOPIC_USER_UPDATES": updates,
         "PARLEY_CASSANDRA_KEYSPACE": keyspace,
-        "PARLEY_LOG_LEVEL": "WARNING",
+        # INFO shows each batch's size, rows and phase timings (on stderr)
+        "PARLEY_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "streams", "--app-id", f"bench-{tag}"],
@@ -213,6 +214,7 @@ def main() -> None:
                 "events_per_s_incl_startup": round(len(backlog) / (done - started), 1),
                 "catch_up_s": round(done - started, 2),
                 "live_rate": args.live_rate,
+                "lag_p50_s": round(lags[len(lags) // 2] if lags else -1.0, 3),
                 "lag_s": round(lags[int(len(lags) * 0.99) - 1] if lags else -1.0, 3),
                 "lag_max_s": round(lags[-1] if lags else -1.0, 3),
             }
