@@ -24,7 +24,15 @@ from typing import Any
 
 import grpc
 
-from bench.ingest import ROOT, bench_topics, free_port, issue_tokens, percentile, wait_serving
+from bench.ingest import (
+    OWN_CONNECTION,
+    ROOT,
+    bench_topics,
+    free_port,
+    issue_tokens,
+    percentile,
+    wait_serving,
+)
 from infra.local.migrations import apply as apply_migrations
 from parley.adapters.cassandra import connect as cassandra_connect
 from parley.adapters.kafka_admin import delete_topics
@@ -121,8 +129,8 @@ async def send(stub: Any, token: str, peer: str, plan: Plan, tally: Tally) -> No
 async def drive(plan: Plan) -> dict[str, Any]:
     users = [u for pair in plan.pairs for u in pair]
     tokens = await issue_tokens(plan.ingress, DEV_ADMIN_SECRET, users)
-    ingress = [grpc.aio.insecure_channel(plan.ingress) for _ in range(4)]
-    delivery = [grpc.aio.insecure_channel(plan.delivery) for _ in range(4)]
+    ingress = [grpc.aio.insecure_channel(plan.ingress, options=OWN_CONNECTION) for _ in range(8)]
+    delivery = [grpc.aio.insecure_channel(plan.delivery, options=OWN_CONNECTION) for _ in range(4)]
     stubs = [ingress_pb2_grpc.MessagingServiceStub(c) for c in ingress]
     tally = Tally()
     readies = [asyncio.Event() for _ in plan.pairs]

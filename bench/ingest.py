@@ -28,6 +28,9 @@ from parley.config import DEV_ADMIN_SECRET, Settings
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[1]
+# Each bench channel gets its own TCP connection: grpc otherwise shares one subchannel among
+# channels to the same target, and SO_REUSEPORT could not spread them over ingress workers.
+OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,9 @@ async def drive_user(
 
 async def generate_load(plan: Plan) -> tuple[list[float], list[int], float]:
     tokens = await issue_tokens(plan.target, plan.admin_secret, plan.users)
-    channels = [grpc.aio.insecure_channel(plan.target) for _ in range(plan.channels)]
+    channels = [
+        grpc.aio.insecure_channel(plan.target, options=OWN_CONNECTION) for _ in range(plan.channels)
+    ]
     stubs = [ingress_pb2_grpc.MessagingServiceStub(c) for c in channels]
     latencies: list[float] = []
     errors: list[int] = []

@@ -23,7 +23,7 @@ from typing import Any
 import grpc
 
 from bench.e2e import spawn
-from bench.ingest import bench_topics, free_port, wait_serving
+from bench.ingest import OWN_CONNECTION, bench_topics, free_port, wait_serving
 from parley.adapters.kafka import KafkaEventLog
 from parley.adapters.kafka_admin import delete_topics
 from parley.adapters.tokens import TokenAuthority
@@ -46,7 +46,7 @@ def rss_kb(pid: int) -> int:
 
 async def hold(target: str, users: list[str], expected: int, report: Any, go: Any) -> None:
     tokens = TokenAuthority(Settings().token_secret)
-    channels = [grpc.aio.insecure_channel(target) for _ in range(CHANNELS)]
+    channels = [grpc.aio.insecure_channel(target, options=OWN_CONNECTION) for _ in range(CHANNELS)]
     received = 0
     first = last = 0.0
     all_in = asyncio.Event()
