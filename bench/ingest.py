@@ -193,7 +193,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=8.0, help="messages/s per user (limit 10)")
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--load-processes", type=int, default=2)
-    parser.add_argument("--channels", type=int, default=4, help="gRPC channels per load process")
+    parser.add_argument("--channels", type=int, default=8, help="gRPC connections per load process")
     args = parser.parse_args()
     admin_secret = os.environ.get("PARLEY_ADMIN_SECRET", DEV_ADMIN_SECRET)
 

@@ -15,6 +15,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -74,7 +75,9 @@ async def hold(target: str, users: list[str], expected: int, report: Any, go: An
                     first = first or last
                     if received >= expected:
                         all_in.set()
-        except grpc.aio.AioRpcError:
+        except grpc.aio.AioRpcError as error:
+            if not failed:
+                print(f"first failed session: {error.code()} {error.details()}", file=sys.stderr)
             failed.append(user)
         finally:
             ready.set()  # connected or failed: the wave moves on either way
