@@ -71,7 +71,10 @@ async def supervise(supervisor: Supervisor) -> None:
 )
 @click.option("--projectors", default=1, show_default=True, help="Projector worker processes.")
 @click.option(
-    "--projector-group", default=None, help="Consumer group of the projectors (Faust app id)."
+    "--projector-group",
+    default=None,
+    envvar="PARLEY_PROJECTOR_GROUP",
+    help="Consumer group of the projectors (Faust app id).",
 )
 @click.option("--grace", default=15.0, show_default=True, help="Seconds a child gets to stop.")
 def run(engines: bool | None, projectors: int, projector_group: str | None, grace: float) -> None:

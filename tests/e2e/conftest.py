@@ -23,8 +23,10 @@ def engines(kafka_bootstrap: str, cassandra_session: Any, minio_client: Any) -> 
 
 
 @contextlib.contextmanager
-def stack_of(log_dir: Path, cassandra_session: Any) -> Iterator[Stack]:
-    with parley_run(log_dir) as stack:
+def stack_of(
+    log_dir: Path, cassandra_session: Any, *, as_in_readme: bool = False
+) -> Iterator[Stack]:
+    with parley_run(log_dir, as_in_readme=as_in_readme) as stack:
         try:
             yield stack
         finally:

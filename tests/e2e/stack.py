@@ -23,6 +23,8 @@ from parley.config import DEV_ADMIN_SECRET
 READY_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 60.0
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -98,9 +100,10 @@ class Stack:
         raise AssertionError(f"parley run not ready in {READY_TIMEOUT_S}s:\n{self.log_tail()}")
 
     def stop(self) -> set[int]:
-        """Ctrl-C as a person would; returns the processes still alive afterwards."""
+        """Ctrl-C as a person would (to the whole foreground process group, as a terminal
+        does); returns the processes still alive afterwards."""
         family = descendants(self.process.pid)
-        self.process.send_signal(signal.SIGINT)
+        os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -143,14 +146,21 @@ def stack_env(tag: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def parley_run(log_dir: Path) -> Iterator[Stack]:
-    """`python -m parley.cli run` on a clean state of its own; killed if the test fails."""
+def parley_run(log_dir: Path, *, as_in_readme: bool = False) -> Iterator[Stack]:
+    """`parley run` on a clean state of its own; killed if the test fails. `as_in_readme`
+    starts it exactly as the README says, with `make run` from the checkout."""
     tag = uuid.uuid4().hex[:8]
-    env = stack_env(tag)
+    env = stack_env(tag) | {"PARLEY_PROJECTOR_GROUP": f"e2e-{tag}"}
     log_path = log_dir / f"parley-run-{tag}.log"
+    command = (
+        ["make", "--no-print-directory", "run"]
+        if as_in_readme
+        else [sys.executable, "-m", "parley.cli", "run"]
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "parley.cli", "run", "--projector-group", f"e2e-{tag}"],
+            command,
+            cwd=REPO_ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

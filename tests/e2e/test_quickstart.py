@@ -1,7 +1,8 @@
-"""The quickstart: `parley run` on a clean state, two users talk, Ctrl-C leaves nothing behind."""
+"""The quickstart: `make run` on a clean state, two users talk, Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ def row(rows: list[ConversationInfo], conversation: Conversation) -> Conversatio
 async def test_quickstart__peer_and_group_exchange_then_clean_stop(
     tmp_path: Path, engines: Any
 ) -> None:
-    with stack_of(tmp_path, engines) as stack:
+    # Started exactly as the README says (`make run`), stopped as a person would (Ctrl-C).
+    with stack_of(tmp_path, engines, as_in_readme=True) as stack:
         # Two users connect; bob keeps a live session open.
         alice = await connect_user(stack, "alice")
         bob = await connect_user(stack, "bob")
@@ -79,5 +81,7 @@ async def test_quickstart__peer_and_group_exchange_then_clean_stop(
         # Ctrl-C: every process of the run exits, nothing listens any more.
         leftover = stack.stop()
         assert leftover == set()
-        assert stack.process.returncode == 0, stack.log_tail()
+        # make dies of the SIGINT itself, as after Ctrl-C in a terminal; what matters is that
+        # every process `parley run` started is gone (above).
+        assert stack.process.returncode in (0, -signal.SIGINT), stack.log_tail()
         assert not is_serving(stack.ingress) and not is_serving(stack.delivery)
