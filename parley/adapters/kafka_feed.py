@@ -34,6 +34,47 @@ BATCH = 1000
 Offsets = dict[tuple[str, int], int]
 
 
+def open_consumer(bootstrap: str, client_id: str, fetch_wait_ms: int = 10) -> Consumer:
+    """A consumer that is only ever assigned partitions: no group is joined, nothing committed."""
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "client.id": client_id,
+            "group.id": client_id,  # required by the client; never joined or committed
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "fetch.wait.max.ms": fetch_wait_ms,
+            "reconnect.backoff.max.ms": 1000,
+            "logger": logging.getLogger("librdkafka.consumer"),
+        }
+    )
+
+
+def watermarks(consumer: Consumer, topics: Sequence[str]) -> dict[tuple[str, int], tuple[int, int]]:
+    """(low, high) offsets of every partition of `topics`; a missing topic is unavailable."""
+    metadata = consumer.list_topics(timeout=METADATA_TIMEOUT_S)
+    marks: dict[tuple[str, int], tuple[int, int]] = {}
+    for topic in topics:
+        found = metadata.topics.get(topic)
+        if found is None or found.error is not None or not found.partitions:
+            raise EventLogUnavailable(f"topic {topic} does not exist")
+        for partition in sorted(found.partitions):
+            tp = TopicPartition(topic, partition)
+            marks[(topic, partition)] = consumer.get_watermark_offsets(
+                tp, timeout=METADATA_TIMEOUT_S
+            )
+    return marks
+
+
+def next_batch(consumer: Consumer) -> list[Message]:
+    """Waits up to 100 ms for one record, then takes what is already fetched. consume() alone
+    waits out its whole timeout unless BATCH records arrive: 100 ms of latency per record."""
+    first = consumer.poll(0.1)
+    if first is None:
+        return []
+    return [first, *consumer.consume(BATCH - 1, 0)]
+
+
 class KafkaEventFeed:
     """The EventFeed port on Kafka: follows whole topics from the beginning, without a group.
 
@@ -93,50 +134,22 @@ class KafkaEventFeed:
             self._thread = None
 
     def _connect(self) -> tuple[Consumer, Offsets, Offsets]:
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "client.id": self._client_id,
-                "group.id": self._client_id,  # required by the client; never joined or committed
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "fetch.wait.max.ms": 10,
-                "reconnect.backoff.max.ms": 1000,
-                "logger": logging.getLogger("librdkafka.consumer"),
-            }
-        )
+        consumer = open_consumer(self._bootstrap, self._client_id)
         try:
-            metadata = consumer.list_topics(timeout=METADATA_TIMEOUT_S)
-            partitions: list[TopicPartition] = []
-            for topic in self._topics:
-                found = metadata.topics.get(topic)
-                if found is None or found.error is not None or not found.partitions:
-                    raise EventLogUnavailable(f"topic {topic} does not exist")
-                partitions += [
-                    TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(found.partitions)
-                ]
-            beginnings: Offsets = {}
-            ends: Offsets = {}
-            for tp in partitions:
-                low, high = consumer.get_watermark_offsets(tp, timeout=METADATA_TIMEOUT_S)
-                beginnings[(tp.topic, tp.partition)] = low
-                ends[(tp.topic, tp.partition)] = high
-            consumer.assign(partitions)
+            marks = watermarks(consumer, self._topics)
+            consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in marks])
         except BaseException:
             consumer.close()
             raise
+        beginnings = {tp: low for tp, (low, _) in marks.items()}
+        ends = {tp: high for tp, (_, high) in marks.items()}
         return consumer, beginnings, ends
 
     def _run(self, consumer: Consumer) -> None:
         assert self._loop is not None
         try:
             while not self._stopping.is_set():
-                # consume() waits out its whole timeout unless BATCH records arrive (100 ms
-                # of latency per record): poll for the first, then take what is fetched.
-                first = consumer.poll(0.1)
-                if first is None:
-                    continue
-                records = [first, *consumer.consume(BATCH - 1, 0)]
+                records = next_batch(consumer)
                 if records:
                     self._loop.call_soon_threadsafe(self._hand_over, *self._decode(records))
         except Exception as error:

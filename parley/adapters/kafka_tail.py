@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from parley.adapters.kafka_feed import BATCH, METADATA_TIMEOUT_S
+from parley.adapters.kafka_feed import next_batch, open_consumer, watermarks
 from parley.ports import EventLogUnavailable
 
 log = logging.getLogger(__name__)
@@ -64,29 +64,10 @@ class KafkaTail:
             self._thread = None
 
     def _connect(self) -> Consumer:
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "client.id": self._client_id,
-                "group.id": self._client_id,  # required by the client; never joined or committed
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "fetch.wait.max.ms": 5,
-                "reconnect.backoff.max.ms": 1000,
-            }
-        )
+        consumer = open_consumer(self._bootstrap, self._client_id, fetch_wait_ms=5)
         try:
-            metadata = consumer.list_topics(timeout=METADATA_TIMEOUT_S)
-            partitions: list[TopicPartition] = []
-            for topic in self._topics:
-                found = metadata.topics.get(topic)
-                if found is None or found.error is not None or not found.partitions:
-                    raise EventLogUnavailable(f"topic {topic} does not exist")
-                for p in sorted(found.partitions):
-                    tp = TopicPartition(topic, p)
-                    _, high = consumer.get_watermark_offsets(tp, timeout=METADATA_TIMEOUT_S)
-                    partitions.append(TopicPartition(topic, p, high))
-            consumer.assign(partitions)
+            marks = watermarks(consumer, self._topics)
+            consumer.assign([TopicPartition(t, p, high) for (t, p), (_, high) in marks.items()])
         except BaseException:
             consumer.close()
             raise
@@ -96,16 +77,10 @@ class KafkaTail:
         assert self._loop is not None
         try:
             while not self._stopping.is_set():
-                # consume() waits out its whole timeout unless BATCH records arrive: poll for
-                # the first record, then take what is already fetched without waiting.
-                first = consumer.poll(0.1)
-                if first is None:
-                    continue
-                messages = [first, *consumer.consume(BATCH - 1, 0)]
                 records = [
                     Record(m.topic() or "", m.partition() or 0, m.offset() or 0,
                            m.key() or b"", m.value() or b"")
-                    for m in messages
+                    for m in next_batch(consumer)
                     if m.error() is None
                 ]  # fmt: skip
                 if records and not self._loop.is_closed():
