@@ -30,6 +30,7 @@ from bench.ingest import (
     bench_topics,
     free_port,
     issue_tokens,
+    paced_text_sends,
     percentile,
     wait_serving,
 )
@@ -37,8 +38,8 @@ from infra.local.migrations import apply as apply_migrations
 from parley.adapters.cassandra import connect as cassandra_connect
 from parley.adapters.kafka_admin import delete_topics
 from parley.config import DEV_ADMIN_SECRET, Settings
-from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
 from parley.gen.parley.v1 import delivery_pb2 as pb
+from parley.gen.parley.v1 import ingress_pb2_grpc
 
 
 @dataclass(frozen=True)
@@ -92,31 +93,15 @@ async def receive(
 
 
 async def send(stub: Any, token: str, peer: str, plan: Plan, tally: Tally) -> None:
-    interval = 1.0 / plan.rate
     sent_at: dict[str, int] = {}
-    deadline = time.perf_counter() + plan.duration_s
 
-    async def requests() -> AsyncIterator[ingress_pb2.SendMessageRequest]:
-        next_at = time.perf_counter()
-        while next_at < deadline:
-            delay = next_at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            cmid = uuid.uuid4().hex
-            sent_at[cmid] = time.time_ns()
-            yield ingress_pb2.SendMessageRequest(
-                conversation=common_pb2.ConversationRef(
-                    type=common_pb2.CONVERSATION_TYPE_PEER, id=peer
-                ),
-                client_message_id=cmid,
-                body=common_pb2.MessageBody(
-                    text=common_pb2.TextContent(text=f"{time.time_ns()} hi")
-                ),
-            )
-            next_at += interval
+    def stamp(cmid: str) -> str:
+        sent_at[cmid] = time.time_ns()
+        return f"{time.time_ns()} hi"
 
     async for result in stub.SendMessageStream(
-        requests(), metadata=(("authorization", f"Bearer {token}"),)
+        paced_text_sends(peer, plan.rate, plan.duration_s, stamp),
+        metadata=(("authorization", f"Bearer {token}"),),
     ):
         if result.WhichOneof("outcome") == "accepted":
             tally.accepted.add(result.accepted.message_id)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,29 @@ class Plan:
     per_user_rate: float  # messages per second per user; the server allows 10
     duration_s: float
     channels: int
+
+
+async def paced_text_sends(
+    peer: str, per_second: float, duration_s: float, text_for: Callable[[str], str]
+) -> AsyncIterator[ingress_pb2.SendMessageRequest]:
+    """Peer text sends at a steady rate (open loop): `text_for(client_message_id)` is called at
+    the moment each one leaves, so a caller can stamp it."""
+    interval = 1.0 / per_second
+    next_at = time.perf_counter()
+    deadline = next_at + duration_s
+    while next_at < deadline:
+        delay = next_at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        cmid = uuid.uuid4().hex
+        yield ingress_pb2.SendMessageRequest(
+            conversation=common_pb2.ConversationRef(
+                type=common_pb2.CONVERSATION_TYPE_PEER, id=peer
+            ),
+            client_message_id=cmid,
+            body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text_for(cmid))),
+        )
+        next_at += interval
 
 
 def free_port() -> int:
@@ -72,29 +95,13 @@ async def drive_user(
     errors: list[int],
 ) -> int:
     sent_at: dict[str, float] = {}
-    interval = 1.0 / plan.per_user_rate
-    deadline = time.perf_counter() + plan.duration_s
 
-    async def requests() -> AsyncIterator[ingress_pb2.SendMessageRequest]:
-        next_at = time.perf_counter()
-        while next_at < deadline:
-            delay = next_at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            cmid = uuid.uuid4().hex
-            sent_at[cmid] = time.perf_counter()
-            yield ingress_pb2.SendMessageRequest(
-                conversation=common_pb2.ConversationRef(
-                    type=common_pb2.CONVERSATION_TYPE_PEER, id=peer
-                ),
-                client_message_id=cmid,
-                body=common_pb2.MessageBody(
-                    text=common_pb2.TextContent(text=f"hello from {user} {cmid}")
-                ),
-            )
-            next_at += interval
+    def stamp(cmid: str) -> str:
+        sent_at[cmid] = time.perf_counter()
+        return f"hello from {user} {cmid}"
 
-    call = stub.SendMessageStream(requests(), metadata=(("authorization", f"Bearer {token}"),))
+    requests = paced_text_sends(peer, plan.per_user_rate, plan.duration_s, stamp)
+    call = stub.SendMessageStream(requests, metadata=(("authorization", f"Bearer {token}"),))
     count = 0
     async for result in call:
         started = sent_at.pop(result.client_message_id, None)
