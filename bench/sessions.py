@@ -35,6 +35,10 @@ from parley.domain.streams import Stream
 from parley.gen.parley.v1 import delivery_pb2 as pb
 
 CHANNELS = 16  # HTTP/2 connections per load process; sessions are streams on them
+# Sessions the load processes together may have opening (call started, Synced not yet read).
+# The gRPC core queues the RPCs the server has not picked up yet, and refuses some past 1000 of
+# them (grpc.server.max_pending_requests): the client sees INTERNAL "Internal error from Core".
+CONNECTS_IN_FLIGHT = 500
 
 
 def rss_kb(pid: int) -> int:
@@ -45,7 +49,9 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-async def hold(target: str, users: list[str], expected: int, report: Any, go: Any) -> None:
+async def hold(
+    target: str, users: list[str], expected: int, in_flight: int, report: Any, go: Any
+) -> None:
     tokens = TokenAuthority(Settings().token_secret)
     channels = [grpc.aio.insecure_channel(target, options=OWN_CONNECTION) for _ in range(CHANNELS)]
     received = 0
@@ -59,6 +65,7 @@ async def hold(target: str, users: list[str], expected: int, report: Any, go: An
 
     async def session(i: int, user: str, ready: asyncio.Event) -> None:
         nonlocal received, first, last
+        await opening.acquire()
         call = channels[i % CHANNELS].stream_stream(
             "/parley.v1.DeliveryService/Connect",
             request_serializer=pb.ClientFrame.SerializeToString,
@@ -67,8 +74,9 @@ async def hold(target: str, users: list[str], expected: int, report: Any, go: An
         try:
             async for frame in call:
                 kind = frame.WhichOneof("frame")
-                if kind == "synced":
+                if kind == "synced" and not ready.is_set():
                     ready.set()
+                    opening.release()
                 elif kind == "message":
                     received += 1
                     last = time.time()
@@ -80,12 +88,14 @@ async def hold(target: str, users: list[str], expected: int, report: Any, go: An
                 print(f"first failed session: {error.code()} {error.details()}", file=sys.stderr)
             failed.append(user)
         finally:
-            ready.set()  # connected or failed: the wave moves on either way
+            if not ready.is_set():  # failed before it synced: its slot goes to the next one
+                ready.set()
+                opening.release()
 
+    opening = asyncio.Semaphore(in_flight)  # sessions between call start and Synced
     readies = [asyncio.Event() for _ in users]
     tasks = [asyncio.ensure_future(session(i, u, readies[i])) for i, u in enumerate(users)]
-    for start in range(0, len(readies), 500):  # connect in waves: bounded handshakes in flight
-        await asyncio.gather(*(r.wait() for r in readies[start : start + 500]))
+    await asyncio.gather(*(r.wait() for r in readies))
     report.put(("connected", len(users) - len(failed)))
     await asyncio.to_thread(go.wait)
     with contextlib.suppress(TimeoutError):
@@ -95,8 +105,10 @@ async def hold(target: str, users: list[str], expected: int, report: Any, go: An
         task.cancel()
 
 
-def load_process(target: str, users: list[str], expected: int, report: Any, go: Any) -> None:
-    asyncio.run(hold(target, users, expected, report, go))
+def load_process(
+    target: str, users: list[str], expected: int, in_flight: int, report: Any, go: Any
+) -> None:
+    asyncio.run(hold(target, users, expected, in_flight, report, go))
 
 
 async def append(topics: dict[str, str], events: list[Event]) -> None:
@@ -135,6 +147,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5_000)
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument("--connects-in-flight", type=int, default=CONNECTS_IN_FLIGHT,
+                        help="sessions opening at once, over all load processes")  # fmt: skip
     args = parser.parse_args()
     run = uuid.uuid4().hex[:6]
     topics = bench_topics(run)
@@ -155,13 +169,16 @@ def main() -> None:
         report: Any = multiprocessing.Queue()
         go = multiprocessing.Event()
         shards = [users[k :: args.load_processes] for k in range(args.load_processes)]
+        members = set(users[: args.members])
+        in_flight = max(1, args.connects_in_flight // args.load_processes)
         loads = [
             multiprocessing.Process(
                 target=load_process,
                 args=(
                     target,
                     shard,
-                    args.messages * sum(u in set(users[: args.members]) for u in shard),
+                    args.messages * sum(u in members for u in shard),
+                    in_flight,
                     report,
                     go,
                 ),
