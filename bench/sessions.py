@@ -36,8 +36,8 @@ from parley.gen.parley.v1 import delivery_pb2 as pb
 
 CHANNELS = 16  # HTTP/2 connections per load process; sessions are streams on them
 # Sessions the load processes together may have opening (call started, Synced not yet read).
-# The gRPC core queues the RPCs the server has not picked up yet, and refuses some past 1000 of
-# them (grpc.server.max_pending_requests): the client sees INTERNAL "Internal error from Core".
+# The gRPC core queues the calls the server has not picked up yet and refuses some past its
+# grpc.server.max_pending_requests (delivery: SESSION_STORM; gRPC's default 1000).
 CONNECTS_IN_FLIGHT = 500
 
 

@@ -20,6 +20,9 @@ from services.delivery.connect import (
 
 log = logging.getLogger(__name__)
 
+# Connects one node accepts arriving at once: the sessions a node holds (20,000).
+SESSION_STORM = 20_000
+
 SERVER_OPTIONS = (
     # Several delivery processes may share one port on Linux; the kernel spreads connections.
     ("grpc.so_reuseport", 1),
@@ -31,6 +34,12 @@ SERVER_OPTIONS = (
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.http2.max_pings_without_data", 0),
     ("grpc.max_receive_message_length", 1024 * 1024),
+    # The gRPC core queues the calls the Python server has not picked up yet and, by default,
+    # refuses some past 1000 and all past 3000: the client sees INTERNAL "Internal error from
+    # Core". When a node goes away its sessions reconnect at once, so this node must be able to
+    # queue a whole node's worth of them (SESSION_STORM); queued calls still expire after 30 s.
+    ("grpc.server.max_pending_requests", SESSION_STORM),
+    ("grpc.server.max_pending_requests_hard_limit", 2 * SESSION_STORM),
 )
 
 
