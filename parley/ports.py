@@ -41,9 +41,13 @@ class EventFeed(Protocol):
     Contract: at-least-once per process lifetime, in log order within each partition;
     `wait_for(position)` returns once every event up to and including `position` was handed over
     (read-your-writes for the process that appended it), or raises TimeoutError.
+    `catch_up()` returns once every event in the log at the time of the call was handed over
+    (read-your-writes for what other processes appended), or raises TimeoutError.
     """
 
     async def wait_for(self, position: Position, timeout_s: float) -> None: ...
+
+    async def catch_up(self, timeout_s: float) -> None: ...
 
     async def close(self) -> None: ...
 

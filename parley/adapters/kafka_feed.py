@@ -100,6 +100,8 @@ class KafkaEventFeed:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ends_consumer: Consumer | None = None
+        self._ends_lock = threading.Lock()
 
     async def start(self) -> None:
         """Assigns every partition and starts following; raises EventLogUnavailable."""
@@ -127,11 +129,26 @@ class KafkaEventFeed:
         """Returns once everything that was in the topics at `start()` was handed to the sink."""
         await self._progress.wait_caught_up(timeout_s)
 
+    async def catch_up(self, timeout_s: float) -> None:
+        """Asks the broker for the present end of every partition, then waits to reach it."""
+        ends = await asyncio.wait_for(asyncio.to_thread(self._present_ends), timeout_s)
+        await self._progress.wait_for_ends(ends, timeout_s)
+
+    def _present_ends(self) -> Offsets:
+        with self._ends_lock:  # one metadata consumer, opened on first use, shared by callers
+            if self._ends_consumer is None:
+                self._ends_consumer = open_consumer(self._bootstrap, f"{self._client_id}-ends")
+            marks = watermarks(self._ends_consumer, self._topics)
+        return {tp: high for tp, (_, high) in marks.items()}
+
     async def close(self) -> None:
         self._stopping.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 10)
             self._thread = None
+        ends_consumer, self._ends_consumer = self._ends_consumer, None
+        if ends_consumer is not None:
+            await asyncio.to_thread(ends_consumer.close)
 
     def _connect(self) -> tuple[Consumer, Offsets, Offsets]:
         consumer = open_consumer(self._bootstrap, self._client_id)

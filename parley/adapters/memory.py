@@ -133,6 +133,10 @@ class InMemoryEventFeed:
     async def wait_caught_up(self, timeout_s: float) -> None:
         await self._progress.wait_caught_up(timeout_s)
 
+    async def catch_up(self, timeout_s: float) -> None:
+        ends = {(t, p): end for t in self._topics for p, end in self._log.end_offsets(t).items()}
+        await self._progress.wait_for_ends(ends, timeout_s)
+
     async def close(self) -> None:
         if self._started:
             self._log.unsubscribe(self)

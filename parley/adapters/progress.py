@@ -77,6 +77,14 @@ class FeedProgress:
             waiting = self._waiters.get((topic, partition), [])
             self._waiters[(topic, partition)] = [w for w in waiting if w[1] is not future]
 
+    async def wait_for_ends(self, ends: Mapping[TopicPartition, int], timeout_s: float) -> None:
+        """Returns once every offset below each partition's end in `ends` was handed over."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        for (topic, partition), end in ends.items():
+            if end > 0:
+                left = max(0.0, deadline - asyncio.get_running_loop().time())
+                await self.wait_for(topic, partition, end - 1, left)
+
     async def wait_caught_up(self, timeout_s: float) -> None:
         """Returns once the end offsets given to `expect` were all handed over."""
         waits = {

@@ -47,3 +47,12 @@ class EventWriter:
                 # The event is durable; only our local view lags. Answer success honestly.
                 log.warning("write model did not catch up with %s in time", position)
         return position
+
+    async def catch_up(self) -> None:
+        """Brings the write model up to the log's present: what other processes appended (an
+        upload registered by the media server, say) becomes visible here. Best effort: on a
+        timeout the caller decides on what it has."""
+        try:
+            await self._feed.catch_up(self._settle_timeout_s)
+        except (TimeoutError, EventLogUnavailable) as error:
+            log.warning("write model did not catch up with the log: %r", error)

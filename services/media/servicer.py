@@ -105,7 +105,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         self, request: pb.DownloadRequest, context: Any
     ) -> AsyncIterator[pb.DownloadChunk]:
         try:
-            stored, rendition = self._check(request)
+            stored, rendition = await self._check(request)
             key = object_key(stored.object_id, rendition)
             info = await self._deps.store.stat(key)
             if info is None:
@@ -129,7 +129,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     ) -> pb.CreateDownloadUrlResponse:
         ttl_s = self._deps.download_url_ttl_s
         try:
-            stored, rendition = self._check(request)
+            stored, rendition = await self._check(request)
             download_name = stored.content.media.file_name
             key = object_key(stored.object_id, rendition)
             url = await self._deps.store.presign_get(key, ttl_s, download_name)
@@ -140,15 +140,26 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         expires_at_ms = self._deps.ingress.clock_ms() + ttl_s * 1000
         return pb.CreateDownloadUrlResponse(url=url, expires_at_ms=expires_at_ms)
 
-    def _check(self, request: pb.DownloadRequest) -> tuple[StoredMedia, Rendition]:
+    async def _check(self, request: pb.DownloadRequest) -> tuple[StoredMedia, Rendition]:
         rendition = _RENDITIONS.get(request.rendition)
         if rendition is None:
             raise Rejected(Reason.BAD_PARAMETER, f"rendition: unknown value {request.rendition}")
-        stored = check_download(
-            current_caller().user_id, request.object_id, request.message_id, rendition,
-            self._deps.ingress.model,
-        )  # fmt: skip
-        return stored, rendition
+        user, ingress = current_caller().user_id, self._deps.ingress
+
+        def check() -> StoredMedia:
+            return check_download(
+                user, request.object_id, request.message_id, rendition, ingress.model
+            )
+
+        try:
+            return check(), rendition
+        except Rejected as rejected:
+            if rejected.reason is not Reason.MEDIA_NOT_FOUND:
+                raise
+        # The message that grants access may have been appended by another process (the
+        # ingress) an instant ago: look again once this process has read the log's present.
+        await ingress.writer.catch_up()
+        return check(), rendition
 
 
 class _Received:

@@ -37,6 +37,7 @@ class Feed(Protocol):
         self, position: Position, timeout_s: float, topic: str | None = None
     ) -> None: ...
     async def wait_caught_up(self, timeout_s: float) -> None: ...
+    async def catch_up(self, timeout_s: float) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -186,6 +187,22 @@ async def test_event_log__feed_started_late_catches_up_from_the_beginning(
     after = await backend.log.append(_sent("g:alpha", 3))
     await feed.wait_for(after, timeout_s=20)
     assert sink.of("g:alpha") == [_sent("g:alpha", n) for n in range(4)]
+
+
+async def test_event_log__catch_up_hands_over_what_others_appended_before_the_call(
+    backend: Backend,
+) -> None:
+    sink = Collected()
+    feed = await backend.feed(sink)
+    await feed.wait_caught_up(timeout_s=20)
+    # Appended by "another process": nobody waits for these positions, only for the present.
+    for n in range(5):
+        for key in KEYS:
+            await backend.log.append(_sent(key, n))
+    await feed.catch_up(timeout_s=20)
+    for key in KEYS:
+        assert sink.of(key) == [_sent(key, n) for n in range(5)]
+    await feed.catch_up(timeout_s=20)  # nothing new: returns at once
 
 
 async def test_event_log__empty_topic_is_caught_up_at_once(backend: Backend) -> None:

@@ -1,0 +1,116 @@
+"""A process's write model lags what other processes appended; a media miss first catches up.
+
+The feed here is a test double of the EventFeed port that hands events over only when asked
+(`wait_for` its own writes, or `catch_up`), so the lag of a real follower is deterministic."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from parley.adapters.memory import InMemoryEventLog
+from parley.config import Settings
+from parley.domain.commands import Stamp
+from parley.domain.events import ImageContent, Logged, MediaRef, Position
+from parley.domain.media_uploads import decide_media_uploaded, object_id_from
+from parley.domain.streams import Stream
+from parley.domain.write_model import WriteModel
+from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
+from services.ingress.app import assemble
+from services.ingress.server import start_server
+from tests.unit.services.test_ingress_servicers import text_to
+
+
+class LaggingFeed:
+    """Receives every append at once but hands it to the model only when asked."""
+
+    def __init__(self, log: InMemoryEventLog, model: WriteModel) -> None:
+        self._model = model
+        self.held: list[Logged] = []
+        self.catch_ups = 0
+        log.subscribe(self, [log.topic_of(Stream.CONVERSATION_EVENTS)])
+
+    def apply(self, logged: Logged) -> None:
+        self.held.append(logged)
+
+    def _hand_over(self) -> None:
+        for logged in self.held:
+            self._model.apply(logged)
+        self.held.clear()
+
+    async def wait_for(self, position: Position, timeout_s: float) -> None:
+        self._hand_over()
+
+    async def catch_up(self, timeout_s: float) -> None:
+        self.catch_ups += 1
+        self._hand_over()
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class Process:
+    feed: LaggingFeed
+    messaging: ingress_pb2_grpc.MessagingServiceStub
+    auth: tuple[tuple[str, str]]
+
+
+@pytest.fixture
+async def ingress_process() -> AsyncIterator[tuple[InMemoryEventLog, Process]]:
+    settings = Settings()
+    log, model = InMemoryEventLog(), WriteModel()
+    feed = LaggingFeed(log, model)
+    parts = assemble(settings, model, log, feed)
+    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    admin = ingress_pb2_grpc.AdminServiceStub(channel)
+    issued = await admin.IssueToken(
+        ingress_pb2.IssueTokenRequest(user_id="alice"),
+        metadata=(("authorization", f"Bearer {settings.admin_secret}"),),
+    )
+    auth = (("authorization", f"Bearer {issued.token}"),)
+    yield log, Process(feed, ingress_pb2_grpc.MessagingServiceStub(channel), auth)
+    await channel.close()
+    await running.stop(0)
+
+
+async def test_send__an_upload_registered_by_another_process_is_found_after_catching_up(
+    ingress_process: tuple[InMemoryEventLog, Process],
+) -> None:
+    log, process = ingress_process
+    # The media server (another process) registers alice's upload on the shared log.
+    object_id = object_id_from(bytes(range(16)))
+    content = ImageContent(MediaRef(object_id, file_name="a.png", size_bytes=10), 4, 3)
+    await log.append(decide_media_uploaded("alice", content, Stamp(int(time.time() * 1000), "e1")))
+    assert process.feed.held  # this process has not folded it yet
+    request = text_to("bob", "c1")
+    request.body.Clear()
+    request.body.image.media.object_id = object_id
+    reply = await process.messaging.SendMessage(request, metadata=process.auth)
+    assert reply.message_id and process.feed.catch_ups == 1
+
+
+async def test_send__an_unknown_upload_is_still_refused_after_catching_up(
+    ingress_process: tuple[InMemoryEventLog, Process],
+) -> None:
+    _, process = ingress_process
+    request = text_to("bob", "c1")
+    request.body.Clear()
+    request.body.image.media.object_id = object_id_from(bytes(16))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await process.messaging.SendMessage(request, metadata=process.auth)
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+    assert process.feed.catch_ups == 1
+
+
+async def test_send__a_text_send_needs_no_catching_up(
+    ingress_process: tuple[InMemoryEventLog, Process],
+) -> None:
+    _, process = ingress_process
+    await process.messaging.SendMessage(text_to("bob", "c2"), metadata=process.auth)
+    assert process.feed.catch_ups == 0
