@@ -83,6 +83,17 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="Interface the delivery server binds."
     )
     delivery_port: Port = Field(default=7071, description="Delivery gRPC port (session streams).")
+    media_port: Port = Field(
+        default=7072,
+        description="Media server gRPC port (MediaService on the ingress host; uploads and "
+        "downloads of bytes).",
+    )
+    media_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="CPU niceness of the media server: bulk bytes yield the CPU to messages.",
+    )
     ingress_metrics_port: Port = Field(
         default=9464, description="Prometheus metrics port of the ingress."
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import logging
 import signal
@@ -51,8 +50,8 @@ def children(projectors: int, projector_group: str | None) -> list[ChildSpec]:
         ChildSpec(f"projector-{i}" if projectors > 1 else "projector", projector)
         for i in range(1, projectors + 1)
     ]
-    if importlib.util.find_spec("services.delivery.__main__") is not None:
-        specs.append(ChildSpec("delivery", [python, "-m", "services.delivery"]))
+    specs.append(ChildSpec("delivery", [python, "-m", "services.delivery"]))
+    specs.append(ChildSpec("media", [python, "-m", "services.media"]))
     return specs
 
 

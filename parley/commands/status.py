@@ -14,7 +14,7 @@ from infra.local import stack
 from infra.local.__main__ import build_engines
 from infra.local.settings import load_versions
 from parley.commands.run import read_state
-from parley.commands.targets import delivery_target, ingress_target
+from parley.commands.targets import delivery_target, ingress_target, media_target
 from parley.config import Settings
 
 
@@ -69,11 +69,12 @@ def service_lines(settings: Settings) -> Iterator[tuple[str, bool]]:
     for name, pid in sorted(pids.items()):
         yield f"{name:<12} {'up' if is_alive(pid) else 'DEAD':<5} pid={pid}", is_alive(pid)
     for name, target, metrics in (
-        ("ingress", ingress_target(settings), settings.ingress_metrics_port),
-        ("delivery", delivery_target(settings), settings.delivery_metrics_port),
+        ("ingress", ingress_target(settings), f"  metrics :{settings.ingress_metrics_port}"),
+        ("delivery", delivery_target(settings), f"  metrics :{settings.delivery_metrics_port}"),
+        ("media", media_target(settings), ""),
     ):
         health = health_of(target) if is_listening(target) else "not listening"
-        yield f"{name:<12} {target:<20} health {health}  metrics :{metrics}", health == "SERVING"
+        yield f"{name:<12} {target:<20} health {health}{metrics}", health == "SERVING"
 
 
 def lag_lines(settings: Settings) -> Iterator[tuple[str, bool]]:

@@ -15,3 +15,7 @@ def ingress_target(settings: Settings) -> str:
 
 def delivery_target(settings: Settings) -> str:
     return f"{_reachable(settings.delivery_host)}:{settings.delivery_port}"
+
+
+def media_target(settings: Settings) -> str:
+    return f"{_reachable(settings.ingress_host)}:{settings.media_port}"

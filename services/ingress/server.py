@@ -52,20 +52,37 @@ class RunningIngress:
 Mount = Callable[[grpc.aio.Server], Sequence[str]]
 
 
+def ingress_services(ingress: IngressContext) -> Mount:
+    """The ingress's own services: messaging, groups, rooms, contacts and admin."""
+
+    def mount(server: grpc.aio.Server) -> Sequence[str]:
+        ingress_pb2_grpc.add_MessagingServiceServicer_to_server(MessagingServicer(ingress), server)
+        ingress_pb2_grpc.add_GroupServiceServicer_to_server(GroupServicer(ingress), server)
+        ingress_pb2_grpc.add_RoomServiceServicer_to_server(RoomServicer(ingress), server)
+        ingress_pb2_grpc.add_ContactServiceServicer_to_server(ContactServicer(ingress), server)
+        ingress_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(ingress), server)
+        return SERVICE_NAMES
+
+    return mount
+
+
 async def start_server(
     ingress: IngressContext,
     authenticator: Authenticator,
     address: str,
     mounts: Sequence[Mount] = (),
 ) -> RunningIngress:
-    """Binds `address` ("host:port", port 0 picks one) and starts serving."""
+    """Binds `address` ("host:port", port 0 picks one) and serves the ingress's services and
+    `mounts`."""
+    return await serve_mounts(authenticator, address, [ingress_services(ingress), *mounts])
+
+
+async def serve_mounts(
+    authenticator: Authenticator, address: str, mounts: Sequence[Mount]
+) -> RunningIngress:
+    """A server with authentication first, then `mounts`, plus health and reflection."""
     server = grpc.aio.server(interceptors=[AuthInterceptor(authenticator)], options=SERVER_OPTIONS)
-    ingress_pb2_grpc.add_MessagingServiceServicer_to_server(MessagingServicer(ingress), server)
-    ingress_pb2_grpc.add_GroupServiceServicer_to_server(GroupServicer(ingress), server)
-    ingress_pb2_grpc.add_RoomServiceServicer_to_server(RoomServicer(ingress), server)
-    ingress_pb2_grpc.add_ContactServiceServicer_to_server(ContactServicer(ingress), server)
-    ingress_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(ingress), server)
-    names = [*SERVICE_NAMES, *(name for mount in mounts for name in mount(server))]
+    names = [name for mount in mounts for name in mount(server)]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -75,7 +92,7 @@ async def start_server(
     await server.start()
     for name in ("", *names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("ingress serving", extra={"address": address, "port": port})
+    log.info("serving", extra={"address": address, "port": port, "services": names})
     return RunningIngress(server, health_servicer, port)
 
 

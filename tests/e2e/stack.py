@@ -83,6 +83,10 @@ class Stack:
         return f"127.0.0.1:{self.env['PARLEY_DELIVERY_PORT']}"
 
     @property
+    def media(self) -> str:
+        return f"127.0.0.1:{self.env['PARLEY_MEDIA_PORT']}"
+
+    @property
     def admin_secret(self) -> str:
         return self.env["PARLEY_ADMIN_SECRET"]
 
@@ -94,7 +98,7 @@ class Stack:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"parley run exited early:\n{self.log_tail()}")
-            if is_serving(self.ingress) and is_serving(self.delivery):
+            if all(is_serving(t) for t in (self.ingress, self.delivery, self.media)):
                 return
             time.sleep(0.5)
         raise AssertionError(f"parley run not ready in {READY_TIMEOUT_S}s:\n{self.log_tail()}")
@@ -131,7 +135,14 @@ def stack_env(tag: str) -> dict[str, str]:
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     env.update({f"PARLEY_TOPIC_{k}": v for k, v in names.items()})
-    ports = ("INGRESS", "DELIVERY", "INGRESS_METRICS", "DELIVERY_METRICS", "PROJECTOR_METRICS")
+    ports = (
+        "INGRESS",
+        "DELIVERY",
+        "MEDIA",
+        "INGRESS_METRICS",
+        "DELIVERY_METRICS",
+        "PROJECTOR_METRICS",
+    )
     env.update({f"PARLEY_{name}_PORT": str(free_port()) for name in ports})
     env.update(
         PARLEY_CASSANDRA_KEYSPACE=f"e2e_{tag}",

@@ -84,4 +84,4 @@ async def test_quickstart__peer_and_group_exchange_then_clean_stop(
         # make dies of the SIGINT itself, as after Ctrl-C in a terminal; what matters is that
         # every process `parley run` started is gone (above).
         assert stack.process.returncode in (0, -signal.SIGINT), stack.log_tail()
-        assert not is_serving(stack.ingress) and not is_serving(stack.delivery)
+        assert not any(is_serving(t) for t in (stack.ingress, stack.delivery, stack.media))

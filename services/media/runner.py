@@ -1,0 +1,37 @@
+"""Runs the media server: MediaService on its own port, in a process of lower CPU priority.
+
+Uploads move megabytes through Python, MinIO and the probes; on a host shared with the message
+path that work must not delay messages. So media gets a process of its own (its own event loop
+and GIL, no message traffic) started at `media_nice`: when the CPU is short, the kernel runs the
+ingress, delivery and projector first, and uploads slow down instead of messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from parley.config import Settings
+from parley.observability import configure_logging
+from services.ingress.app import ingress_parts
+from services.ingress.server import serve_mounts, serve_until_signalled
+from services.media.mount import add_media_services
+
+
+async def run_server(settings: Settings) -> None:
+    async with ingress_parts(settings) as parts:
+        media = parts.media
+        assert media is not None
+        address = f"{settings.ingress_host}:{settings.media_port}"
+        running = await serve_mounts(
+            parts.authenticator, address, [lambda server: add_media_services(server, media)]
+        )
+        await serve_until_signalled(running)
+
+
+def run(settings: Settings) -> int:
+    """Serves until SIGINT/SIGTERM; returns the exit code."""
+    configure_logging("media", settings.log_level)
+    os.nice(settings.media_nice)
+    asyncio.run(run_server(settings))
+    return 0

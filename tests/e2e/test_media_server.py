@@ -1,0 +1,73 @@
+"""The media server of `parley run`: MediaService on its own port, at a lower CPU priority, and
+the ingress accepts a message about an upload the moment the media server registered it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from parley.config import Settings
+from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc, media_pb2_grpc
+from parley.sdk import AdminClient
+from parley.sdk.media import download, upload
+from tests import media_samples
+from tests.e2e.stack import Stack, descendants
+
+pytestmark = pytest.mark.integration
+
+
+def niceness_of(stack: Stack, module: str) -> int:
+    """The nice value of the child of `parley run` that runs `python -m <module>`."""
+    for pid in descendants(stack.process.pid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if module.encode() in cmdline:
+            return int(stat.rsplit(")", 1)[1].split()[16])  # field 19 of stat: nice
+    raise AssertionError(f"no child runs {module}")
+
+
+async def test_media_server__own_port_lower_priority_and_no_lag_for_the_ingress(
+    shared_stack: Stack, tmp_path: Path, minio_client: Any
+) -> None:
+    stack = shared_stack
+    assert niceness_of(stack, "services.media") == Settings().media_nice > 0
+    assert niceness_of(stack, "services.ingress") == 0
+    async with AdminClient(stack.ingress, stack.admin_secret) as admin:
+        auth = {u: (("authorization", f"Bearer {(await admin.issue_token(u)).token}"),)
+                for u in ("mia", "noah")}  # fmt: skip
+    path = media_samples.image(tmp_path, "png", 300, 200)
+    async with (
+        grpc.aio.insecure_channel(stack.media) as media_channel,
+        grpc.aio.insecure_channel(stack.ingress) as ingress_channel,
+    ):
+        media = media_pb2_grpc.MediaServiceStub(media_channel)
+        uploaded = await upload(media, auth["mia"], "image", path)
+        try:
+            assert uploaded.progress[-1] == (path.stat().st_size, path.stat().st_size)
+            # The ingress, another process, takes a message about it at once.
+            body = common_pb2.MessageBody()
+            body.image.media.object_id = uploaded.object_id
+            request = ingress_pb2.SendMessageRequest(
+                conversation=common_pb2.ConversationRef(
+                    type=common_pb2.CONVERSATION_TYPE_PEER, id="noah"
+                ),
+                client_message_id="media-1",
+                body=body,
+            )
+            messaging = ingress_pb2_grpc.MessagingServiceStub(ingress_channel)
+            reply = await messaging.SendMessage(request, metadata=auth["mia"])
+            # And the media server lets the recipient download it at once.
+            data, _ = await download(media, auth["noah"], message_id=reply.message_id)
+            assert data == path.read_bytes()
+        finally:
+            bucket = Settings().minio_bucket
+            for item in minio_client.list_objects(
+                bucket, prefix=f"media/{uploaded.object_id}/", recursive=True
+            ):
+                minio_client.remove_object(bucket, item.object_name)
