@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,61 +165,49 @@ def spawn(module: list[str], env: dict[str, str], log: str) -> subprocess.Popen[
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__)
-    parser.add_argument("--pairs", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=8.0, help="messages/s per sender (limit 10)")
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--load-processes", type=int, default=1)
-    parser.add_argument("--ingress-workers", type=int, default=1)
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class System:
+    """Addresses of a running system started by `running_system`."""
+
+    ingress: str
+    delivery: str
+    media: str
+
+
+@contextlib.contextmanager
+def running_system(
+    ingress_workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[System]:
+    """Ingress, projector, delivery and media processes on fresh topics and a fresh keyspace, all
+    removed again on exit. `extra_env` adds PARLEY_* settings for every process."""
     settings = Settings()
     run = uuid.uuid4().hex[:6]
     topics = bench_topics(run)
     keyspace = f"bench_e2e_{run}"
     cluster, session = cassandra_connect(settings.cassandra_hosts, settings.cassandra_port)
     apply_migrations(session, keyspace)
-    iport, dport = free_port(), free_port()
+    iport, dport, mport = free_port(), free_port(), free_port()
     env = os.environ | {
         **{f"PARLEY_TOPIC_{name.upper()}": topic for name, topic in topics.items()},
         "PARLEY_CASSANDRA_KEYSPACE": keyspace,
         "PARLEY_INGRESS_PORT": str(iport),
-        "PARLEY_INGRESS_WORKERS": str(args.ingress_workers),
+        "PARLEY_INGRESS_WORKERS": str(ingress_workers),
         "PARLEY_DELIVERY_PORT": str(dport),
+        "PARLEY_MEDIA_PORT": str(mport),
         "PARLEY_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     procs = [
         spawn(["services.ingress"], env, f"bench-e2e-{run}-ingress.log"),
         spawn(["streams", "--app-id", f"bench-e2e-{run}"], env, f"bench-e2e-{run}-projector.log"),
         spawn(["services.delivery"], env, f"bench-e2e-{run}-delivery.log"),
+        spawn(["services.media"], env, f"bench-e2e-{run}-media.log"),
     ]
     try:
         wait_serving(f"127.0.0.1:{iport}", 120)
         wait_serving(f"127.0.0.1:{dport}", 120)
-        pairs = [(f"s{run}x{i}", f"r{run}x{i}") for i in range(args.pairs)]
-        queue: Any = multiprocessing.Queue()
-        loads = [
-            multiprocessing.Process(
-                target=load_process,
-                args=(
-                    Plan(
-                        f"127.0.0.1:{iport}",
-                        f"127.0.0.1:{dport}",
-                        pairs[k :: args.load_processes],
-                        args.rate,
-                        args.duration,
-                        15.0,
-                    ),
-                    queue,
-                ),
-            )
-            for k in range(args.load_processes)
-        ]
-        for load in loads:
-            load.start()
-        results = [queue.get() for _ in loads]
-        for load in loads:
-            load.join()
+        wait_serving(f"127.0.0.1:{mport}", 120)
+        yield System(f"127.0.0.1:{iport}", f"127.0.0.1:{dport}", f"127.0.0.1:{mport}")
     finally:
         for proc in procs:
             proc.terminate()
@@ -228,27 +216,74 @@ def main() -> None:
         delete_topics(settings.kafka_bootstrap, list(topics.values()))
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
         cluster.shutdown()
+
+
+def measure(
+    system: System, pairs: list[tuple[str, str]], rate: float, duration_s: float, processes: int
+) -> dict[str, Any]:
+    """Runs the pairs from `processes` load processes; latency and exactly-once figures."""
+    queue: Any = multiprocessing.Queue()
+    loads = [
+        multiprocessing.Process(
+            target=load_process,
+            args=(
+                Plan(
+                    system.ingress,
+                    system.delivery,
+                    pairs[k::processes],
+                    rate,
+                    duration_s,
+                    15.0,
+                ),
+                queue,
+            ),
+        )
+        for k in range(processes)
+    ]
+    for load in loads:
+        load.start()
+    results = [queue.get() for _ in loads]
+    for load in loads:
+        load.join()
     latencies = [v for r in results for v in r["latencies"]]
     acks = [v for r in results for v in r["send_latencies"]]
     elapsed = max(r["elapsed"] for r in results)
-    delivered = sum(len(r["latencies"]) for r in results)
     totals = {
         k: sum(r[k] for r in results)
         for k in ("accepted", "lost", "duplicated", "out_of_order", "rejected")
     }
+    return {
+        "msgs_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
+        **totals,
+        "send_ack_p50_ms": round(percentile(acks, 0.50), 2),
+        "send_ack_p99_ms": round(percentile(acks, 0.99), 2),
+        "duration_s": round(elapsed, 1),
+        "latencies": latencies,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__)
+    parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=8.0, help="messages/s per sender (limit 10)")
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--load-processes", type=int, default=1)
+    parser.add_argument("--ingress-workers", type=int, default=1)
+    args = parser.parse_args()
+    with running_system(args.ingress_workers) as system:
+        run = uuid.uuid4().hex[:6]
+        pairs = [(f"s{run}x{i}", f"r{run}x{i}") for i in range(args.pairs)]
+        result = measure(system, pairs, args.rate, args.duration, args.load_processes)
+    result.pop("latencies")
     print(
         json.dumps(
             {
                 "bench": "e2e",
-                "msgs_per_s": round(delivered / elapsed, 1),
-                "p50_ms": round(percentile(latencies, 0.50), 2),
-                "p99_ms": round(percentile(latencies, 0.99), 2),
-                **totals,
-                "send_ack_p50_ms": round(percentile(acks, 0.50), 2),
-                "send_ack_p99_ms": round(percentile(acks, 0.99), 2),
+                **result,
                 "pairs": args.pairs,
                 "offered_msgs_per_s": round(args.pairs * args.rate, 1),
-                "duration_s": round(elapsed, 1),
             }
         )
     )

@@ -1,9 +1,10 @@
 """Media benchmark: upload throughput of 1 MB and 10 MB files through MediaService into MinIO,
-and how much a steady upload load degrades the ingest send p99 of the same ingress process.
+and how much a steady upload load degrades the end-to-end message latency of bench/e2e.py.
 
-Starts its own ingress (with MediaService mounted, objects under a fresh bucket prefix) on
-fresh topics, and prints one JSON line. The end-to-end (delivery) p99 of bench/e2e.py is not
-measured here: the ingress it starts does not mount MediaService yet.
+Starts the whole system (ingress with MediaService, projector, delivery) on fresh topics, a
+fresh keyspace and a fresh bucket, measures upload MB/s, then alternates phases of the e2e
+message load alone and under a paced background upload load (rounds of baseline, loaded, so
+slow drift of the machine falls on both sides), and prints one JSON line.
 """
 
 from __future__ import annotations
@@ -18,48 +19,19 @@ import uuid
 from typing import Any
 
 import grpc
+from minio import Minio
 
-from bench.ingest import bench_topics, free_port, issue_tokens, percentile, wait_serving
-from parley.adapters.kafka_admin import delete_topics
+from bench.e2e import System, measure, running_system
+from bench.ingest import issue_tokens, percentile
 from parley.config import DEV_ADMIN_SECRET, Settings
-from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc, media_pb2_grpc
+from parley.gen.parley.v1 import media_pb2_grpc
 from parley.sdk.media import upload
 
 MB = 1_000_000
 # gRPC does not survive fork(): child processes start fresh.
 SPAWN = multiprocessing.get_context("spawn")
-PEER = common_pb2.CONVERSATION_TYPE_PEER
 CHUNK = 512 * 1024
 WINDOW = 8
-
-
-def serve(port: int, topics: dict[str, str], prefix: str) -> None:
-    """The ingress process: the usual services plus MediaService."""
-    from services.ingress.app import ingress_parts
-    from services.ingress.server import start_server
-    from services.media.app import media_deps
-    from services.media.mount import add_media_services
-
-    async def run() -> None:
-        settings = Settings(
-            topic_conversation_events=topics["conversation_events"],
-            topic_signals=topics["signals"],
-            topic_broadcasts=topics["broadcasts"],
-            topic_user_updates=topics["user_updates"],
-            admin_secret=DEV_ADMIN_SECRET,
-            log_level="WARNING",
-        )
-        async with ingress_parts(settings) as parts:
-            deps = media_deps(parts.context, settings, prefix)
-            mounts = [*parts.mounts, lambda server: add_media_services(server, deps)]
-            address = f"127.0.0.1:{port}"
-            running = await start_server(parts.context, parts.authenticator, address, mounts)
-            try:
-                await asyncio.Event().wait()  # until the bench terminates this process
-            finally:
-                await running.stop(1.0)
-
-    asyncio.run(run())
 
 
 async def upload_rate(target: str, token: str, size: int, count: int, uploaders: int) -> float:
@@ -80,96 +52,123 @@ async def upload_rate(target: str, token: str, size: int, count: int, uploaders:
         return size * count / MB / (time.perf_counter() - started)
 
 
-def upload_load(target: str, token: str, duration_s: float, queue: Any) -> None:
-    """A steady background load: two clients uploading 1 MB files back to back; puts MB/s."""
+def upload_load(target: str, token: str, mb_per_s: float, stop: Any, queue: Any) -> None:
+    """A steady background load: 1 MB files started at `mb_per_s` per second (open loop, up to
+    8 at once) until `stop` is set; puts the MB/s achieved."""
 
     async def run() -> float:
-        deadline, rates = time.monotonic() + duration_s, []
-        while time.monotonic() < deadline:
-            rates.append(await upload_rate(target, token, MB, 4, 2))
-        return sum(rates) / max(1, len(rates))
+        auth = (("authorization", f"Bearer {token}"),)
+        data = os.urandom(MB)
+        slots = asyncio.Semaphore(8)
+        done = 0
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = media_pb2_grpc.MediaServiceStub(channel)
+
+            async def one() -> None:
+                nonlocal done
+                async with slots:
+                    await upload(stub, auth, "file", data, "load.bin", chunk=CHUNK, window=WINDOW)
+                done += 1
+
+            started = next_at = time.perf_counter()
+            tasks = []
+            while not stop.is_set():
+                tasks.append(asyncio.ensure_future(one()))
+                next_at += 1.0 / mb_per_s
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            await asyncio.gather(*tasks)
+            return done / (time.perf_counter() - started)  # 1 MB files: files/s = MB/s
 
     queue.put(asyncio.run(run()))
 
 
-async def send_latencies(
-    target: str, tokens: dict[str, str], rate: float, duration_s: float
-) -> list[float]:
-    """Unary sends at `rate` per second in total, spread over the users; latencies in ms."""
-    latencies: list[float] = []
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = ingress_pb2_grpc.MessagingServiceStub(channel)
-        users = sorted(tokens)
-
-        async def user_loop(index: int, user: str) -> None:
-            interval = len(users) / rate
-            peer = users[(index + 1) % len(users)]
-            auth = (("authorization", f"Bearer {tokens[user]}"),)
-            deadline = time.monotonic() + duration_s
-            await asyncio.sleep(interval * index / len(users))
-            while time.monotonic() < deadline:
-                request = ingress_pb2.SendMessageRequest(
-                    conversation=common_pb2.ConversationRef(type=PEER, id=peer),
-                    client_message_id=uuid.uuid4().hex,
-                    body=common_pb2.MessageBody(text=common_pb2.TextContent(text="ping")),
-                )
-                started = time.perf_counter()
-                await stub.SendMessage(request, metadata=auth)
-                latencies.append((time.perf_counter() - started) * 1000)
-                await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
-
-        await asyncio.gather(*(user_loop(i, u) for i, u in enumerate(users)))
-    return latencies
+def phase(
+    system: System, tag: str, args: argparse.Namespace, upload_token: str | None
+) -> dict[str, Any]:
+    """One e2e measurement, under a background upload load when `upload_token` is given."""
+    pairs = [(f"s{tag}x{i}", f"r{tag}x{i}") for i in range(args.pairs)]
+    if upload_token is None:
+        return measure(system, pairs, args.rate, args.duration, 1) | {"upload_mb_per_s": 0.0}
+    stop, queue = SPAWN.Event(), SPAWN.Queue()
+    load = SPAWN.Process(
+        target=upload_load, args=(system.media, upload_token, args.upload_mb_per_s, stop, queue)
+    )
+    load.start()
+    time.sleep(2.0)  # let the upload load reach its steady state
+    try:
+        result = measure(system, pairs, args.rate, args.duration, 1)
+    finally:
+        stop.set()
+    rate = queue.get()
+    load.join()
+    return result | {"upload_mb_per_s": rate}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.media", description=__doc__)
     parser.add_argument("--files-1mb", type=int, default=40)
     parser.add_argument("--files-10mb", type=int, default=8)
     parser.add_argument("--uploaders", type=int, default=2)
-    parser.add_argument("--send-rate", type=float, default=200.0, help="sends/s in total")
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per latency phase")
+    parser.add_argument("--upload-mb-per-s", type=float, default=10.0, help="background load")
+    parser.add_argument("--pairs", type=int, default=100, help="e2e sender/receiver pairs")
+    parser.add_argument("--rate", type=float, default=4.0, help="messages/s per sender")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
+    parser.add_argument("--rounds", type=int, default=2, help="baseline+loaded phase pairs")
+    parser.add_argument("--ingress-workers", type=int, default=2)
     args = parser.parse_args()
-    run_id = uuid.uuid4().hex[:6]
-    topics = bench_topics(run_id)
-    port = free_port()
-    target = f"127.0.0.1:{port}"
-    server = SPAWN.Process(target=serve, args=(port, topics, f"bench-{run_id}/"))
-    server.start()
+    settings = Settings()
+    run = uuid.uuid4().hex[:6]
+    bucket = f"parley-bench-{run}"
+    minio = Minio(
+        settings.minio_endpoint,
+        settings.minio_access_key,
+        settings.minio_secret_key,
+        secure=settings.minio_secure,
+    )
+    minio.make_bucket(bucket)
+    phases: dict[str, list[dict[str, Any]]] = {"baseline": [], "loaded": []}
     try:
-        wait_serving(target, 120)
-        users = [f"media{run_id}u{i}" for i in range(20)]
-        tokens = asyncio.run(issue_tokens(target, DEV_ADMIN_SECRET, [*users, "uploader"]))
-        uploader = tokens.pop("uploader")
-        rate_1mb = asyncio.run(upload_rate(target, uploader, MB, args.files_1mb, args.uploaders))
-        rate_10mb = asyncio.run(
-            upload_rate(target, uploader, 10 * MB, args.files_10mb, args.uploaders)
-        )
-        # the send p99 alone, then under a steady upload load on the same ingress
-        baseline = asyncio.run(send_latencies(target, tokens, args.send_rate, args.duration))
-        queue: Any = SPAWN.Queue()
-        load = SPAWN.Process(target=upload_load, args=(target, uploader, args.duration + 2, queue))
-        load.start()
-        time.sleep(1.0)  # let the load reach its steady state
-        loaded = asyncio.run(send_latencies(target, tokens, args.send_rate, args.duration))
-        load_rate = queue.get()
-        load.join()
+        with running_system(args.ingress_workers, {"PARLEY_MINIO_BUCKET": bucket}) as system:
+            tokens = asyncio.run(issue_tokens(system.ingress, DEV_ADMIN_SECRET, ["uploader"]))
+            uploader = tokens["uploader"]
+            rate_1mb = asyncio.run(
+                upload_rate(system.media, uploader, MB, args.files_1mb, args.uploaders)
+            )
+            rate_10mb = asyncio.run(
+                upload_rate(system.media, uploader, 10 * MB, args.files_10mb, args.uploaders)
+            )
+            for r in range(args.rounds):
+                phases["baseline"].append(phase(system, f"{run}b{r}", args, None))
+                phases["loaded"].append(phase(system, f"{run}l{r}", args, uploader))
     finally:
-        server.terminate()
-        server.join(30)
-        delete_topics(Settings().kafka_bootstrap, list(topics.values()))
-    p99_base, p99_loaded = percentile(baseline, 0.99), percentile(loaded, 0.99)
+        for item in minio.list_objects(bucket, recursive=True):
+            minio.remove_object(bucket, item.object_name)
+        minio.remove_bucket(bucket)
+    figures: dict[str, Any] = {}
+    for name, results in phases.items():
+        latencies = [v for r in results for v in r["latencies"]]
+        figures[name] = {
+            "p50_ms": round(percentile(latencies, 0.50), 2),
+            "p99_ms": round(percentile(latencies, 0.99), 2),
+            "p99_ms_per_round": [r["p99_ms"] for r in results],
+            "msgs_per_s": round(sum(r["msgs_per_s"] for r in results) / len(results), 1),
+            "upload_mb_per_s": round(sum(r["upload_mb_per_s"] for r in results) / len(results), 1),
+            **{
+                k: sum(r[k] for r in results)
+                for k in ("accepted", "lost", "duplicated", "out_of_order")
+            },
+        }
+    base, loaded = figures["baseline"], figures["loaded"]
     print(
         json.dumps(
             {
                 "bench": "media",
                 "upload_mb_per_s_1mb": round(rate_1mb, 1),
                 "upload_mb_per_s_10mb": round(rate_10mb, 1),
-                "background_upload_mb_per_s": round(load_rate, 1),
-                "ingest_send_p99_ms": round(p99_base, 2),
-                "ingest_send_p99_under_upload_ms": round(p99_loaded, 2),
-                "ingest_p99_degradation_pct": round((p99_loaded / p99_base - 1) * 100, 1),
-                "sends": len(baseline) + len(loaded),
+                "e2e_baseline": base,
+                "e2e_under_upload": loaded,
+                "e2e_p99_degradation_pct": round((loaded["p99_ms"] / base["p99_ms"] - 1) * 100, 1),
+                "e2e_p50_degradation_pct": round((loaded["p50_ms"] / base["p50_ms"] - 1) * 100, 1),
             }
         )
     )

@@ -23,6 +23,7 @@ from typing import Any
 from kafka import KafkaProducer
 
 from infra.local.migrations import apply as apply_migrations
+from infra.local.settings import Settings as InfraSettings
 from parley.adapters.cassandra import connect
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.adapters.wire import encode_event
@@ -108,6 +109,12 @@ def produce(producer: KafkaProducer, topic: str, events: list[Event]) -> None:
     for event in events:
         producer.send(topic, key=event.conversation_key.encode(), value=encode_event(event))
     producer.flush()
+
+
+def cpu_s(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_applied(session: Any, bootstrap: str, topic: str, timeout_s: float) -> float:
@@ -196,8 +203,10 @@ def main() -> None:
             if worker.poll() is not None:
                 raise RuntimeError(f"the projector worker exited with {worker.returncode}")
             time.sleep(0.05)
-        first = time.monotonic()
+        cassandra = int((InfraSettings.from_env().var_root / "run" / "cassandra.pid").read_text())
+        first, cpu_first, db_first = time.monotonic(), cpu_s(worker.pid), cpu_s(cassandra)
         done = wait_applied(session, settings.kafka_bootstrap, topic, timeout_s=900)
+        worker_cpu, db_cpu = cpu_s(worker.pid) - cpu_first, cpu_s(cassandra) - db_first
         lags = sorted(live_lag(session, producer, topic, work, args.live_rate, args.live_seconds))
     finally:
         worker.terminate()
@@ -213,6 +222,10 @@ def main() -> None:
                 "events_per_s": round(len(backlog) / (done - first), 1),
                 "events_per_s_incl_startup": round(len(backlog) / (done - started), 1),
                 "catch_up_s": round(done - started, 2),
+                # CPU the worker process spent per 1,000 events while catching up: steadier
+                # than events/s on a shared machine, and what bounds it on one core.
+                "worker_cpu_ms_per_1k_events": round(worker_cpu * 1000 / len(backlog) * 1000, 1),
+                "cassandra_cpu_ms_per_1k_events": round(db_cpu * 1000 / len(backlog) * 1000, 1),
                 "live_rate": args.live_rate,
                 "lag_p50_s": round(lags[len(lags) // 2] if lags else -1.0, 3),
                 "lag_s": round(lags[int(len(lags) * 0.99) - 1] if lags else -1.0, 3),
