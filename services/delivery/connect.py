@@ -156,20 +156,27 @@ async def _stream(session: Session, context: Any) -> None:
 
 
 def _schedule_expiry(session: Session) -> None:
-    """TokenWillExpire ahead of expiry, then UNAUTHENTICATED at expiry unless renewed."""
+    """TokenWillExpire ahead of expiry, then UNAUTHENTICATED at expiry unless renewed. The
+    frame and the close reason are built when the timers fire: idle sessions do not hold them."""
     for timer in session.timers:
         timer.cancel()
     loop = asyncio.get_running_loop()
     left_s = (session.expires_at_ms - now_ms()) / 1000
     notice_in = max(0.0, left_s - min(TOKEN_NOTICE_S, left_s / 2))
-    expired = Rejected(Reason.TOKEN_EXPIRED, "the token expired: renew it before expiry")
     session.timers = [
-        loop.call_later(notice_in, session.push,
-                        token_will_expire_frame(session.expires_at_ms)),
-        loop.call_later(max(0.0, left_s), session.close,
-                        CloseReason(grpc.StatusCode.UNAUTHENTICATED, expired.message,
-                                    trailers=trailing_metadata_of(expired))),
-    ]  # fmt: skip
+        loop.call_later(notice_in, _announce_expiry, session),
+        loop.call_later(max(0.0, left_s), _expire, session),
+    ]
+
+
+def _announce_expiry(session: Session) -> None:
+    session.push(token_will_expire_frame(session.expires_at_ms))
+
+
+def _expire(session: Session) -> None:
+    expired = Rejected(Reason.TOKEN_EXPIRED, "the token expired: renew it before expiry")
+    session.close(CloseReason(grpc.StatusCode.UNAUTHENTICATED, expired.message,
+                              trailers=trailing_metadata_of(expired)))  # fmt: skip
 
 
 def method_handlers(servicer: DeliveryServicer) -> grpc.GenericRpcHandler:

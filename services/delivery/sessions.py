@@ -39,8 +39,8 @@ class Session:
         "_pending",
         "_queue",
         "_queued_bytes",
-        "_ready",
         "_space",
+        "_wake",
         "close_reason",
         "expires_at_ms",
         "seqs",
@@ -62,7 +62,9 @@ class Session:
         self._queued_bytes = 0
         # Live frames held back while the gap is filled: (conversation key, seq, frame, droppable).
         self._pending: list[tuple[str, int, bytes, bool]] | None = []
-        self._ready = asyncio.Event()
+        # The writer's wait for a frame, and put_filled's for outbox space: plain futures, as
+        # an asyncio.Event would cost every idle session a deque (~0.5 KB).
+        self._wake: asyncio.Future[None] | None = None
         self._space: asyncio.Future[None] | None = None
 
     @property
@@ -94,7 +96,7 @@ class Session:
             return
         self._queue.append(frame)
         self._queued_bytes += size
-        self._ready.set()
+        _resolve(self._wake)
 
     async def put_filled(self, frame: bytes, key: str, seq: int) -> None:
         """Queues a gap-fill frame (seq > 0: a message), waiting while the outbox is full."""
@@ -109,7 +111,7 @@ class Session:
             self.seqs[key] = seq
         self._queue.append(frame)
         self._queued_bytes += len(frame)
-        self._ready.set()
+        _resolve(self._wake)
 
     def end_fill(self, synced: bytes) -> None:
         """Releases the held-back live frames behind the filled ones, dropping duplicates."""
@@ -124,12 +126,11 @@ class Session:
         while not self._queue:
             if self.close_reason is not None:
                 return None
-            self._ready.clear()
-            await self._ready.wait()
+            self._wake = asyncio.get_running_loop().create_future()
+            await self._wake
         frame = self._queue.popleft()
         self._queued_bytes -= len(frame)
-        if self._space is not None and not self._space.done():
-            self._space.set_result(None)
+        _resolve(self._space)
         return frame
 
     def close(self, reason: CloseReason) -> None:
@@ -141,9 +142,8 @@ class Session:
         self._queued_bytes = 0
         if reason.frame:
             self._queue.append(reason.frame)
-        self._ready.set()
-        if self._space is not None and not self._space.done():
-            self._space.set_result(None)
+        _resolve(self._wake)
+        _resolve(self._space)
         for timer in self.timers:
             timer.cancel()
 
@@ -160,6 +160,11 @@ class Session:
         )
         if self.task is not None:  # set only while a write is in flight
             self.task.cancel()
+
+
+def _resolve(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
 
 
 class SessionRegistry:
