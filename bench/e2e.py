@@ -50,6 +50,7 @@ class Plan:
     rate: float
     duration_s: float
     drain_s: float
+    phase: float = 0.0  # sender i starts (i + phase) / len(pairs) of an interval late
 
 
 @dataclass
@@ -92,7 +93,7 @@ async def receive(
             tally.arrived.set()
 
 
-async def send(stub: Any, token: str, peer: str, plan: Plan, tally: Tally) -> None:
+async def send(stub: Any, token: str, peer: str, plan: Plan, tally: Tally, phase: float) -> None:
     sent_at: dict[str, int] = {}
 
     def stamp(cmid: str) -> str:
@@ -100,7 +101,7 @@ async def send(stub: Any, token: str, peer: str, plan: Plan, tally: Tally) -> No
         return f"{time.time_ns()} hi"
 
     async for result in stub.SendMessageStream(
-        paced_text_sends(peer, plan.rate, plan.duration_s, stamp),
+        paced_text_sends(peer, plan.rate, plan.duration_s, stamp, phase),
         metadata=(("authorization", f"Bearer {token}"),),
     ):
         if result.WhichOneof("outcome") == "accepted":
@@ -126,7 +127,10 @@ async def drive(plan: Plan) -> dict[str, Any]:
     await asyncio.gather(*(ready.wait() for ready in readies))
     started = time.perf_counter()
     await asyncio.gather(
-        *(send(stubs[i % 4], tokens[s], r, plan, tally) for i, (s, r) in enumerate(plan.pairs))
+        *(
+            send(stubs[i % 4], tokens[s], r, plan, tally, (i + plan.phase) / len(plan.pairs))
+            for i, (s, r) in enumerate(plan.pairs)
+        )
     )
     elapsed = time.perf_counter() - started
     with contextlib.suppress(TimeoutError):
@@ -234,6 +238,7 @@ def measure(
                     rate,
                     duration_s,
                     15.0,
+                    phase=k / processes,
                 ),
                 queue,
             ),

@@ -41,15 +41,27 @@ class Plan:
     per_user_rate: float  # messages per second per user; the server allows 10
     duration_s: float
     channels: int
+    # Sender i starts (i + phase) / len(users) of an interval late; load process k of P uses
+    # phase k / P, so the senders of all processes interleave evenly over the interval.
+    phase: float = 0.0
 
 
 async def paced_text_sends(
-    peer: str, per_second: float, duration_s: float, text_for: Callable[[str], str]
+    peer: str,
+    per_second: float,
+    duration_s: float,
+    text_for: Callable[[str], str],
+    phase: float = 0.0,
 ) -> AsyncIterator[ingress_pb2.SendMessageRequest]:
     """Peer text sends at a steady rate (open loop): `text_for(client_message_id)` is called at
-    the moment each one leaves, so a caller can stamp it."""
+    the moment each one leaves, so a caller can stamp it.
+
+    `phase` (0 to 1) shifts the first send by that part of the interval. Senders given phases
+    spread over [0, 1) make a steady stream of arrivals; all at phase 0 would send in
+    synchronized bursts (every sender at the same instant, once per interval), which measures
+    the queueing of the burst rather than the latency of a steady load."""
     interval = 1.0 / per_second
-    next_at = time.perf_counter()
+    next_at = time.perf_counter() + phase * interval
     deadline = next_at + duration_s
     while next_at < deadline:
         delay = next_at - time.perf_counter()
@@ -93,6 +105,7 @@ async def drive_user(
     plan: Plan,
     latencies: list[float],
     errors: list[int],
+    phase: float,
 ) -> int:
     sent_at: dict[str, float] = {}
 
@@ -100,7 +113,7 @@ async def drive_user(
         sent_at[cmid] = time.perf_counter()
         return f"hello from {user} {cmid}"
 
-    requests = paced_text_sends(peer, plan.per_user_rate, plan.duration_s, stamp)
+    requests = paced_text_sends(peer, plan.per_user_rate, plan.duration_s, stamp, phase)
     call = stub.SendMessageStream(requests, metadata=(("authorization", f"Bearer {token}"),))
     count = 0
     async for result in call:
@@ -133,6 +146,7 @@ async def generate_load(plan: Plan) -> tuple[list[float], list[int], float]:
                 plan,
                 latencies,
                 errors,
+                (i + plan.phase) / len(users),
             )
             for i, u in enumerate(users)
         )
@@ -222,11 +236,19 @@ def main() -> None:
             multiprocessing.Process(
                 target=load_process,
                 args=(
-                    Plan(target, admin_secret, shard, args.rate, args.duration, args.channels),
+                    Plan(
+                        target,
+                        admin_secret,
+                        shard,
+                        args.rate,
+                        args.duration,
+                        args.channels,
+                        phase=k / len(shards),
+                    ),
                     queue,
                 ),
             )
-            for shard in shards
+            for k, shard in enumerate(shards)
         ]
         for proc in procs:
             proc.start()
