@@ -140,14 +140,16 @@ class MediaProbe(Protocol):
     """Reads what a file really is, by content (never by name), and derives its renditions.
 
     Contract: blocking and CPU-bound (run it in a worker thread); touches only the given paths.
-    `probe` never raises for unreadable or unknown content: it reports what it found (an empty
-    format when none of the media formats). `render` writes JPEG renditions into `out_dir`:
+    `probe` looks for what the upload's kind needs (images: an image; audio and video: an
+    audio/video container; files: the magic-number type only) and never raises for unreadable
+    or unknown content: it reports what it found (an empty format when none of the media
+    formats). `render` writes JPEG renditions into `out_dir`:
     images get "thumbnail" and "large" (each fitted into its edge x edge box, never enlarged),
     videos get "first_frame" (fitted into the large box); other kinds get none. It raises
     ValueError when the content cannot be decoded after all.
     """
 
-    def probe(self, path: str) -> Probed: ...
+    def probe(self, path: str, kind: MessageType) -> Probed: ...
 
     def render(
         self, kind: MessageType, path: str, out_dir: str, thumbnail_edge: int, large_edge: int

@@ -35,10 +35,16 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class PillowAvMediaProbe:
-    def probe(self, path: str) -> Probed:
+    def probe(self, path: str, kind: MessageType) -> Probed:
         guess = filetype.guess(path)
         mime = guess.mime if guess is not None else "application/octet-stream"
-        return _probe_image(path, mime) or _probe_av(path, mime) or Probed(mime)
+        if kind is MessageType.IMAGE:
+            return _probe_image(path, mime) or Probed(mime)
+        if kind in (MessageType.AUDIO, MessageType.VIDEO):
+            return _probe_av(path, mime) or Probed(mime)
+        # A file may be anything: its magic-number type is all a message needs. FFmpeg probing
+        # arbitrary bytes scans them for a format and cost more than all the rest of an upload.
+        return Probed(mime)
 
     def render(
         self, kind: MessageType, path: str, out_dir: str, thumbnail_edge: int, large_edge: int

@@ -72,7 +72,7 @@ async def accept_file(
     size = (await asyncio.to_thread(Path(path).stat)).st_size
     assert deps.probe_slots is not None
     async with deps.probe_slots:
-        probed = await asyncio.to_thread(deps.probe.probe, path)
+        probed = await asyncio.to_thread(deps.probe.probe, path, kind)
         check_upload(kind, size, probed, limits)
         out_dir = str(Path(path).parent)
         try:
