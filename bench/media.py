@@ -52,9 +52,14 @@ async def upload_rate(target: str, token: str, size: int, count: int, uploaders:
         return size * count / MB / (time.perf_counter() - started)
 
 
-def upload_load(target: str, token: str, mb_per_s: float, stop: Any, queue: Any) -> None:
+def upload_load(target: str, token: str, mb_per_s: float, nice: int, stop: Any, queue: Any) -> None:
     """A steady background load: 1 MB files started at `mb_per_s` per second (open loop, up to
-    8 at once) until `stop` is set; puts the MB/s achieved."""
+    8 at once) until `stop` is set; puts the MB/s achieved.
+
+    The uploading clients stand for phones elsewhere; on this one machine their own CPU (Python
+    gRPC pushing megabytes) would be charged to the server. At `nice` they take what the system
+    under test leaves, as the media server and MinIO do."""
+    os.nice(nice)
 
     async def run() -> float:
         auth = (("authorization", f"Bearer {token}"),)
@@ -90,9 +95,8 @@ def phase(
     if upload_token is None:
         return measure(system, pairs, args.rate, args.duration, 1) | {"upload_mb_per_s": 0.0}
     stop, queue = SPAWN.Event(), SPAWN.Queue()
-    load = SPAWN.Process(
-        target=upload_load, args=(system.media, upload_token, args.upload_mb_per_s, stop, queue)
-    )
+    upload_args = (system.media, upload_token, args.upload_mb_per_s, args.upload_client_nice)
+    load = SPAWN.Process(target=upload_load, args=(*upload_args, stop, queue))
     load.start()
     time.sleep(2.0)  # let the upload load reach its steady state
     try:
@@ -110,6 +114,7 @@ def main() -> None:
     parser.add_argument("--files-10mb", type=int, default=8)
     parser.add_argument("--uploaders", type=int, default=2)
     parser.add_argument("--upload-mb-per-s", type=float, default=10.0, help="background load")
+    parser.add_argument("--upload-client-nice", type=int, default=10)
     parser.add_argument("--pairs", type=int, default=100, help="e2e sender/receiver pairs")
     parser.add_argument("--rate", type=float, default=4.0, help="messages/s per sender")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")

@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--live-rate", type=int, default=1500)
     parser.add_argument("--live-seconds", type=float, default=15)
+    parser.add_argument("--workers", type=int, default=1, help="projector worker processes")
     args = parser.parse_args()
     settings = Settings()
     tag = uuid.uuid4().hex[:8]
@@ -191,26 +192,34 @@ def main() -> None:
         # INFO shows each batch's size, rows and phase timings (on stderr)
         "PARLEY_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "streams", "--app-id", f"bench-{tag}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "streams", "--app-id", f"bench-{tag}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(args.workers)
+    ]
     try:
         started = time.monotonic()
         while not applied_offsets(session, topic):
-            if worker.poll() is not None:
-                raise RuntimeError(f"the projector worker exited with {worker.returncode}")
+            for worker in workers:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"a projector worker exited with {worker.returncode}")
             time.sleep(0.05)
         cassandra = int((InfraSettings.from_env().var_root / "run" / "cassandra.pid").read_text())
-        first, cpu_first, db_first = time.monotonic(), cpu_s(worker.pid), cpu_s(cassandra)
+        first, db_first = time.monotonic(), cpu_s(cassandra)
+        cpu_first = sum(cpu_s(worker.pid) for worker in workers)
         done = wait_applied(session, settings.kafka_bootstrap, topic, timeout_s=900)
-        worker_cpu, db_cpu = cpu_s(worker.pid) - cpu_first, cpu_s(cassandra) - db_first
+        worker_cpu = sum(cpu_s(worker.pid) for worker in workers) - cpu_first
+        db_cpu = cpu_s(cassandra) - db_first
         lags = sorted(live_lag(session, producer, topic, work, args.live_rate, args.live_seconds))
     finally:
-        worker.terminate()
-        worker.wait(30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(30)
         producer.close()
         delete_topics(settings.kafka_bootstrap, [topic, updates])
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
@@ -222,7 +231,8 @@ def main() -> None:
                 "events_per_s": round(len(backlog) / (done - first), 1),
                 "events_per_s_incl_startup": round(len(backlog) / (done - started), 1),
                 "catch_up_s": round(done - started, 2),
-                # CPU the worker process spent per 1,000 events while catching up: steadier
+                "workers": args.workers,
+                # CPU the worker processes spent per 1,000 events while catching up: steadier
                 # than events/s on a shared machine, and what bounds it on one core.
                 "worker_cpu_ms_per_1k_events": round(worker_cpu * 1000 / len(backlog) * 1000, 1),
                 "cassandra_cpu_ms_per_1k_events": round(db_cpu * 1000 / len(backlog) * 1000, 1),

@@ -35,7 +35,7 @@ def up(engines: list[Engine]) -> None:
             engine.install()
             command = engine.prepare()
             pid = processes.start(
-                command,
+                ["nice", "-n", str(engine.nice), *command] if engine.nice else command,
                 pid_file=engine.settings.pid_file(engine.name),
                 log_file=engine.settings.log_file(engine.name),
                 env=engine.environment(),
