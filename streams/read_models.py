@@ -10,6 +10,7 @@ from typing import Any
 
 import faust
 
+from parley import heap
 from parley.adapters.cassandra import connect
 from parley.adapters.cassandra_read_models import CassandraProjectionStore
 from parley.adapters.wire import UndecodableEvent, decode_event
@@ -113,6 +114,7 @@ def install(app: faust.App, settings: Settings) -> None:
     @app.agent(source, name="read_models")
     async def read_models(stream: Any) -> AsyncIterator[None]:
         target = await projector()
+        heap.settle()
         manual = stream.noack()  # events are acked by write_batches, after they are stored
         intake = Intake()
         writer = asyncio.ensure_future(write_batches(intake, target, manual))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from parley import heap
 from parley.config import Settings
 from parley.observability import configure_logging
 from services.delivery.app import delivery_parts
@@ -12,6 +13,7 @@ from services.delivery.server import serve_until_signalled, start_server
 
 async def run_server(settings: Settings) -> None:
     async with delivery_parts(settings) as parts:
+        heap.settle()
         address = f"{settings.delivery_host}:{settings.delivery_port}"
         running = await start_server(parts.context, address)
         await serve_until_signalled(running)

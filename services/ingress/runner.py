@@ -8,7 +8,7 @@ import os
 import signal
 import tempfile
 
-from parley import metrics
+from parley import heap, metrics
 from parley.config import Settings
 from parley.observability import configure_logging
 from services.ingress.app import ingress_parts
@@ -19,6 +19,7 @@ async def run_worker(settings: Settings, *, export_metrics: bool = False) -> Non
     if export_metrics:
         metrics.serve_metrics(settings.ingress_metrics_port, settings.ingress_host)
     async with ingress_parts(settings) as parts:
+        heap.settle()
         address = f"{settings.ingress_host}:{settings.ingress_port}"
         running = await start_server(parts.context, parts.authenticator, address, parts.mounts)
         await serve_until_signalled(running)

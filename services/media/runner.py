@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+from parley import heap
 from parley.config import Settings
 from parley.observability import configure_logging
 from services.ingress.app import ingress_parts
@@ -20,6 +21,7 @@ from services.media.mount import add_media_services
 
 async def run_server(settings: Settings) -> None:
     async with ingress_parts(settings) as parts:
+        heap.settle()
         media = parts.media
         assert media is not None
         address = f"{settings.ingress_host}:{settings.media_port}"
