@@ -114,6 +114,9 @@ def install(app: faust.App, settings: Settings) -> None:
     @app.agent(source, name="read_models")
     async def read_models(stream: Any) -> AsyncIterator[None]:
         target = await projector()
+        # The Faust worker leaves the root logger at DEBUG under `--loglevel warn` (its handler
+        # filters): aiokafka then built a log record for every fetch. Use the level we were given.
+        logging.getLogger().setLevel(settings.log_level)
         heap.settle()
         manual = stream.noack()  # events are acked by write_batches, after they are stored
         intake = Intake()
