@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 BIN := $(dir $(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs protos protos-check bench-ingest
+.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ protos: ## Regenerate parley/gen from protos/
 protos-check: ## Fail when parley/gen is stale against protos/
 	PY=$(PY) bash protos/generate.sh --check
 
-run: install ## Install, start engines, provision, run ingress, projector and delivery supervised (Ctrl-C stops all)
+run: install ## Install, start engines, provision, run ingress, projector, delivery and media supervised (Ctrl-C stops all)
 	$(PY) -m parley.cli run
 
 bench-project: ## Projector throughput on a 200k-event backlog, then lag under live load (JSON line)
@@ -54,11 +54,14 @@ bench-project: ## Projector throughput on a 200k-event backlog, then lag under l
 bench-ingest: ## Acknowledged sends/s and latency through the ingress into Kafka (JSON line)
 	$(PY) -m bench.ingest
 
-bench-media: ## Upload MB/s (1 MB, 10 MB files) and the ingest p99 under upload load (JSON line)
+bench-media: ## Upload MB/s (1 MB, 10 MB files) and the e2e message p99 under a steady upload load (JSON line)
 	$(PY) -m bench.media
 
 bench-e2e: ## Send-to-session latency and exactly-once check through ingress, Kafka, projector, delivery (JSON line)
 	$(PY) -m bench.e2e
+
+bench-faust-floor: ## Events/s and CPU per event of a Faust agent that only acks (the projector's ceiling)
+	$(PY) -m bench.faust_floor
 
 bench-sessions: ## Idle sessions one delivery process holds, memory per session, group fan-out pushes/s (JSON line)
 	$(PY) -m bench.sessions
