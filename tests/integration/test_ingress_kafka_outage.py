@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,7 +49,17 @@ async def test_outage__send_fails_with_unavailable_then_retry_lands_once(
     assert time.monotonic() - started < 15
 
     private_kafka.start()
-    reply = await alice.send(PEER, "bob", text="during the outage", cmid=cmid)
+    # As a client would: retry while the ingress still refuses (its producer notices the broker
+    # is back on its next probe, a few seconds at most).
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            reply = await alice.send(PEER, "bob", text="during the outage", cmid=cmid)
+            break
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
     again = await alice.send(PEER, "bob", text="during the outage", cmid=cmid)
     assert again.duplicate and again.message_id == reply.message_id
 
