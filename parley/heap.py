@@ -2,9 +2,10 @@
 
 The ingress, delivery and media processes fold the whole log into memory (the write model,
 the routing tables), and the projector caches conversation states: millions of objects that
-live as long as the process. CPython's full collection walks all of them, a pause measured at
-60-150 ms in these processes under load, which every message in flight waited out. So once a
-process has loaded its state, `settle()` freezes what is alive (gc.freeze: the collector stops
+live as long as the process. CPython's full collection walks all of them: the first full
+collections of these processes took 60-150 ms (measured with bench-e2e on a small fresh log),
+every message in flight waiting them out, and they grow with the log. So once a process has
+loaded its state, `settle()` freezes what is alive (gc.freeze: the collector stops
 walking it; reference counting still frees it), and after each full collection the survivors
 are frozen too, so a full collection only ever walks what became long-lived since the last one.
 The cost: a reference cycle among frozen objects is never collected. The state these services
