@@ -27,16 +27,9 @@ class SendFlow:
         running = self._inflight.get(message_id)
         if running is not None:
             return await self._join(command, *running)
-        try:
-            decision = self._decider.prepare(command, stamp, bypass_rate_limit=bypass_rate_limit)
-        except Rejected as rejected:
-            if rejected.reason is not Reason.MEDIA_NOT_FOUND:
-                raise
-            # The upload may have been registered by another process (the media server) an
-            # instant ago: look again once this process has read the log up to its present.
-            # Validation comes before the rate limit, so the first try took no token.
-            await self._writer.catch_up()
-            decision = self._decider.prepare(command, stamp, bypass_rate_limit=bypass_rate_limit)
+        decision = await self._writer.unless_unseen(
+            lambda: self._decider.prepare(command, stamp, bypass_rate_limit=bypass_rate_limit)
+        )
         if isinstance(decision, SendReceipt):
             metrics.SENDS.labels(outcome="duplicate").inc()
             return decision

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from parley import metrics
 from parley.domain.errors import Reason, Rejected
@@ -11,6 +13,8 @@ from parley.domain.events import Event, Position
 from parley.ports import EventFeed, EventLog, EventLogUnavailable
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class EventWriter:
@@ -47,6 +51,20 @@ class EventWriter:
                 # The event is durable; only our local view lags. Answer success honestly.
                 log.warning("write model did not catch up with %s in time", position)
         return position
+
+    async def unless_unseen(self, decide: Callable[[], T]) -> T:
+        """`decide()` on the write model; refused with MEDIA_NOT_FOUND, once more after catching
+        up with the log. What it names (an upload registered by the media server, the message
+        that grants a download) may have been appended by another process an instant ago, and
+        a client must be able to use it the moment that process answered. `decide` must have
+        no effect when it raises (validation before any rate-limit token is taken)."""
+        try:
+            return decide()
+        except Rejected as rejected:
+            if rejected.reason is not Reason.MEDIA_NOT_FOUND:
+                raise
+        await self.catch_up()
+        return decide()
 
     async def catch_up(self) -> None:
         """Brings the write model up to the log's present: what other processes appended (an

@@ -145,21 +145,12 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         if rendition is None:
             raise Rejected(Reason.BAD_PARAMETER, f"rendition: unknown value {request.rendition}")
         user, ingress = current_caller().user_id, self._deps.ingress
-
-        def check() -> StoredMedia:
-            return check_download(
+        stored = await ingress.writer.unless_unseen(
+            lambda: check_download(
                 user, request.object_id, request.message_id, rendition, ingress.model
             )
-
-        try:
-            return check(), rendition
-        except Rejected as rejected:
-            if rejected.reason is not Reason.MEDIA_NOT_FOUND:
-                raise
-        # The message that grants access may have been appended by another process (the
-        # ingress) an instant ago: look again once this process has read the log's present.
-        await ingress.writer.catch_up()
-        return check(), rendition
+        )
+        return stored, rendition
 
 
 class _Received:
