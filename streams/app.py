@@ -4,10 +4,46 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from parley.config import Settings
+
+# Faust fetches with aiokafka's defaults: the broker answers a fetch as soon as one record is
+# there, so under live load the projector paid Faust's fetch-and-dispatch round for nearly
+# every event (36% of a core at 400 events/s). Up to 64 KB or 50 ms per fetch instead: 20%
+# at 400/s, for at most 50 ms more projection lag.
+FETCH_MIN_BYTES = 64 * 1024
+FETCH_MAX_WAIT_MS = 50
+
+
+class _FetchingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Faust passes no fetch sizes through; aiokafka reads these two when it starts its
+        # fetcher (checked against the pinned aiokafka by tests/unit/streams).
+        consumer._fetch_min_bytes = FETCH_MIN_BYTES
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
+class _FetchingConsumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> _FetchingConsumerThread:
+        return _FetchingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _FetchingConsumer
+
+
+class ProjectorApp(faust.App):
+    """A Faust app whose consumer fetches in batches (see FETCH_MIN_BYTES)."""
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self)
+
 
 DEFAULT_APP_ID = "parley-projector"
 
@@ -21,7 +57,7 @@ def create_app(settings: Settings, app_id: str = DEFAULT_APP_ID) -> faust.App:
     """
     datadir = Path(tempfile.gettempdir()) / "parley-faust" / app_id  # unused: no tables
     datadir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    return ProjectorApp(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         topic_allow_declare=False,
