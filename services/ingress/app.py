@@ -81,10 +81,15 @@ def assemble(
 
 @contextlib.asynccontextmanager
 async def ingress_parts(
-    settings: Settings, interceptors: Sequence[Interceptor] = (), media_prefix: str = ""
+    settings: Settings,
+    interceptors: Sequence[Interceptor] = (),
+    media_prefix: str = "",
+    *,
+    read_api: bool = True,
 ) -> AsyncIterator[IngressParts]:
     """Follows the log into a fresh write model, connects the producer, yields the wiring with
-    the read API and MediaService mounted (`media_prefix` namespaces the media bucket)."""
+    MediaService mounted (`media_prefix` namespaces the media bucket) and, with `read_api`, the
+    read API over Cassandra (the media server serves no reads and opens no Cassandra session)."""
     topics = {
         Stream.CONVERSATION_EVENTS: settings.topic_conversation_events,
         Stream.SIGNALS: settings.topic_signals,
@@ -94,21 +99,26 @@ async def ingress_parts(
     model = WriteModel()
     feed = KafkaEventFeed(settings.kafka_bootstrap, model, (settings.topic_conversation_events,))
     event_log = KafkaEventLog(settings.kafka_bootstrap, topics)
-    cluster, session = await asyncio.to_thread(
-        connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+    cluster, session = (
+        await asyncio.to_thread(
+            connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+        )
+        if read_api
+        else (None, None)
     )
     try:
         await feed.start()
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
         await event_log.start()
         parts = assemble(settings, model, event_log, feed, interceptors)
-        query = query_deps(session)
-        parts.media = media_deps(parts.context, settings, media_prefix)
-        media = parts.media
-        parts.mounts.append(lambda server: add_query_services(server, query))
+        if session is not None:
+            query = query_deps(session)
+            parts.mounts.append(lambda server: add_query_services(server, query))
+        media = parts.media = media_deps(parts.context, settings, media_prefix)
         parts.mounts.append(lambda server: add_media_services(server, media))
         yield parts
     finally:
         await event_log.close()
         await feed.close()
-        await asyncio.to_thread(cluster.shutdown)
+        if cluster is not None:
+            await asyncio.to_thread(cluster.shutdown)

@@ -16,18 +16,13 @@ from parley.config import Settings
 from parley.observability import configure_logging
 from services.ingress.app import ingress_parts
 from services.ingress.server import serve_mounts, serve_until_signalled
-from services.media.mount import add_media_services
 
 
 async def run_server(settings: Settings) -> None:
-    async with ingress_parts(settings) as parts:
+    async with ingress_parts(settings, read_api=False) as parts:
         heap.settle()
-        media = parts.media
-        assert media is not None
         address = f"{settings.ingress_host}:{settings.media_port}"
-        running = await serve_mounts(
-            parts.authenticator, address, [lambda server: add_media_services(server, media)]
-        )
+        running = await serve_mounts(parts.authenticator, address, parts.mounts)
         await serve_until_signalled(running)
 
 
