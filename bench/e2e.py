@@ -68,7 +68,7 @@ async def receive(
     channel: grpc.aio.Channel, token: str, tally: Tally, ready: asyncio.Event
 ) -> None:
     async def hello() -> AsyncIterator[pb.ClientFrame]:
-        yield pb.ClientFrame(hello=pb.Hello())
+        yield pb.ClientFrame(hello=pb.Hello(max_batch=64))  # as the SDK asks
         await asyncio.Event().wait()  # keep the client half open
 
     call = channel.stream_stream(
@@ -77,20 +77,22 @@ async def receive(
         response_deserializer=pb.ServerFrame.FromString,
     )(hello(), metadata=(("authorization", f"Bearer {token}"),))
     last: dict[str, int] = {}
-    async for frame in call:
-        kind = frame.WhichOneof("frame")
-        if kind == "synced":
-            ready.set()
-        elif kind == "message":
-            m = frame.message.message
-            now_ns = time.time_ns()
-            sent_ns = int(m.body.text.text.split(" ", 1)[0])
-            tally.latencies.append((now_ns - sent_ns) / 1e6)
-            tally.received[m.message_id] = tally.received.get(m.message_id, 0) + 1
-            if m.seq != last.get(m.conversation_key, 0) + 1:
-                tally.out_of_order += 1
-            last[m.conversation_key] = max(m.seq, last.get(m.conversation_key, 0))
-            tally.arrived.set()
+    async for written in call:
+        now_ns = time.time_ns()
+        batched = written.WhichOneof("frame") == "batch"
+        for frame in written.batch.frames if batched else (written,):
+            kind = frame.WhichOneof("frame")
+            if kind == "synced":
+                ready.set()
+            elif kind == "message":
+                m = frame.message.message
+                sent_ns = int(m.body.text.text.split(" ", 1)[0])
+                tally.latencies.append((now_ns - sent_ns) / 1e6)
+                tally.received[m.message_id] = tally.received.get(m.message_id, 0) + 1
+                if m.seq != last.get(m.conversation_key, 0) + 1:
+                    tally.out_of_order += 1
+                last[m.conversation_key] = max(m.seq, last.get(m.conversation_key, 0))
+                tally.arrived.set()
 
 
 async def send(stub: Any, token: str, peer: str, plan: Plan, tally: Tally, phase: float) -> None:

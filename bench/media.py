@@ -148,7 +148,9 @@ def main() -> None:
             )
             for r in range(args.rounds):
                 phases["baseline"].append(phase(system, f"{run}b{r}", args, None))
-                phases["loaded"].append(phase(system, f"{run}l{r}", args, uploader))
+                # --upload-mb-per-s 0: both sides without uploads, to see the bench's own spread.
+                load_token = uploader if args.upload_mb_per_s > 0 else None
+                phases["loaded"].append(phase(system, f"{run}l{r}", args, load_token))
     finally:
         for item in minio.list_objects(bucket, recursive=True):
             minio.remove_object(bucket, item.object_name)

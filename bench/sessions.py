@@ -39,6 +39,7 @@ CHANNELS = 16  # HTTP/2 connections per load process; sessions are streams on th
 # The gRPC core queues the calls the server has not picked up yet and refuses some past its
 # grpc.server.max_pending_requests (delivery: SESSION_STORM; gRPC's default 1000).
 CONNECTS_IN_FLIGHT = 500
+MAX_BATCH = 64  # frames per stream message the sessions accept, as the SDK does
 
 
 def rss_kb(pid: int) -> int:
@@ -50,7 +51,13 @@ def rss_kb(pid: int) -> int:
 
 
 async def hold(
-    target: str, users: list[str], expected: int, in_flight: int, report: Any, go: Any
+    target: str,
+    users: list[str],
+    expected: int,
+    in_flight: int,
+    max_batch: int,
+    report: Any,
+    go: Any,
 ) -> None:
     tokens = TokenAuthority(Settings().token_secret)
     channels = [grpc.aio.insecure_channel(target, options=OWN_CONNECTION) for _ in range(CHANNELS)]
@@ -60,7 +67,7 @@ async def hold(
     failed: list[str] = []
 
     async def requests() -> AsyncIterator[pb.ClientFrame]:
-        yield pb.ClientFrame(hello=pb.Hello())
+        yield pb.ClientFrame(hello=pb.Hello(max_batch=max_batch))
         await asyncio.Event().wait()
 
     async def session(i: int, user: str, ready: asyncio.Event) -> None:
@@ -72,17 +79,19 @@ async def hold(
             response_deserializer=pb.ServerFrame.FromString,
         )(requests(), metadata=(("authorization", f"Bearer {tokens.issue(user)[0]}"),))
         try:
-            async for frame in call:
-                kind = frame.WhichOneof("frame")
-                if kind == "synced" and not ready.is_set():
-                    ready.set()
-                    opening.release()
-                elif kind == "message":
-                    received += 1
-                    last = time.time()
-                    first = first or last
-                    if received >= expected:
-                        all_in.set()
+            async for written in call:
+                batched = written.WhichOneof("frame") == "batch"
+                for frame in written.batch.frames if batched else (written,):
+                    kind = frame.WhichOneof("frame")
+                    if kind == "synced" and not ready.is_set():
+                        ready.set()
+                        opening.release()
+                    elif kind == "message":
+                        received += 1
+                        last = time.time()
+                        first = first or last
+                        if received >= expected:
+                            all_in.set()
         except grpc.aio.AioRpcError as error:
             if not failed:
                 print(f"first failed session: {error.code()} {error.details()}", file=sys.stderr)
@@ -106,9 +115,15 @@ async def hold(
 
 
 def load_process(
-    target: str, users: list[str], expected: int, in_flight: int, report: Any, go: Any
+    target: str,
+    users: list[str],
+    expected: int,
+    in_flight: int,
+    max_batch: int,
+    report: Any,
+    go: Any,
 ) -> None:
-    asyncio.run(hold(target, users, expected, in_flight, report, go))
+    asyncio.run(hold(target, users, expected, in_flight, max_batch, report, go))
 
 
 async def append(topics: dict[str, str], events: list[Event]) -> None:
@@ -149,6 +164,8 @@ def main() -> None:
     parser.add_argument("--load-processes", type=int, default=2)
     parser.add_argument("--connects-in-flight", type=int, default=CONNECTS_IN_FLIGHT,
                         help="sessions opening at once, over all load processes")  # fmt: skip
+    parser.add_argument("--max-batch", type=int, default=MAX_BATCH,
+                        help="Hello.max_batch of the sessions (0: unbatched)")  # fmt: skip
     args = parser.parse_args()
     run = uuid.uuid4().hex[:6]
     topics = bench_topics(run)
@@ -179,6 +196,7 @@ def main() -> None:
                     shard,
                     args.messages * sum(u in members for u in shard),
                     in_flight,
+                    args.max_batch,
                     report,
                     go,
                 ),
@@ -212,6 +230,7 @@ def main() -> None:
                 "delivery_rss_mb": round(held_kb / 1024, 1),
                 "kb_per_session": round((held_kb - base_kb) / max(connected, 1), 1),
                 "group_members": args.members,
+                "max_batch": args.max_batch,
                 "fan_out_pushes": pushes,
                 "fan_out_expected": args.members * args.messages,
                 "fan_out_pushes_per_s": round(pushes / (last - first), 1) if last > first else None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from parley.adapters.wire import event_to_proto
 from parley.adapters.wire_read_models import history_to_proto
@@ -14,6 +14,9 @@ from parley.gen.parley.v1 import delivery_pb2 as pb
 # ServerFrame.update is field 4, length-delimited: (4 << 3) | 2. The projector's UserUpdate
 # bytes are forwarded inside it without being parsed and re-encoded.
 _UPDATE_TAG = b"\x22"
+# ServerFrame.batch is field 14 and FrameBatch.frames field 1, both length-delimited.
+_BATCH_TAG = b"\x72"
+_BATCHED_FRAME_TAG = b"\x0a"
 
 
 def _bytes(frame: pb.ServerFrame) -> bytes:
@@ -27,6 +30,12 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def batch_frame(frames: Sequence[bytes]) -> bytes:
+    """Serialized ServerFrames written as one: a ServerFrame.batch built from their bytes."""
+    body = b"".join(_BATCHED_FRAME_TAG + _varint(len(frame)) + frame for frame in frames)
+    return _BATCH_TAG + _varint(len(body)) + body
 
 
 def message_frame(

@@ -28,6 +28,8 @@ FIRST_BACKOFF_S = 0.2
 MAX_BACKOFF_S = 5.0
 # Frames after which the server wants a fresh session: reconnect at once with our positions.
 RECONNECT_FRAMES = frozenset({"go_away", "resync_required"})
+# Frames the server may write as one batch when several are queued (Hello.max_batch).
+MAX_BATCH = 64
 
 
 class EventStream:
@@ -91,19 +93,21 @@ class EventStream:
     async def _session(self) -> AsyncIterator[Event]:
         self._call = call = self._stub.Connect(metadata=self._client.metadata)
         hello = delivery_pb2.Hello(
-            last_seqs=self.positions, resume=self._resume, device=self._device
+            last_seqs=self.positions, resume=self._resume, device=self._device, max_batch=MAX_BATCH
         )
         await call.write(delivery_pb2.ClientFrame(hello=hello))
         while True:
-            frame = await call.read()
-            if frame is grpc.aio.EOF:
+            written = await call.read()
+            if written is grpc.aio.EOF:
                 return
-            kind = frame.WhichOneof("frame")
-            if kind in RECONNECT_FRAMES:
-                call.cancel()
-                return
-            async for event in self._events_of(frame, kind):
-                yield event
+            batched = written.WhichOneof("frame") == "batch"
+            for frame in written.batch.frames if batched else (written,):
+                kind = frame.WhichOneof("frame")
+                if kind in RECONNECT_FRAMES:
+                    call.cancel()
+                    return
+                async for event in self._events_of(frame, kind):
+                    yield event
 
     async def _events_of(self, frame: Any, kind: str | None) -> AsyncIterator[Event]:
         me = self._client.user_id

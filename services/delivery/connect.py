@@ -35,6 +35,7 @@ SERVICE_NAME = "parley.v1.DeliveryService"
 HELLO_TIMEOUT_S = 10.0
 TOKEN_NOTICE_S = 60.0  # how long before expiry TokenWillExpire is sent (at most)
 RESYNC_TRAILER = "parley-resync"
+MAX_BATCH = 64  # frames per batch write at most, whatever the client's Hello asks
 _sessions = itertools.count(1)
 _PREFIX = uuid.uuid4().hex[:12]
 
@@ -74,7 +75,8 @@ class DeliveryServicer:
         if not ctx.accepting:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "this node is shutting down")
         hello = await _hello(requests, context)
-        session = Session(f"{_PREFIX}{next(_sessions):x}", claims.user_id, claims.expires_at_ms)
+        session = Session(f"{_PREFIX}{next(_sessions):x}", claims.user_id, claims.expires_at_ms,
+                          min(hello.max_batch, MAX_BATCH))  # fmt: skip
         first = ctx.registry.add(session)
         reader = asyncio.ensure_future(self._read(session, requests))
         filler = asyncio.ensure_future(
@@ -141,7 +143,7 @@ async def _stream(session: Session, context: Any) -> None:
     """Writes the outbox until the session closes. A write blocked by HTTP/2 flow control (a
     client that stopped reading) is cancelled by Session.overflow through `session.task`."""
     task = asyncio.current_task()
-    while (frame := await session.next_frame()) is not None:
+    while (frame := await session.next_write()) is not None:
         session.task = task
         try:
             await context.write(frame)

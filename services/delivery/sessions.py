@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 import grpc
 
-from parley.adapters.wire_delivery import resync_frame
+from parley.adapters.wire_delivery import batch_frame, resync_frame
 
 # Bytes an outbox may hold before its session counts as too slow. Barrage is dropped from half
 # of it on, so room chatter cannot crowd out stored messages.
 MAX_QUEUED_BYTES = 1 << 20
+# A batch write stops adding frames past this many bytes, so one write stays a modest message.
+MAX_BATCH_BYTES = 64 << 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,7 @@ class Session:
         "_wake",
         "close_reason",
         "expires_at_ms",
+        "max_batch",
         "seqs",
         "session_id",
         "task",
@@ -50,10 +53,13 @@ class Session:
         "user_id",
     )  # fmt: skip
 
-    def __init__(self, session_id: str, user_id: str, expires_at_ms: int) -> None:
+    def __init__(
+        self, session_id: str, user_id: str, expires_at_ms: int, max_batch: int = 1
+    ) -> None:
         self.session_id = session_id
         self.user_id = user_id
         self.expires_at_ms = expires_at_ms
+        self.max_batch = max(1, max_batch)
         self.seqs: dict[str, int] = {}
         self.task: asyncio.Task[object] | None = None
         self.timers: list[asyncio.TimerHandle] = []
@@ -121,15 +127,25 @@ class Session:
             self._enqueue(frame, key, seq, droppable)
         self._enqueue(synced, "", 0, False)
 
-    async def next_frame(self) -> bytes | None:
-        """The next frame to write; None once the session is closed and drained."""
-        while not self._queue:
+    async def next_write(self) -> bytes | None:
+        """The next stream message: the next frame, or up to `max_batch` queued frames as one
+        batch frame; None once the session is closed and drained."""
+        queue = self._queue
+        while not queue:
             if self.close_reason is not None:
                 return None
             self._wake = asyncio.get_running_loop().create_future()
             await self._wake
-        frame = self._queue.popleft()
-        self._queued_bytes -= len(frame)
+        frame = queue.popleft()
+        size = len(frame)
+        if self.max_batch > 1 and queue:
+            frames = [frame]
+            while queue and len(frames) < self.max_batch and size < MAX_BATCH_BYTES:
+                frames.append(queue.popleft())
+                size += len(frames[-1])
+            if len(frames) > 1:
+                frame = batch_frame(frames)
+        self._queued_bytes -= size
         _resolve(self._space)
         return frame
 

@@ -45,11 +45,16 @@ class SessionClient:
     trailers: Any = None
     reader: asyncio.Task[None] | None = None
     reading: bool = True
+    batches: int = 0  # stream messages that carried several frames
 
     async def _read(self) -> None:
         try:
-            async for frame in self.call:
-                self.frames.append(frame)
+            async for written in self.call:
+                if written.WhichOneof("frame") == "batch":
+                    self.batches += 1
+                    self.frames.extend(written.batch.frames)
+                else:
+                    self.frames.append(written)
                 self.arrived.set()
             self.status = grpc.StatusCode.OK
         except grpc.aio.AioRpcError as error:
@@ -117,8 +122,10 @@ async def connect(
     last_seqs: Mapping[str, int] | None = None,
     resume: bool = False,
     synced: bool = True,
+    max_batch: int = 64,
 ) -> SessionClient:
-    """Opens a session and (by default) waits for its Synced frame."""
+    """Opens a session and (by default) waits for its Synced frame. Batches are taken apart
+    into `frames` as the SDK does; `max_batch=0` stands for a client that does not know them."""
     requests = _Requests()
     outgoing = requests.queue
     auth = (("authorization", f"Bearer {token}"),) if token else ()
@@ -128,7 +135,9 @@ async def connect(
         response_deserializer=pb.ServerFrame.FromString,
     )(requests, metadata=auth)
     await outgoing.put(
-        pb.ClientFrame(hello=pb.Hello(last_seqs=dict(last_seqs or {}), resume=resume))
+        pb.ClientFrame(
+            hello=pb.Hello(last_seqs=dict(last_seqs or {}), resume=resume, max_batch=max_batch)
+        )
     )
     client = SessionClient(user_id, call, outgoing)
     client.reader = asyncio.ensure_future(client._read())

@@ -28,7 +28,7 @@ from parley.gen.parley.v1 import query_pb2 as parley_dot_v1_dot_query__pb2
 from parley.gen.parley.v1 import updates_pb2 as parley_dot_v1_dot_updates__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18parley/v1/delivery.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\x1a\x16parley/v1/events.proto\x1a\x15parley/v1/query.proto\x1a\x17parley/v1/updates.proto\"\xb6\x01\n\x0b\x43lientFrame\x12!\n\x05hello\x18\x01 \x01(\x0b\x32\x10.parley.v1.HelloH\x00\x12,\n\tdelivered\x18\x02 \x01(\x0b\x32\x17.parley.v1.DeliveredAckH\x00\x12,\n\x0brenew_token\x18\x03 \x01(\x0b\x32\x15.parley.v1.RenewTokenH\x00\x12\x1f\n\x04ping\x18\x04 \x01(\x0b\x32\x0f.parley.v1.PingH\x00\x42\x07\n\x05\x66rame\"\xae\x01\n\x05Hello\x12\x31\n\tlast_seqs\x18\x01 \x03(\x0b\x32\x1e.parley.v1.Hello.LastSeqsEntry\x12\x0e\n\x06resume\x18\x02 \x01(\x08\x12!\n\x19max_fill_per_conversation\x18\x03 \x01(\x05\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x1a/\n\rLastSeqsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"9\n\x0c\x44\x65liveredAck\x12)\n\x08messages\x18\x01 \x03(\x0b\x32\x17.parley.v1.AckedMessage\"<\n\x0c\x41\x63kedMessage\x12\x18\n\x10\x63onversation_key\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\"\x1b\n\nRenewToken\x12\r\n\x05token\x18\x01 \x01(\t\"\x1e\n\x04Ping\x12\x16\n\x0e\x63lient_time_ms\x18\x01 \x01(\x03\"\xb3\x04\n\x0bServerFrame\x12%\n\x07welcome\x18\x01 \x01(\x0b\x32\x12.parley.v1.WelcomeH\x00\x12.\n\x07message\x18\x02 \x01(\x0b\x32\x1b.parley.v1.DeliveredMessageH\x00\x12)\n\x06recall\x18\x03 \x01(\x0b\x32\x17.parley.v1.RecallNoticeH\x00\x12\'\n\x06update\x18\x04 \x01(\x0b\x32\x15.parley.v1.UserUpdateH\x00\x12\x1f\n\x03tip\x18\x05 \x01(\x0b\x32\x10.parley.v1.EventH\x00\x12%\n\tbroadcast\x18\x06 \x01(\x0b\x32\x10.parley.v1.EventH\x00\x12\'\n\x08presence\x18\x07 \x01(\x0b\x32\x13.parley.v1.PresenceH\x00\x12\x37\n\x11token_will_expire\x18\x08 \x01(\x0b\x32\x1a.parley.v1.TokenWillExpireH\x00\x12\x34\n\x0fresync_required\x18\t \x01(\x0b\x32\x19.parley.v1.ResyncRequiredH\x00\x12$\n\x07go_away\x18\n \x01(\x0b\x32\x11.parley.v1.GoAwayH\x00\x12\x1f\n\x04pong\x18\x0b \x01(\x0b\x32\x0f.parley.v1.PongH\x00\x12$\n\x03gap\x18\x0c \x01(\x0b\x32\x15.parley.v1.HistoryGapH\x00\x12#\n\x06synced\x18\r \x01(\x0b\x32\x11.parley.v1.SyncedH\x00\x42\x07\n\x05\x66rame\"c\n\x07Welcome\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x16\n\x0eserver_time_ms\x18\x03 \x01(\x03\x12\x1b\n\x13token_expires_at_ms\x18\x04 \x01(\x03\"\xb2\x01\n\x10\x44\x65liveredMessage\x12\x36\n\x11\x63onversation_type\x18\x01 \x01(\x0e\x32\x1b.parley.v1.ConversationType\x12*\n\x07message\x18\x02 \x01(\x0b\x32\x19.parley.v1.HistoryMessage\x12\x11\n\torder_key\x18\x03 \x01(\x03\x12\x19\n\x11\x63lient_message_id\x18\x04 \x01(\t\x12\x0c\n\x04live\x18\x05 \x01(\x08\"\xc1\x01\n\x0cRecallNotice\x12\x36\n\x11\x63onversation_type\x18\x01 \x01(\x0e\x32\x1b.parley.v1.ConversationType\x12\x18\n\x10\x63onversation_key\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0b\n\x03seq\x18\x04 \x01(\x03\x12\x13\n\x0brecalled_by\x18\x05 \x01(\t\x12\x16\n\x0erecalled_at_ms\x18\x06 \x01(\x03\x12\x11\n\torder_key\x18\x07 \x01(\x03\"B\n\x08Presence\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06online\x18\x02 \x01(\x08\x12\x15\n\rchanged_at_ms\x18\x03 \x01(\x03\"(\n\x0fTokenWillExpire\x12\x15\n\rexpires_at_ms\x18\x01 \x01(\x03\" \n\x0eResyncRequired\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x18\n\x06GoAway\x12\x0e\n\x06reason\x18\x01 \x01(\t\"6\n\x04Pong\x12\x16\n\x0e\x63lient_time_ms\x18\x01 \x01(\x03\x12\x16\n\x0eserver_time_ms\x18\x02 \x01(\x03\"L\n\nHistoryGap\x12\x18\n\x10\x63onversation_key\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\x12\x11\n\tup_to_seq\x18\x03 \x01(\x03\"m\n\x06Synced\x12\x32\n\tlast_seqs\x18\x01 \x03(\x0b\x32\x1f.parley.v1.Synced.LastSeqsEntry\x1a/\n\rLastSeqsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32P\n\x0f\x44\x65liveryService\x12=\n\x07\x43onnect\x12\x16.parley.v1.ClientFrame\x1a\x16.parley.v1.ServerFrame(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18parley/v1/delivery.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\x1a\x16parley/v1/events.proto\x1a\x15parley/v1/query.proto\x1a\x17parley/v1/updates.proto\"\xb6\x01\n\x0b\x43lientFrame\x12!\n\x05hello\x18\x01 \x01(\x0b\x32\x10.parley.v1.HelloH\x00\x12,\n\tdelivered\x18\x02 \x01(\x0b\x32\x17.parley.v1.DeliveredAckH\x00\x12,\n\x0brenew_token\x18\x03 \x01(\x0b\x32\x15.parley.v1.RenewTokenH\x00\x12\x1f\n\x04ping\x18\x04 \x01(\x0b\x32\x0f.parley.v1.PingH\x00\x42\x07\n\x05\x66rame\"\xc1\x01\n\x05Hello\x12\x31\n\tlast_seqs\x18\x01 \x03(\x0b\x32\x1e.parley.v1.Hello.LastSeqsEntry\x12\x0e\n\x06resume\x18\x02 \x01(\x08\x12!\n\x19max_fill_per_conversation\x18\x03 \x01(\x05\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12\x11\n\tmax_batch\x18\x05 \x01(\r\x1a/\n\rLastSeqsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"9\n\x0c\x44\x65liveredAck\x12)\n\x08messages\x18\x01 \x03(\x0b\x32\x17.parley.v1.AckedMessage\"<\n\x0c\x41\x63kedMessage\x12\x18\n\x10\x63onversation_key\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\"\x1b\n\nRenewToken\x12\r\n\x05token\x18\x01 \x01(\t\"\x1e\n\x04Ping\x12\x16\n\x0e\x63lient_time_ms\x18\x01 \x01(\x03\"\xdb\x04\n\x0bServerFrame\x12%\n\x07welcome\x18\x01 \x01(\x0b\x32\x12.parley.v1.WelcomeH\x00\x12.\n\x07message\x18\x02 \x01(\x0b\x32\x1b.parley.v1.DeliveredMessageH\x00\x12)\n\x06recall\x18\x03 \x01(\x0b\x32\x17.parley.v1.RecallNoticeH\x00\x12\'\n\x06update\x18\x04 \x01(\x0b\x32\x15.parley.v1.UserUpdateH\x00\x12\x1f\n\x03tip\x18\x05 \x01(\x0b\x32\x10.parley.v1.EventH\x00\x12%\n\tbroadcast\x18\x06 \x01(\x0b\x32\x10.parley.v1.EventH\x00\x12\'\n\x08presence\x18\x07 \x01(\x0b\x32\x13.parley.v1.PresenceH\x00\x12\x37\n\x11token_will_expire\x18\x08 \x01(\x0b\x32\x1a.parley.v1.TokenWillExpireH\x00\x12\x34\n\x0fresync_required\x18\t \x01(\x0b\x32\x19.parley.v1.ResyncRequiredH\x00\x12$\n\x07go_away\x18\n \x01(\x0b\x32\x11.parley.v1.GoAwayH\x00\x12\x1f\n\x04pong\x18\x0b \x01(\x0b\x32\x0f.parley.v1.PongH\x00\x12$\n\x03gap\x18\x0c \x01(\x0b\x32\x15.parley.v1.HistoryGapH\x00\x12#\n\x06synced\x18\r \x01(\x0b\x32\x11.parley.v1.SyncedH\x00\x12&\n\x05\x62\x61tch\x18\x0e \x01(\x0b\x32\x15.parley.v1.FrameBatchH\x00\x42\x07\n\x05\x66rame\"4\n\nFrameBatch\x12&\n\x06\x66rames\x18\x01 \x03(\x0b\x32\x16.parley.v1.ServerFrame\"c\n\x07Welcome\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x16\n\x0eserver_time_ms\x18\x03 \x01(\x03\x12\x1b\n\x13token_expires_at_ms\x18\x04 \x01(\x03\"\xb2\x01\n\x10\x44\x65liveredMessage\x12\x36\n\x11\x63onversation_type\x18\x01 \x01(\x0e\x32\x1b.parley.v1.ConversationType\x12*\n\x07message\x18\x02 \x01(\x0b\x32\x19.parley.v1.HistoryMessage\x12\x11\n\torder_key\x18\x03 \x01(\x03\x12\x19\n\x11\x63lient_message_id\x18\x04 \x01(\t\x12\x0c\n\x04live\x18\x05 \x01(\x08\"\xc1\x01\n\x0cRecallNotice\x12\x36\n\x11\x63onversation_type\x18\x01 \x01(\x0e\x32\x1b.parley.v1.ConversationType\x12\x18\n\x10\x63onversation_key\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0b\n\x03seq\x18\x04 \x01(\x03\x12\x13\n\x0brecalled_by\x18\x05 \x01(\t\x12\x16\n\x0erecalled_at_ms\x18\x06 \x01(\x03\x12\x11\n\torder_key\x18\x07 \x01(\x03\"B\n\x08Presence\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06online\x18\x02 \x01(\x08\x12\x15\n\rchanged_at_ms\x18\x03 \x01(\x03\"(\n\x0fTokenWillExpire\x12\x15\n\rexpires_at_ms\x18\x01 \x01(\x03\" \n\x0eResyncRequired\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x18\n\x06GoAway\x12\x0e\n\x06reason\x18\x01 \x01(\t\"6\n\x04Pong\x12\x16\n\x0e\x63lient_time_ms\x18\x01 \x01(\x03\x12\x16\n\x0eserver_time_ms\x18\x02 \x01(\x03\"L\n\nHistoryGap\x12\x18\n\x10\x63onversation_key\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\x12\x11\n\tup_to_seq\x18\x03 \x01(\x03\"m\n\x06Synced\x12\x32\n\tlast_seqs\x18\x01 \x03(\x0b\x32\x1f.parley.v1.Synced.LastSeqsEntry\x1a/\n\rLastSeqsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32P\n\x0f\x44\x65liveryService\x12=\n\x07\x43onnect\x12\x16.parley.v1.ClientFrame\x1a\x16.parley.v1.ServerFrame(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,41 +42,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLIENTFRAME']._serialized_start=136
   _globals['_CLIENTFRAME']._serialized_end=318
   _globals['_HELLO']._serialized_start=321
-  _globals['_HELLO']._serialized_end=495
-  _globals['_HELLO_LASTSEQSENTRY']._serialized_start=448
-  _globals['_HELLO_LASTSEQSENTRY']._serialized_end=495
-  _globals['_DELIVEREDACK']._serialized_start=497
-  _globals['_DELIVEREDACK']._serialized_end=554
-  _globals['_ACKEDMESSAGE']._serialized_start=556
-  _globals['_ACKEDMESSAGE']._serialized_end=616
-  _globals['_RENEWTOKEN']._serialized_start=618
-  _globals['_RENEWTOKEN']._serialized_end=645
-  _globals['_PING']._serialized_start=647
-  _globals['_PING']._serialized_end=677
-  _globals['_SERVERFRAME']._serialized_start=680
-  _globals['_SERVERFRAME']._serialized_end=1243
-  _globals['_WELCOME']._serialized_start=1245
-  _globals['_WELCOME']._serialized_end=1344
-  _globals['_DELIVEREDMESSAGE']._serialized_start=1347
-  _globals['_DELIVEREDMESSAGE']._serialized_end=1525
-  _globals['_RECALLNOTICE']._serialized_start=1528
-  _globals['_RECALLNOTICE']._serialized_end=1721
-  _globals['_PRESENCE']._serialized_start=1723
-  _globals['_PRESENCE']._serialized_end=1789
-  _globals['_TOKENWILLEXPIRE']._serialized_start=1791
-  _globals['_TOKENWILLEXPIRE']._serialized_end=1831
-  _globals['_RESYNCREQUIRED']._serialized_start=1833
-  _globals['_RESYNCREQUIRED']._serialized_end=1865
-  _globals['_GOAWAY']._serialized_start=1867
-  _globals['_GOAWAY']._serialized_end=1891
-  _globals['_PONG']._serialized_start=1893
-  _globals['_PONG']._serialized_end=1947
-  _globals['_HISTORYGAP']._serialized_start=1949
-  _globals['_HISTORYGAP']._serialized_end=2025
-  _globals['_SYNCED']._serialized_start=2027
-  _globals['_SYNCED']._serialized_end=2136
-  _globals['_SYNCED_LASTSEQSENTRY']._serialized_start=448
-  _globals['_SYNCED_LASTSEQSENTRY']._serialized_end=495
-  _globals['_DELIVERYSERVICE']._serialized_start=2138
-  _globals['_DELIVERYSERVICE']._serialized_end=2218
+  _globals['_HELLO']._serialized_end=514
+  _globals['_HELLO_LASTSEQSENTRY']._serialized_start=467
+  _globals['_HELLO_LASTSEQSENTRY']._serialized_end=514
+  _globals['_DELIVEREDACK']._serialized_start=516
+  _globals['_DELIVEREDACK']._serialized_end=573
+  _globals['_ACKEDMESSAGE']._serialized_start=575
+  _globals['_ACKEDMESSAGE']._serialized_end=635
+  _globals['_RENEWTOKEN']._serialized_start=637
+  _globals['_RENEWTOKEN']._serialized_end=664
+  _globals['_PING']._serialized_start=666
+  _globals['_PING']._serialized_end=696
+  _globals['_SERVERFRAME']._serialized_start=699
+  _globals['_SERVERFRAME']._serialized_end=1302
+  _globals['_FRAMEBATCH']._serialized_start=1304
+  _globals['_FRAMEBATCH']._serialized_end=1356
+  _globals['_WELCOME']._serialized_start=1358
+  _globals['_WELCOME']._serialized_end=1457
+  _globals['_DELIVEREDMESSAGE']._serialized_start=1460
+  _globals['_DELIVEREDMESSAGE']._serialized_end=1638
+  _globals['_RECALLNOTICE']._serialized_start=1641
+  _globals['_RECALLNOTICE']._serialized_end=1834
+  _globals['_PRESENCE']._serialized_start=1836
+  _globals['_PRESENCE']._serialized_end=1902
+  _globals['_TOKENWILLEXPIRE']._serialized_start=1904
+  _globals['_TOKENWILLEXPIRE']._serialized_end=1944
+  _globals['_RESYNCREQUIRED']._serialized_start=1946
+  _globals['_RESYNCREQUIRED']._serialized_end=1978
+  _globals['_GOAWAY']._serialized_start=1980
+  _globals['_GOAWAY']._serialized_end=2004
+  _globals['_PONG']._serialized_start=2006
+  _globals['_PONG']._serialized_end=2060
+  _globals['_HISTORYGAP']._serialized_start=2062
+  _globals['_HISTORYGAP']._serialized_end=2138
+  _globals['_SYNCED']._serialized_start=2140
+  _globals['_SYNCED']._serialized_end=2249
+  _globals['_SYNCED_LASTSEQSENTRY']._serialized_start=467
+  _globals['_SYNCED_LASTSEQSENTRY']._serialized_end=514
+  _globals['_DELIVERYSERVICE']._serialized_start=2251
+  _globals['_DELIVERYSERVICE']._serialized_end=2331
 # @@protoc_insertion_point(module_scope)

@@ -106,6 +106,7 @@ class Hello(_message.Message):
     RESUME_FIELD_NUMBER: _builtins.int
     MAX_FILL_PER_CONVERSATION_FIELD_NUMBER: _builtins.int
     DEVICE_FIELD_NUMBER: _builtins.int
+    MAX_BATCH_FIELD_NUMBER: _builtins.int
     resume: _builtins.bool
     """true: the client was in sync before (a reconnect), so a peer or group conversation missing
     from last_seqs is new to it and is filled from seq 1. false (a fresh install): such
@@ -118,6 +119,11 @@ class Hello(_message.Message):
     """
     device: _builtins.str
     """Free-form device label, for logs."""
+    max_batch: _builtins.int
+    """Up to this many frames may arrive together as one ServerFrame.batch when several are
+    queued for the session (a busy group, a gap fill). 0 or 1: one frame per stream message,
+    for clients that do not handle batches.
+    """
     @_builtins.property
     def last_seqs(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """conversation_key -> the highest seq the client holds (0: none yet). Room keys too."""
@@ -129,10 +135,11 @@ class Hello(_message.Message):
         resume: _builtins.bool = ...,
         max_fill_per_conversation: _builtins.int = ...,
         device: _builtins.str = ...,
+        max_batch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "last_seqs", b"last_seqs", "max_fill_per_conversation", b"max_fill_per_conversation", "resume", b"resume"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "last_seqs", b"last_seqs", "max_batch", b"max_batch", "max_fill_per_conversation", b"max_fill_per_conversation", "resume", b"resume"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -242,6 +249,7 @@ class ServerFrame(_message.Message):
     PONG_FIELD_NUMBER: _builtins.int
     GAP_FIELD_NUMBER: _builtins.int
     SYNCED_FIELD_NUMBER: _builtins.int
+    BATCH_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def welcome(self) -> Global___Welcome: ...
     @_builtins.property
@@ -278,6 +286,10 @@ class ServerFrame(_message.Message):
     def gap(self) -> Global___HistoryGap: ...
     @_builtins.property
     def synced(self) -> Global___Synced: ...
+    @_builtins.property
+    def batch(self) -> Global___FrameBatch:
+        """Several frames in order, only to clients that asked for them with Hello.max_batch."""
+
     def __init__(
         self,
         *,
@@ -294,16 +306,41 @@ class ServerFrame(_message.Message):
         pong: Global___Pong | None = ...,
         gap: Global___HistoryGap | None = ...,
         synced: Global___Synced | None = ...,
+        batch: Global___FrameBatch | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["broadcast", b"broadcast", "frame", b"frame", "gap", b"gap", "go_away", b"go_away", "message", b"message", "pong", b"pong", "presence", b"presence", "recall", b"recall", "resync_required", b"resync_required", "synced", b"synced", "tip", b"tip", "token_will_expire", b"token_will_expire", "update", b"update", "welcome", b"welcome"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "broadcast", b"broadcast", "frame", b"frame", "gap", b"gap", "go_away", b"go_away", "message", b"message", "pong", b"pong", "presence", b"presence", "recall", b"recall", "resync_required", b"resync_required", "synced", b"synced", "tip", b"tip", "token_will_expire", b"token_will_expire", "update", b"update", "welcome", b"welcome"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["broadcast", b"broadcast", "frame", b"frame", "gap", b"gap", "go_away", b"go_away", "message", b"message", "pong", b"pong", "presence", b"presence", "recall", b"recall", "resync_required", b"resync_required", "synced", b"synced", "tip", b"tip", "token_will_expire", b"token_will_expire", "update", b"update", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "broadcast", b"broadcast", "frame", b"frame", "gap", b"gap", "go_away", b"go_away", "message", b"message", "pong", b"pong", "presence", b"presence", "recall", b"recall", "resync_required", b"resync_required", "synced", b"synced", "tip", b"tip", "token_will_expire", b"token_will_expire", "update", b"update", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["welcome", "message", "recall", "update", "tip", "broadcast", "presence", "token_will_expire", "resync_required", "go_away", "pong", "gap", "synced"]  # noqa: Y015
+    _WhichOneofReturnType_frame: _TypeAlias = _typing.Literal["welcome", "message", "recall", "update", "tip", "broadcast", "presence", "token_will_expire", "resync_required", "go_away", "pong", "gap", "synced", "batch"]  # noqa: Y015
     _WhichOneofArgType_frame: _TypeAlias = _typing.Literal["frame", b"frame"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_frame) -> _WhichOneofReturnType_frame | None: ...
 
 Global___ServerFrame: _TypeAlias = ServerFrame  # noqa: Y015
+
+@_typing.final
+class FrameBatch(_message.Message):
+    """Frames written as one stream message: handle them in order, as if each had come alone.
+    A batch never holds a batch.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FRAMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def frames(self) -> _containers.RepeatedCompositeFieldContainer[Global___ServerFrame]: ...
+    def __init__(
+        self,
+        *,
+        frames: _abc.Iterable[Global___ServerFrame] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["frames", b"frames"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FrameBatch: _TypeAlias = FrameBatch  # noqa: Y015
 
 @_typing.final
 class Welcome(_message.Message):
