@@ -3,8 +3,9 @@ and how much a steady upload load degrades the end-to-end message latency of ben
 
 Starts the whole system (ingress with MediaService, projector, delivery) on fresh topics, a
 fresh keyspace and a fresh bucket, measures upload MB/s, then alternates phases of the e2e
-message load alone and under a paced background upload load (rounds of baseline, loaded, so
-slow drift of the machine falls on both sides), and prints one JSON line.
+message load alone and under a paced background upload load (after one uncounted warm-up
+phase, rounds in ABBA order, so slow drift of the machine falls on both sides), and prints one
+JSON line.
 
 Defaults: 200 messages/s (50 pairs at 4/s), a load with headroom on this 2-core machine, under
 10 MB/s of 1 MB file uploads. Near saturation any added work degrades latency, isolated or not;
@@ -28,6 +29,7 @@ from minio import Minio
 from bench.e2e import System, measure, running_system
 from bench.ingest import issue_tokens, percentile
 from parley.config import DEV_ADMIN_SECRET, Settings
+from parley.cpu import run_in_background
 from parley.gen.parley.v1 import media_pb2_grpc
 from parley.sdk.media import upload
 
@@ -56,14 +58,23 @@ async def upload_rate(target: str, token: str, size: int, count: int, uploaders:
         return size * count / MB / (time.perf_counter() - started)
 
 
-def upload_load(target: str, token: str, mb_per_s: float, nice: int, stop: Any, queue: Any) -> None:
+def upload_load(
+    target: str,
+    token: str,
+    mb_per_s: float,
+    nice: int,
+    idle: bool,
+    cpus: str,
+    stop: Any,
+    queue: Any,
+) -> None:
     """A steady background load: 1 MB files started at `mb_per_s` per second (open loop, up to
     8 at once) until `stop` is set; puts the MB/s achieved.
 
     The uploading clients stand for phones elsewhere; on this one machine their own CPU (Python
-    gRPC pushing megabytes) would be charged to the server. At `nice` they take what the system
-    under test leaves, as the media server and MinIO do."""
-    os.nice(nice)
+    gRPC pushing megabytes) would be charged to the server. In the background CPU class they
+    take what the system under test leaves, as the media server and MinIO do."""
+    run_in_background(nice, idle, cpus)
 
     async def run() -> float:
         auth = (("authorization", f"Bearer {token}"),)
@@ -99,7 +110,14 @@ def phase(
     if upload_token is None:
         return measure(system, pairs, args.rate, args.duration, 1) | {"upload_mb_per_s": 0.0}
     stop, queue = SPAWN.Event(), SPAWN.Queue()
-    upload_args = (system.media, upload_token, args.upload_mb_per_s, args.upload_client_nice)
+    upload_args = (
+        system.media,
+        upload_token,
+        args.upload_mb_per_s,
+        args.upload_client_nice,
+        not args.upload_client_normal_policy,
+        args.upload_client_cpus,
+    )
     load = SPAWN.Process(target=upload_load, args=(*upload_args, stop, queue))
     load.start()
     time.sleep(2.0)  # let the upload load reach its steady state
@@ -119,10 +137,14 @@ def main() -> None:
     parser.add_argument("--uploaders", type=int, default=2)
     parser.add_argument("--upload-mb-per-s", type=float, default=10.0, help="background load")
     parser.add_argument("--upload-client-nice", type=int, default=10)
+    parser.add_argument("--upload-client-normal-policy", action="store_true",
+                        help="upload clients only niced, not SCHED_IDLE")  # fmt: skip
+    parser.add_argument("--upload-client-cpus", default="last",
+                        help='as PARLEY_MEDIA_CPUS ("all": any CPU)')  # fmt: skip
     parser.add_argument("--pairs", type=int, default=50, help="e2e sender/receiver pairs")
     parser.add_argument("--rate", type=float, default=4.0, help="messages/s per sender")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
-    parser.add_argument("--rounds", type=int, default=3, help="baseline+loaded phase pairs")
+    parser.add_argument("--rounds", type=int, default=4, help="baseline+loaded phase pairs")
     parser.add_argument("--ingress-workers", type=int, default=2)
     args = parser.parse_args()
     settings = Settings()
@@ -146,11 +168,17 @@ def main() -> None:
             rate_10mb = asyncio.run(
                 upload_rate(system.media, uploader, 10 * MB, args.files_10mb, args.uploaders)
             )
+            # The first phase on fresh topics and a fresh keyspace runs into cold caches and
+            # JIT (its p99 was 2-3x the next ones'): it warms the system and is not counted.
+            phase(system, f"{run}w", args, None)
+            # --upload-mb-per-s 0: both sides without uploads, to see the bench's own spread.
+            load_token = uploader if args.upload_mb_per_s > 0 else None
             for r in range(args.rounds):
-                phases["baseline"].append(phase(system, f"{run}b{r}", args, None))
-                # --upload-mb-per-s 0: both sides without uploads, to see the bench's own spread.
-                load_token = uploader if args.upload_mb_per_s > 0 else None
-                phases["loaded"].append(phase(system, f"{run}l{r}", args, load_token))
+                # ABBA order: drift of the machine over the run falls on both sides alike.
+                order = ["baseline", "loaded"] if r % 2 == 0 else ["loaded", "baseline"]
+                for name in order:
+                    token = load_token if name == "loaded" else None
+                    phases[name].append(phase(system, f"{run}{name[0]}{r}", args, token))
     finally:
         for item in minio.list_objects(bucket, recursive=True):
             minio.remove_object(bucket, item.object_name)
@@ -162,6 +190,8 @@ def main() -> None:
             "p50_ms": round(percentile(latencies, 0.50), 2),
             "p99_ms": round(percentile(latencies, 0.99), 2),
             "p99_ms_per_round": [r["p99_ms"] for r in results],
+            # The ingress's part: until the send was acknowledged (in Kafka).
+            "send_ack_p99_ms_per_round": [r["send_ack_p99_ms"] for r in results],
             "msgs_per_s": round(sum(r["msgs_per_s"] for r in results) / len(results), 1),
             "upload_mb_per_s": round(sum(r["upload_mb_per_s"] for r in results) / len(results), 1),
             **{

@@ -94,6 +94,16 @@ class Settings(BaseSettings):
         le=19,
         description="CPU niceness of the media server: bulk bytes yield the CPU to messages.",
     )
+    media_sched_idle: bool = Field(
+        default=True,
+        description="Run the media server under SCHED_IDLE: a woken message-path task preempts "
+        "it at once.",
+    )
+    media_cpus: str = Field(
+        default="last",
+        description='CPUs of the media server: "last" (the highest-numbered, when there are '
+        'several), a list such as "2,3", or "all". Keeps one CPU free of bulk byte work.',
+    )
     ingress_metrics_port: Port = Field(
         default=9464, description="Prometheus metrics port of the ingress."
     )

@@ -15,9 +15,9 @@ class Engine(ABC):
     ports: tuple[int, ...]  # every port it binds; all must be free before start
     ready_timeout_s: float  # how long `up` waits for the first successful probe
     stop_grace_s: float  # SIGTERM grace before SIGKILL
-    # CPU niceness. On one shared host (a laptop, CI) an engine that moves bulk bytes runs at
-    # a lower priority, so that it slows down rather than the message path when CPU is short.
-    nice: int = 0
+    # On one shared host (a laptop, CI) an engine that moves bulk bytes runs in the background
+    # CPU class (processes.start), so that it slows down rather than the message path.
+    background: bool = False
 
     def __init__(self, settings: Settings, versions: dict[str, Any]) -> None:
         self.settings = settings

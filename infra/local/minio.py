@@ -36,7 +36,7 @@ class MinIO(Engine):
     ports = (MINIO_PORT, MINIO_CONSOLE_PORT)
     ready_timeout_s = 60.0
     stop_grace_s = 10.0
-    nice = 10  # media bytes yield the CPU to messages (Kafka, Cassandra, the services)
+    background = True  # media bytes yield the CPU to messages (Kafka, Cassandra, the services)
 
     @property
     def version(self) -> str:

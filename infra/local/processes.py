@@ -10,6 +10,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from parley.cpu import run_in_background
+
 
 def read_pid(pid_file: Path) -> int | None:
     try:
@@ -49,8 +51,10 @@ def start(
     log_file: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    background: bool = False,
 ) -> int:
-    """Launch in its own session (it outlives this CLI), stdout+stderr appended to log_file."""
+    """Launch in its own session (it outlives this CLI), stdout+stderr appended to log_file.
+    `background`: in the background CPU class of `parley.cpu` (nice, SCHED_IDLE, one CPU)."""
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
@@ -64,6 +68,8 @@ def start(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             start_new_session=True,
+            # In the child before exec: inherited by every thread the engine starts.
+            preexec_fn=run_in_background if background else None,
         )
     pid_file.write_text(f"{process.pid}\n")
     return process.pid

@@ -35,10 +35,11 @@ def up(engines: list[Engine]) -> None:
             engine.install()
             command = engine.prepare()
             pid = processes.start(
-                ["nice", "-n", str(engine.nice), *command] if engine.nice else command,
+                command,
                 pid_file=engine.settings.pid_file(engine.name),
                 log_file=engine.settings.log_file(engine.name),
                 env=engine.environment(),
+                background=engine.background,
             )
             say(f"{engine.name}: started pid {pid}, waiting up to {engine.ready_timeout_s:.0f}s")
         _wait_ready(engine, pid)

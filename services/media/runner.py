@@ -2,17 +2,18 @@
 
 Uploads move megabytes through Python, MinIO and the probes; on a host shared with the message
 path that work must not delay messages. So media gets a process of its own (its own event loop
-and GIL, no message traffic) started at `media_nice`: when the CPU is short, the kernel runs the
-ingress, delivery and projector first, and uploads slow down instead of messages.
+and GIL, no message traffic) in the background CPU class (`parley.cpu`: `media_nice`,
+SCHED_IDLE, confined to `media_cpus`): when the CPU is short, the kernel runs the ingress,
+delivery and projector first, and uploads slow down instead of messages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 
 from parley import heap
 from parley.config import Settings
+from parley.cpu import run_in_background
 from parley.observability import configure_logging
 from services.ingress.app import ingress_parts
 from services.ingress.server import serve_mounts, serve_until_signalled
@@ -29,6 +30,6 @@ async def run_server(settings: Settings) -> None:
 def run(settings: Settings) -> int:
     """Serves until SIGINT/SIGTERM; returns the exit code."""
     configure_logging("media", settings.log_level)
-    os.nice(settings.media_nice)
+    run_in_background(settings.media_nice, settings.media_sched_idle, settings.media_cpus)
     asyncio.run(run_server(settings))
     return 0

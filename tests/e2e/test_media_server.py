@@ -1,14 +1,16 @@
-"""The media server of `parley run`: MediaService on its own port, at a lower CPU priority, and
+"""The media server of `parley run`: MediaService on its own port, in the background CPU class, and
 the ingress accepts a message about an upload the moment the media server registered it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
+from infra.local.settings import Settings as InfraSettings
 from parley.config import Settings
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc, media_pb2_grpc
 from parley.sdk import AdminClient
@@ -19,25 +21,42 @@ from tests.e2e.stack import Stack, descendants
 pytestmark = pytest.mark.integration
 
 
-def niceness_of(stack: Stack, module: str) -> int:
-    """The nice value of the child of `parley run` that runs `python -m <module>`."""
+def child_running(stack: Stack, module: str) -> int:
+    """The pid of the child of `parley run` that runs `python -m <module>`."""
     for pid in descendants(stack.process.pid):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
         if module.encode() in cmdline:
-            return int(stat.rsplit(")", 1)[1].split()[16])  # field 19 of stat: nice
+            return pid
     raise AssertionError(f"no child runs {module}")
+
+
+def cpu_class(pid: int) -> tuple[int, int, set[int]]:
+    """nice, scheduling policy and CPU affinity of every thread of `pid` (all must agree)."""
+    classes = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        tid = int(task.name)
+        nice = int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])  # stat field 19
+        classes.add((nice, os.sched_getscheduler(tid), frozenset(os.sched_getaffinity(tid))))
+    assert len(classes) == 1, classes
+    nice, policy, cpus = classes.pop()
+    return nice, policy, set(cpus)
 
 
 async def test_media_server__own_port_lower_priority_and_no_lag_for_the_ingress(
     shared_stack: Stack, tmp_path: Path, minio_client: Any
 ) -> None:
     stack = shared_stack
-    assert niceness_of(stack, "services.media") == Settings().media_nice > 0
-    assert niceness_of(stack, "services.ingress") == 0
+    everywhere = os.sched_getaffinity(0)
+    last = {max(everywhere)} if len(everywhere) > 1 else everywhere
+    media_class = cpu_class(child_running(stack, "services.media"))
+    assert media_class == (Settings().media_nice, os.SCHED_IDLE, last) and media_class[0] > 0
+    assert cpu_class(child_running(stack, "services.ingress")) == (0, os.SCHED_OTHER, everywhere)
+    # MinIO, started by infra/local, is in the same class (at its own nice).
+    minio = int(InfraSettings.from_env().pid_file("minio").read_text())
+    assert cpu_class(minio)[1:] == (os.SCHED_IDLE, last)
     async with AdminClient(stack.ingress, stack.admin_secret) as admin:
         auth = {u: (("authorization", f"Bearer {(await admin.issue_token(u)).token}"),)
                 for u in ("mia", "noah")}  # fmt: skip
