@@ -218,7 +218,11 @@ def running_system(
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(30)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:  # a projector far behind after a saturating run
+                proc.kill()
+                proc.wait()
         delete_topics(settings.kafka_bootstrap, list(topics.values()))
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
         cluster.shutdown()
