@@ -1,11 +1,12 @@
 """CPU classes of processes: bulk byte work yields the CPU to the message path on a shared host.
 
 Measured on the 2-core dev machine (bench-media, 200 messages/s beside 10 MB/s of uploads): nice
-10 and SCHED_IDLE alone left the message p99 45-67% higher. This kernel does not preempt a task
-in kernel mode (PREEMPT_NONE), so a message-path task woken on a CPU where MinIO or the media
-server is inside a long write or copy waits for it whatever their priority. Confining the bulk
-processes to one CPU keeps the other free of such sections: MinIO puts alone went from +30% to
-+9% on the message p99 when pinned.
+10 alone, and SCHED_IDLE alone, left the message p99 55-67% higher. Our reading, not verified
+(switching the kernel's preemption model is not permitted here): this kernel does not preempt a
+task in kernel mode (PREEMPT_NONE), so a message-path task woken on a CPU where MinIO or the
+media server is inside a long write or copy waits for it, whatever their priority. Confining
+the bulk processes to one CPU keeps the other free of such sections: in one A/B run each, MinIO
+puts alone raised the message p99 by 30%, and by 9% with MinIO and the putter on one CPU.
 """
 
 from __future__ import annotations
