@@ -9,10 +9,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from parley.adapters.progress import FeedProgress
 from parley.adapters.wire import UndecodableEvent, decode_event
@@ -29,6 +37,12 @@ CLIENT_LIMITS: dict[str, Any] = {
     "reconnect_backoff_max_ms": 1000,  # reconnect quickly once the broker is back
 }
 METADATA_TIMEOUT_S = 5.0
+# Errors of a partition whose leader the cluster is still electing or announcing.
+_LEADER_SETTLING = frozenset({
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+})  # fmt: skip
 BATCH = 1000
 
 Offsets = dict[tuple[str, int], int]
@@ -59,11 +73,24 @@ def watermarks(consumer: Consumer, topics: Sequence[str]) -> dict[tuple[str, int
         if found is None or found.error is not None or not found.partitions:
             raise EventLogUnavailable(f"topic {topic} does not exist")
         for partition in sorted(found.partitions):
-            tp = TopicPartition(topic, partition)
-            marks[(topic, partition)] = consumer.get_watermark_offsets(
-                tp, timeout=METADATA_TIMEOUT_S
-            )
+            marks[(topic, partition)] = _watermark(consumer, TopicPartition(topic, partition))
     return marks
+
+
+def _watermark(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
+    """(low, high) of one partition. Just after a topic is created the broker may not yet act
+    as its leader (NOT_LEADER_FOR_PARTITION): retriable errors are retried for a while."""
+    deadline = time.monotonic() + METADATA_TIMEOUT_S
+    while True:
+        try:
+            marks: tuple[int, int] = consumer.get_watermark_offsets(tp, timeout=METADATA_TIMEOUT_S)
+            return marks
+        except KafkaException as error:
+            kafka_error = error.args[0]
+            settling = kafka_error.retriable() or kafka_error.code() in _LEADER_SETTLING
+            if not settling or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 def next_batch(consumer: Consumer) -> list[Message]:
