@@ -31,11 +31,13 @@ from bench.ingest import issue_tokens, percentile
 from parley.config import DEV_ADMIN_SECRET, Settings
 from parley.cpu import run_in_background
 from parley.gen.parley.v1 import media_pb2_grpc
+from parley.sdk.media import CHUNK as SDK_CHUNK
 from parley.sdk.media import upload
 
 MB = 1_000_000
 # gRPC does not survive fork(): child processes start fresh.
 SPAWN = multiprocessing.get_context("spawn")
+# Throughput runs push as hard as a client can: large chunks, 8 unanswered at once.
 CHUNK = 512 * 1024
 WINDOW = 8
 
@@ -65,11 +67,13 @@ def upload_load(
     nice: int,
     idle: bool,
     cpus: str,
+    chunk: int,
+    window: int,
     stop: Any,
     queue: Any,
 ) -> None:
     """A steady background load: 1 MB files started at `mb_per_s` per second (open loop, up to
-    8 at once) until `stop` is set; puts the MB/s achieved.
+    8 at once, each sent as the SDK sends by default) until `stop` is set; puts the MB/s achieved.
 
     The uploading clients stand for phones elsewhere; on this one machine their own CPU (Python
     gRPC pushing megabytes) would be charged to the server. In the background CPU class they
@@ -87,7 +91,7 @@ def upload_load(
             async def one() -> None:
                 nonlocal done
                 async with slots:
-                    await upload(stub, auth, "file", data, "load.bin", chunk=CHUNK, window=WINDOW)
+                    await upload(stub, auth, "file", data, "load.bin", chunk=chunk, window=window)
                 done += 1
 
             started = next_at = time.perf_counter()
@@ -117,6 +121,8 @@ def phase(
         args.upload_client_nice,
         not args.upload_client_normal_policy,
         args.upload_client_cpus,
+        args.load_chunk_kb * 1024,
+        args.load_window,
     )
     load = SPAWN.Process(target=upload_load, args=(*upload_args, stop, queue))
     load.start()
@@ -141,6 +147,10 @@ def main() -> None:
                         help="upload clients only niced, not SCHED_IDLE")  # fmt: skip
     parser.add_argument("--upload-client-cpus", default="last",
                         help='as PARLEY_MEDIA_CPUS ("all": any CPU)')  # fmt: skip
+    parser.add_argument("--load-chunk-kb", type=int, default=SDK_CHUNK // 1024,
+                        help="chunk size of the load's uploads (default: the SDK's)")  # fmt: skip
+    parser.add_argument("--load-window", type=int, default=1,
+                        help="unanswered chunks per load upload (default: the SDK's)")  # fmt: skip
     parser.add_argument("--pairs", type=int, default=50, help="e2e sender/receiver pairs")
     parser.add_argument("--rate", type=float, default=4.0, help="messages/s per sender")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
