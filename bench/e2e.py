@@ -40,6 +40,7 @@ from parley.adapters.kafka_admin import delete_topics
 from parley.config import DEV_ADMIN_SECRET, Settings
 from parley.gen.parley.v1 import delivery_pb2 as pb
 from parley.gen.parley.v1 import ingress_pb2_grpc
+from parley.sdk.session import frames_of
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,7 @@ async def receive(
     last: dict[str, int] = {}
     async for written in call:
         now_ns = time.time_ns()
-        batched = written.WhichOneof("frame") == "batch"
-        for frame in written.batch.frames if batched else (written,):
+        for frame in frames_of(written):
             kind = frame.WhichOneof("frame")
             if kind == "synced":
                 ready.set()

@@ -33,6 +33,7 @@ from parley.domain.conversations import ConversationType
 from parley.domain.events import Event, GroupCreated, MessageSent, TextContent
 from parley.domain.streams import Stream
 from parley.gen.parley.v1 import delivery_pb2 as pb
+from parley.sdk.session import frames_of
 
 CHANNELS = 16  # HTTP/2 connections per load process; sessions are streams on them
 # Sessions the load processes together may have opening (call started, Synced not yet read).
@@ -80,8 +81,7 @@ async def hold(
         )(requests(), metadata=(("authorization", f"Bearer {tokens.issue(user)[0]}"),))
         try:
             async for written in call:
-                batched = written.WhichOneof("frame") == "batch"
-                for frame in written.batch.frames if batched else (written,):
+                for frame in frames_of(written):
                     kind = frame.WhichOneof("frame")
                     if kind == "synced" and not ready.is_set():
                         ready.set()
@@ -114,16 +114,9 @@ async def hold(
         task.cancel()
 
 
-def load_process(
-    target: str,
-    users: list[str],
-    expected: int,
-    in_flight: int,
-    max_batch: int,
-    report: Any,
-    go: Any,
-) -> None:
-    asyncio.run(hold(target, users, expected, in_flight, max_batch, report, go))
+def load_process(*hold_args: Any) -> None:
+    """One load process: `hold` with the arguments given, on its own event loop."""
+    asyncio.run(hold(*hold_args))
 
 
 async def append(topics: dict[str, str], events: list[Event]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -30,6 +30,14 @@ MAX_BACKOFF_S = 5.0
 RECONNECT_FRAMES = frozenset({"go_away", "resync_required"})
 # Frames the server may write as one batch when several are queued (Hello.max_batch).
 MAX_BATCH = 64
+
+
+def frames_of(written: Any) -> Sequence[Any]:
+    """The ServerFrames one stream message carries, in order: a batch's frames, or itself."""
+    if written.WhichOneof("frame") == "batch":
+        frames: Sequence[Any] = written.batch.frames
+        return frames
+    return (written,)
 
 
 class EventStream:
@@ -100,8 +108,7 @@ class EventStream:
             written = await call.read()
             if written is grpc.aio.EOF:
                 return
-            batched = written.WhichOneof("frame") == "batch"
-            for frame in written.batch.frames if batched else (written,):
+            for frame in frames_of(written):
                 kind = frame.WhichOneof("frame")
                 if kind in RECONNECT_FRAMES:
                     call.cancel()

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 
 from parley.gen.parley.v1 import delivery_pb2 as pb
+from parley.sdk.session import frames_of
 
 WAIT_S = 15.0
 
@@ -50,11 +51,10 @@ class SessionClient:
     async def _read(self) -> None:
         try:
             async for written in self.call:
+                frames = frames_of(written)
                 if written.WhichOneof("frame") == "batch":
                     self.batches += 1
-                    self.frames.extend(written.batch.frames)
-                else:
-                    self.frames.append(written)
+                self.frames.extend(frames)
                 self.arrived.set()
             self.status = grpc.StatusCode.OK
         except grpc.aio.AioRpcError as error:
