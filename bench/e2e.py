@@ -168,6 +168,7 @@ def spawn(module: list[str], env: dict[str, str], log: str) -> subprocess.Popen[
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(ROOT / "var" / log, "ab"),
+        start_new_session=True,  # as `parley run` starts them: a session (autogroup) each
     )
 
 

@@ -78,6 +78,7 @@ def upload_load(
     The uploading clients stand for phones elsewhere; on this one machine their own CPU (Python
     gRPC pushing megabytes) would be charged to the server. In the background CPU class they
     take what the system under test leaves, as the media server and MinIO do."""
+    os.setsid()  # a session of its own, whose autogroup the background class renices
     run_in_background(nice, idle, cpus)
 
     async def run() -> float:

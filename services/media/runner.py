@@ -3,13 +3,15 @@
 Uploads move megabytes through Python, MinIO and the probes; on a host shared with the message
 path that work must not delay messages. So media gets a process of its own (its own event loop
 and GIL, no message traffic) in the background CPU class (`parley.cpu`: `media_nice`,
-SCHED_IDLE, confined to `media_cpus`): when the CPU is short, the kernel runs the ingress,
+SCHED_IDLE, confined to `media_cpus`, and its session's autogroup reniced, which is why `parley
+run` starts it as a session of its own): when the CPU is short, the kernel runs the ingress,
 delivery and projector first, and uploads slow down instead of messages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from parley import heap
 from parley.config import Settings
@@ -17,6 +19,8 @@ from parley.cpu import run_in_background
 from parley.observability import configure_logging
 from services.ingress.app import ingress_parts
 from services.ingress.server import serve_mounts, serve_until_signalled
+
+log = logging.getLogger(__name__)
 
 
 async def run_server(settings: Settings) -> None:
@@ -30,6 +34,10 @@ async def run_server(settings: Settings) -> None:
 def run(settings: Settings) -> int:
     """Serves until SIGINT/SIGTERM; returns the exit code."""
     configure_logging("media", settings.log_level)
-    run_in_background(settings.media_nice, settings.media_sched_idle, settings.media_cpus)
+    if not run_in_background(settings.media_nice, settings.media_sched_idle, settings.media_cpus):
+        log.warning(
+            "media server does not lead its session: its session's CPU share is not lowered "
+            "(start it with `parley run`, or `setsid`)"
+        )
     asyncio.run(run_server(settings))
     return 0

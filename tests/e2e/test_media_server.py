@@ -12,6 +12,7 @@ import pytest
 
 from infra.local.settings import Settings as InfraSettings
 from parley.config import Settings
+from parley.cpu import BACKGROUND_SESSION_NICE, session_nice
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc, media_pb2_grpc
 from parley.sdk import AdminClient
 from parley.sdk.media import download, upload
@@ -53,10 +54,16 @@ async def test_media_server__own_port_lower_priority_and_no_lag_for_the_ingress(
     last = {max(everywhere)} if len(everywhere) > 1 else everywhere
     media_class = cpu_class(child_running(stack, "services.media"))
     assert media_class == (Settings().media_nice, os.SCHED_IDLE, last) and media_class[0] > 0
-    assert cpu_class(child_running(stack, "services.ingress")) == (0, os.SCHED_OTHER, everywhere)
+    ingress = child_running(stack, "services.ingress")
+    assert cpu_class(ingress) == (0, os.SCHED_OTHER, everywhere)
     # MinIO, started by infra/local, is in the same class (at its own nice).
     minio = int(InfraSettings.from_env().pid_file("minio").read_text())
     assert cpu_class(minio)[1:] == (os.SCHED_IDLE, last)
+    # Each leads a session; the kernel shares a busy CPU between sessions first.
+    media_server = child_running(stack, "services.media")
+    assert [session_nice(pid) for pid in (ingress, media_server, minio)] == [
+        0, BACKGROUND_SESSION_NICE, BACKGROUND_SESSION_NICE
+    ]  # fmt: skip
     async with AdminClient(stack.ingress, stack.admin_secret) as admin:
         auth = {u: (("authorization", f"Bearer {(await admin.issue_token(u)).token}"),)
                 for u in ("mia", "noah")}  # fmt: skip

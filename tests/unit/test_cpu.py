@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from parley.cpu import bulk_cpus
+from parley.cpu import AUTOGROUP, BACKGROUND_SESSION_NICE, bulk_cpus, session_nice
 
 
 def test_bulk_cpus__last_is_the_highest_cpu_and_only_when_there_are_several() -> None:
@@ -47,3 +47,37 @@ for tid in sorted(int(t) for t in os.listdir("/proc/self/task")):
     lines = out.stdout.splitlines()
     assert len(lines) == 3  # main, early, late
     assert set(lines) == {f"7 {os.SCHED_IDLE} {last}"}
+
+
+SESSION_PROBE = """
+import os, sys
+from parley.cpu import run_in_background, session_nice
+reniced = run_in_background(7, sys.argv[1] == "idle", "all")
+print(reniced, session_nice())
+"""
+
+
+@pytest.mark.parametrize(("idle", "expected_nice"), [(True, BACKGROUND_SESSION_NICE), (False, 7)])
+def test_run_in_background__a_session_leader_renices_its_autogroup(
+    idle: bool, expected_nice: int
+) -> None:
+    """Nice and SCHED_IDLE only rank threads within an autogroup: the session's share must drop."""
+    mode = "idle" if idle else "normal"
+    out = subprocess.run(
+        [sys.executable, "-c", SESSION_PROBE, mode],
+        capture_output=True, text=True, check=True, start_new_session=True,
+    )  # fmt: skip
+    if AUTOGROUP.exists():
+        assert out.stdout.split() == ["True", str(expected_nice)]
+    else:  # a kernel without autogroups: nothing to renice
+        assert out.stdout.split() == ["False", "None"]
+
+
+def test_run_in_background__leaves_a_shared_session_alone() -> None:
+    """A process that does not lead its session must not slow the others in it (this test run)."""
+    before = session_nice()
+    out = subprocess.run(
+        [sys.executable, "-c", SESSION_PROBE, "idle"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", str(before)]
+    assert session_nice() == before
