@@ -69,11 +69,13 @@ def upload_load(
     cpus: str,
     chunk: int,
     window: int,
+    file_mb: float,
     stop: Any,
     queue: Any,
 ) -> None:
-    """A steady background load: 1 MB files started at `mb_per_s` per second (open loop, up to
-    8 at once, each sent as the SDK sends by default) until `stop` is set; puts the MB/s achieved.
+    """A steady background load: files of `file_mb` started at `mb_per_s` per second (open loop,
+    up to 8 at once, each sent as the SDK sends by default) until `stop` is set; puts the MB/s
+    achieved.
 
     The uploading clients stand for phones elsewhere; on this one machine their own CPU (Python
     gRPC pushing megabytes) would be charged to the server. In the background CPU class they
@@ -83,7 +85,7 @@ def upload_load(
 
     async def run() -> float:
         auth = (("authorization", f"Bearer {token}"),)
-        data = os.urandom(MB)
+        data = os.urandom(int(file_mb * MB))
         slots = asyncio.Semaphore(8)
         done = 0
         async with grpc.aio.insecure_channel(target) as channel:
@@ -99,10 +101,10 @@ def upload_load(
             tasks = []
             while not stop.is_set():
                 tasks.append(asyncio.ensure_future(one()))
-                next_at += 1.0 / mb_per_s
+                next_at += file_mb / mb_per_s
                 await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
             await asyncio.gather(*tasks)
-            return done / (time.perf_counter() - started)  # 1 MB files: files/s = MB/s
+            return done * file_mb / (time.perf_counter() - started)
 
     queue.put(asyncio.run(run()))
 
@@ -124,6 +126,7 @@ def phase(
         args.upload_client_cpus,
         args.load_chunk_kb * 1024,
         args.load_window,
+        args.load_file_mb,
     )
     load = SPAWN.Process(target=upload_load, args=(*upload_args, stop, queue))
     load.start()
@@ -148,6 +151,12 @@ def main() -> None:
                         help="upload clients only niced, not SCHED_IDLE")  # fmt: skip
     parser.add_argument("--upload-client-cpus", default="last",
                         help='as PARLEY_MEDIA_CPUS ("all": any CPU)')  # fmt: skip
+    parser.add_argument(
+        "--load-file-mb",
+        type=float,
+        default=1.0,
+        help="size of each file of the background upload load",
+    )
     parser.add_argument("--load-chunk-kb", type=int, default=SDK_CHUNK // 1024,
                         help="chunk size of the load's uploads (default: the SDK's)")  # fmt: skip
     parser.add_argument("--load-window", type=int, default=1,

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from parley.adapters.cassandra_read_models import CassandraProjectionStore
 from parley.domain.events import Logged, MessageDelivered, MessageRead, MessageRecalled
+from parley.domain.projection import projects
 from parley.domain.projection_fold import fold
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
 from parley.domain.read_models import Notice
@@ -95,11 +96,12 @@ class Projector:
         )
 
     async def _states_for(self, batch: Sequence[Logged]) -> dict[str, ConversationState]:
-        wanted = dict.fromkeys(logged.event.conversation_key for logged in batch)
+        projected = [logged for logged in batch if projects(logged.event)]
+        wanted = dict.fromkeys(logged.event.conversation_key for logged in projected)
         missing = [key for key in wanted if key not in self._states]
         loaded = await self._store.load_states(missing) if missing else {}
         states: dict[str, ConversationState] = {}
-        for logged in batch:
+        for logged in projected:
             key = logged.event.conversation_key
             if key in states:
                 continue

@@ -10,6 +10,7 @@ from parley.domain.events import (
     ConversationDeleted,
     ConversationRead,
     CustomContent,
+    Event,
     GroupCreated,
     GroupDismissed,
     GroupMembersAdded,
@@ -273,3 +274,10 @@ _HANDLERS: dict[type, Callable[[Step, Any], None]] = {
     RoomCreated: _room_created,
     RoomDismissed: _dismissed,
 }
+
+
+def projects(event: Event) -> bool:
+    """Whether events of this kind change a read model. The others (uploads, mutes, blocks,
+    room entries, broadcasts: other services fold those) are passed over without loading or
+    storing the state of their conversation; the projector's position still moves past them."""
+    return type(event.payload) in _HANDLERS

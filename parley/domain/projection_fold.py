@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from parley.domain.events import Logged
-from parley.domain.projection import project
+from parley.domain.projection import project, projects
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
 from parley.domain.projection_step import conversation_notice
 from parley.domain.read_models import HistoryErased, HistoryRecalled, HistoryRow, Notice, RowWrite
@@ -65,10 +65,13 @@ def fold(
     events: Iterable[Logged],
     refs: Mapping[str, MessageRef] | None = None,
 ) -> Batch:
-    """Applies events in order, creating states for conversations first seen."""
+    """Applies events in order, creating states for conversations first seen; events that
+    change no read model (`projects`) touch no state."""
     batch = Batch()
     changed: dict[tuple[str, str], int] = {}
     for logged in events:
+        if not projects(logged.event):
+            continue
         key = logged.event.conversation_key
         state = states.get(key)
         if state is None:

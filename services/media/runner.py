@@ -3,9 +3,8 @@
 Uploads move megabytes through Python, MinIO and the probes; on a host shared with the message
 path that work must not delay messages. So media gets a process of its own (its own event loop
 and GIL, no message traffic) in the background CPU class (`parley.cpu`: `media_nice`,
-SCHED_IDLE, confined to `media_cpus`, and its session's autogroup reniced, which is why `parley
-run` starts it as a session of its own): when the CPU is short, the kernel runs the ingress,
-delivery and projector first, and uploads slow down instead of messages.
+SCHED_IDLE, confined to `media_cpus`, in an idle CPU cgroup): when the CPU is short, the kernel
+runs the ingress, delivery and projector first, and uploads slow down instead of messages.
 """
 
 from __future__ import annotations
@@ -34,10 +33,13 @@ async def run_server(settings: Settings) -> None:
 def run(settings: Settings) -> int:
     """Serves until SIGINT/SIGTERM; returns the exit code."""
     configure_logging("media", settings.log_level)
-    if not run_in_background(settings.media_nice, settings.media_sched_idle, settings.media_cpus):
+    placement = run_in_background(
+        settings.media_nice, settings.media_sched_idle, settings.media_cpus
+    )
+    if placement == "none":
         log.warning(
-            "media server does not lead its session: its session's CPU share is not lowered "
-            "(start it with `parley run`, or `setsid`)"
+            "media server is in no idle CPU cgroup and does not lead its session: message-path "
+            "processes may wait for it (run it as root, or start it with `parley run`)"
         )
     asyncio.run(run_server(settings))
     return 0

@@ -8,7 +8,14 @@ import sys
 
 import pytest
 
-from parley.cpu import AUTOGROUP, BACKGROUND_SESSION_NICE, bulk_cpus, session_nice
+from parley.cpu import (
+    AUTOGROUP,
+    BACKGROUND_SESSION_NICE,
+    bulk_cpus,
+    cpu_cgroup,
+    in_idle_cgroup,
+    session_nice,
+)
 
 
 def test_bulk_cpus__last_is_the_highest_cpu_and_only_when_there_are_several() -> None:
@@ -51,33 +58,47 @@ for tid in sorted(int(t) for t in os.listdir("/proc/self/task")):
 
 SESSION_PROBE = """
 import os, sys
-from parley.cpu import run_in_background, session_nice
-reniced = run_in_background(7, sys.argv[1] == "idle", "all")
-print(reniced, session_nice())
+from parley.cpu import in_idle_cgroup, run_in_background, session_nice
+placement = run_in_background(7, sys.argv[1] == "idle", "all")
+print(placement.replace(" ", "_"), in_idle_cgroup(), session_nice())
 """
 
+# Root on a host with a CPU cgroup hierarchy (the dev machine, CI) makes the idle cgroup.
+CAN_MAKE_CGROUPS = os.geteuid() == 0 and cpu_cgroup("self") is not None
 
-@pytest.mark.parametrize(("idle", "expected_nice"), [(True, BACKGROUND_SESSION_NICE), (False, 7)])
-def test_run_in_background__a_session_leader_renices_its_autogroup(
-    idle: bool, expected_nice: int
-) -> None:
-    """Nice and SCHED_IDLE only rank threads within an autogroup: the session's share must drop."""
-    mode = "idle" if idle else "normal"
-    out = subprocess.run(
-        [sys.executable, "-c", SESSION_PROBE, mode],
-        capture_output=True, text=True, check=True, start_new_session=True,
-    )  # fmt: skip
+
+def probe(mode: str, start_new_session: bool = False) -> list[str]:
+    argv = [sys.executable, "-c", SESSION_PROBE, mode]
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=True, start_new_session=start_new_session
+    )
+    return done.stdout.split()
+
+
+def test_run_in_background__idle_goes_to_an_idle_cgroup_or_renices_its_session() -> None:
+    """Between processes of different sessions, nice and SCHED_IDLE alone do not rank."""
+    if CAN_MAKE_CGROUPS:
+        assert probe("idle", start_new_session=True) == ["idle_cgroup", "True", "0"]
+    else:
+        expected = str(BACKGROUND_SESSION_NICE) if AUTOGROUP.exists() else "None"
+        assert probe("idle", start_new_session=True) == ["session_reniced", "False", expected]
+
+
+def test_run_in_background__not_idle_renices_its_session_to_its_nice() -> None:
+    placement, in_cgroup, nice = probe("normal", start_new_session=True)
+    assert in_cgroup == "False"
     if AUTOGROUP.exists():
-        assert out.stdout.split() == ["True", str(expected_nice)]
-    else:  # a kernel without autogroups: nothing to renice
-        assert out.stdout.split() == ["False", "None"]
+        assert (placement, nice) == ("session_reniced", "7")
+    else:
+        assert (placement, nice) == ("none", "None")
 
 
 def test_run_in_background__leaves_a_shared_session_alone() -> None:
     """A process that does not lead its session must not slow the others in it (this test run)."""
     before = session_nice()
-    out = subprocess.run(
-        [sys.executable, "-c", SESSION_PROBE, "idle"], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split() == ["False", str(before)]
+    assert probe("normal") == ["none", "False", str(before)]
     assert session_nice() == before
+    assert not in_idle_cgroup()  # nor does a child in the idle cgroup take its parent along
+    if CAN_MAKE_CGROUPS:
+        assert probe("idle") == ["idle_cgroup", "True", str(before)]
+    assert not in_idle_cgroup() and session_nice() == before

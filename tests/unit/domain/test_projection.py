@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from parley.adapters.memory_read_models import InMemoryReadModels
-from parley.domain.events import CommandContent, MessageSent
-from parley.domain.projection import project
+from parley.domain.events import (
+    CommandContent,
+    FileContent,
+    MediaRef,
+    MediaUploaded,
+    MessageSent,
+    UserBlocked,
+)
+from parley.domain.projection import project, projects
 from parley.domain.projection_fold import fold
 from parley.domain.projection_state import (
     ConversationState,
@@ -248,3 +255,19 @@ def test_project__scripted_history_yields_the_expected_read_models() -> None:
     assert history(models, ROOM) == {}
     readers = sorted(k[1:] for k in models.table("reader"))
     assert readers == [(GROUP, 1, "alice"), (GROUP, 1, "bob")]
+
+
+def test_fold__events_that_change_no_read_model_touch_no_state() -> None:
+    """An upload on the uploader's own stream, or a mute in a group, loads and stores nothing:
+    the projector pays for them with its position only."""
+    s = Script()
+    s.send(PEER_AB, "alice", "hi")
+    upload = FileContent(MediaRef("obj1", "", "a.bin", 10, "application/octet-stream"))
+    s.add("p:alice:alice", "alice", MediaUploaded(upload))
+    s.add(PEER_AB, "alice", UserBlocked("bob"))
+    assert [projects(logged.event) for logged in s.logged] == [True, False, False]
+    states: dict[str, ConversationState] = {}
+    batch = fold(states, s.logged)
+    assert set(batch.touched) == set(states) == {PEER_AB}
+    assert states[PEER_AB].applied_offset == s.logged[0].position.offset
+    assert fold(states, s.logged[1:]).touched == {} and not fold(states, s.logged[1:]).writes
