@@ -80,7 +80,7 @@ def upload_load(
     The uploading clients stand for phones elsewhere; on this one machine their own CPU (Python
     gRPC pushing megabytes) would be charged to the server. In the background CPU class they
     take what the system under test leaves, as the media server and MinIO do."""
-    os.setsid()  # a session of its own, whose autogroup the background class renices
+    os.setsid()  # its own session: without an idle cgroup, its autogroup is what gets reniced
     run_in_background(nice, idle, cpus)
 
     async def run() -> float:
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--upload-mb-per-s", type=float, default=10.0, help="background load")
     parser.add_argument("--upload-client-nice", type=int, default=10)
     parser.add_argument("--upload-client-normal-policy", action="store_true",
-                        help="upload clients only niced, not SCHED_IDLE")  # fmt: skip
+                        help="upload clients niced only: no SCHED_IDLE or cgroup")  # fmt: skip
     parser.add_argument("--upload-client-cpus", default="last",
                         help='as PARLEY_MEDIA_CPUS ("all": any CPU)')  # fmt: skip
     parser.add_argument(

@@ -92,12 +92,13 @@ class Settings(BaseSettings):
         default=10,
         ge=0,
         le=19,
-        description="CPU niceness of the media server: bulk bytes yield the CPU to messages.",
+        description="CPU niceness of the media server's threads (among themselves; across "
+        "processes the idle cgroup ranks it).",
     )
     media_sched_idle: bool = Field(
         default=True,
-        description="Run the media server under SCHED_IDLE: a woken message-path task preempts "
-        "it at once.",
+        description="Run the media server under SCHED_IDLE in the idle CPU cgroup "
+        "`parley-background` (cpu.idle=1): a woken message-path task preempts it at once.",
     )
     media_cpus: str = Field(
         default="last",

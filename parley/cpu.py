@@ -135,9 +135,16 @@ def _renice_session(nice: int) -> bool:
 
 
 def session_nice(pid: int | str = "self") -> int | None:
-    """The nice value of the autogroup `pid` is in, or None without autogroups."""
+    """The nice value of the autogroup `pid` is in, or None without one: a kernel without
+    autogroups, or a session that never got its own (one begun before autogroups were on, such
+    as init's and that of a daemon that never called setsid), whose file is empty."""
     try:
-        text = Path(f"/proc/{pid}/autogroup").read_text()  # "/autogroup-42 nice 19"
+        return autogroup_nice(Path(f"/proc/{pid}/autogroup").read_text())
     except FileNotFoundError:
         return None
-    return int(text.split()[-1])
+
+
+def autogroup_nice(text: str) -> int | None:
+    """The nice value in a /proc/<pid>/autogroup file: "/autogroup-42 nice 19", or "" (None)."""
+    words = text.split()
+    return int(words[-1]) if words else None

@@ -54,7 +54,7 @@ def start(
     background: bool = False,
 ) -> int:
     """Launch in its own session (it outlives this CLI), stdout+stderr appended to log_file.
-    `background`: in the background CPU class of `parley.cpu` (nice, SCHED_IDLE, one CPU)."""
+    `background`: in the background CPU class of `parley.cpu` (idle cgroup, SCHED_IDLE, one CPU)."""
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:

@@ -11,6 +11,7 @@ import pytest
 from parley.cpu import (
     AUTOGROUP,
     BACKGROUND_SESSION_NICE,
+    autogroup_nice,
     bulk_cpus,
     cpu_cgroup,
     in_idle_cgroup,
@@ -33,6 +34,12 @@ def test_bulk_cpus__a_list_names_cpus_and_all_or_empty_confines_nothing() -> Non
 def test_bulk_cpus__a_cpu_that_is_not_available_is_refused() -> None:
     with pytest.raises(ValueError, match=r"\[7\]"):
         bulk_cpus("0,7", {0, 1})
+
+
+def test_autogroup_nice__a_session_without_an_autogroup_of_its_own_has_none() -> None:
+    assert autogroup_nice("/autogroup-42 nice 19\n") == 19
+    assert autogroup_nice("/autogroup-7 nice -3\n") == -3
+    assert autogroup_nice("") is None  # init's session, and a daemon's that never called setsid
 
 
 def test_run_in_background__moves_every_thread_and_later_ones() -> None:
