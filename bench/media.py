@@ -26,6 +26,7 @@ from typing import Any
 import grpc
 from minio import Minio
 
+from bench.cpu_use import PARTS, CpuWindow
 from bench.e2e import System, measure, running_system
 from bench.ingest import issue_tokens, percentile
 from parley.config import DEV_ADMIN_SECRET, Settings
@@ -115,7 +116,9 @@ def phase(
     """One e2e measurement, under a background upload load when `upload_token` is given."""
     pairs = [(f"s{tag}x{i}", f"r{tag}x{i}") for i in range(args.pairs)]
     if upload_token is None:
-        return measure(system, pairs, args.rate, args.duration, 1) | {"upload_mb_per_s": 0.0}
+        window = CpuWindow.start()
+        result = measure(system, pairs, args.rate, args.duration, 1)
+        return result | {"upload_mb_per_s": 0.0, "cpu_pct": window.stop()}
     stop, queue = SPAWN.Event(), SPAWN.Queue()
     upload_args = (
         system.media,
@@ -132,12 +135,14 @@ def phase(
     load.start()
     time.sleep(2.0)  # let the upload load reach its steady state
     try:
+        window = CpuWindow.start()
         result = measure(system, pairs, args.rate, args.duration, 1)
+        cpu = window.stop()
     finally:
         stop.set()
     rate = queue.get()
     load.join()
-    return result | {"upload_mb_per_s": rate}
+    return result | {"upload_mb_per_s": rate, "cpu_pct": cpu}
 
 
 def main() -> None:
@@ -214,6 +219,11 @@ def main() -> None:
             "send_ack_p99_ms_per_round": [r["send_ack_p99_ms"] for r in results],
             "msgs_per_s": round(sum(r["msgs_per_s"] for r in results) / len(results), 1),
             "upload_mb_per_s": round(sum(r["upload_mb_per_s"] for r in results) / len(results), 1),
+            # % of one core each part of the system used, mean over the rounds
+            "cpu_pct": {
+                part: round(sum(r["cpu_pct"][part] for r in results) / len(results), 1)
+                for part in PARTS
+            },
             **{
                 k: sum(r[k] for r in results)
                 for k in ("accepted", "lost", "duplicated", "out_of_order")

@@ -1,0 +1,91 @@
+"""Where the CPU went during a bench phase: CPU seconds of each part of the running system.
+
+A part is an engine (Kafka, Cassandra, MinIO) or a Parley service (ingress, projector,
+delivery, media) together with every process it started (ingress workers, probes). Processes
+that are not part of the system (the bench's own load clients) are left out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import psutil
+
+PYTHON_MODULES = {
+    "services.ingress": "ingress",
+    "streams": "projector",
+    "services.delivery": "delivery",
+    "services.media": "media",
+}
+JAVA_MAIN_CLASSES = {
+    "kafka.Kafka": "kafka",
+    "org.apache.cassandra.service.CassandraDaemon": "cassandra",
+}
+EXECUTABLES = {"minio": "minio"}
+PARTS = (*JAVA_MAIN_CLASSES.values(), *EXECUTABLES.values(), *PYTHON_MODULES.values())
+
+
+def part_of(cmdline: list[str]) -> str | None:
+    """The part a command line starts, if any ("python -m services.media" -> "media")."""
+    if not cmdline:
+        return None
+    if "-m" in cmdline[:-1]:
+        return PYTHON_MODULES.get(cmdline[cmdline.index("-m") + 1])
+    for main_class, part in JAVA_MAIN_CLASSES.items():
+        if main_class in cmdline:
+            return part
+    return EXECUTABLES.get(cmdline[0].rsplit("/", 1)[-1])
+
+
+def snapshot() -> dict[str, float]:
+    """CPU seconds (user + system, all threads) used so far by each part's processes."""
+    parts: dict[int, str | None] = {}
+    used: dict[str, float] = dict.fromkeys(PARTS, 0.0)
+    for proc in psutil.process_iter(["pid", "ppid", "cmdline"]):
+        part = _part(proc, parts)
+        if part is None:
+            continue
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:  # it ended meanwhile
+            continue
+        used[part] += times.user + times.system
+    return used
+
+
+def _part(proc: psutil.Process, parts: dict[int, str | None]) -> str | None:
+    chain: list[int] = []
+    current: psutil.Process | None = proc
+    found: str | None = None
+    while current is not None and current.pid > 1:
+        if current.pid in parts:
+            found = parts[current.pid]
+            break
+        chain.append(current.pid)
+        try:
+            found = part_of(current.cmdline())
+            current = None if found else current.parent()
+        except psutil.Error:
+            break
+    for pid in chain:
+        parts[pid] = found
+    return found
+
+
+@dataclass
+class CpuWindow:
+    """CPU use of each part between `start` and `stop`, in % of one core."""
+
+    started: dict[str, float]
+    at: float
+
+    @classmethod
+    def start(cls) -> CpuWindow:
+        return cls(snapshot(), time.monotonic())
+
+    def stop(self) -> dict[str, float]:
+        ended, elapsed = snapshot(), time.monotonic() - self.at
+        return {
+            part: round((ended[part] - self.started[part]) / elapsed * 100, 1) for part in PARTS
+        }
