@@ -2,7 +2,8 @@
 
 A part is an engine (Kafka, Cassandra, MinIO) or a Parley service (ingress, projector,
 delivery, media) together with every process it started (ingress workers, probes). Processes
-that are not part of the system (the bench's own load clients) are left out.
+that are not part of the system are left out, except the bench's own load processes that
+ended within the window ("clients": on this one machine they take CPU from the system too).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ JAVA_MAIN_CLASSES = {
     "org.apache.cassandra.service.CassandraDaemon": "cassandra",
 }
 EXECUTABLES = {"minio": "minio"}
-PARTS = (*JAVA_MAIN_CLASSES.values(), *EXECUTABLES.values(), *PYTHON_MODULES.values())
+# "clients": the bench's own load processes that ended (and were waited for) in the window.
+PARTS = (
+    *JAVA_MAIN_CLASSES.values(), *EXECUTABLES.values(), *PYTHON_MODULES.values(), "clients"
+)  # fmt: skip
 
 
 def part_of(cmdline: list[str]) -> str | None:
@@ -51,6 +55,8 @@ def snapshot() -> dict[str, float]:
         except psutil.Error:  # it ended meanwhile
             continue
         used[part] += times.user + times.system
+    own = psutil.Process().cpu_times()
+    used["clients"] = own.children_user + own.children_system
     return used
 
 
