@@ -24,9 +24,11 @@ JAVA_MAIN_CLASSES = {
     "org.apache.cassandra.service.CassandraDaemon": "cassandra",
 }
 EXECUTABLES = {"minio": "minio"}
-# "clients": the bench's own load processes that ended (and were waited for) in the window.
+# "clients": the bench's own load processes that ended (and were waited for) in the window;
+# "steal": time the hypervisor gave this machine's CPUs to something else while they had work.
 PARTS = (
-    *JAVA_MAIN_CLASSES.values(), *EXECUTABLES.values(), *PYTHON_MODULES.values(), "clients"
+    *JAVA_MAIN_CLASSES.values(), *EXECUTABLES.values(), *PYTHON_MODULES.values(), "clients",
+    "steal",
 )  # fmt: skip
 
 
@@ -57,6 +59,7 @@ def snapshot() -> dict[str, float]:
         used[part] += times.user + times.system
     own = psutil.Process().cpu_times()
     used["clients"] = own.children_user + own.children_system
+    used["steal"] = psutil.cpu_times().steal
     return used
 
 

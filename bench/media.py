@@ -5,7 +5,8 @@ Starts the whole system (ingress with MediaService, projector, delivery) on fres
 fresh keyspace and a fresh bucket, measures upload MB/s, then alternates phases of the e2e
 message load alone and under a paced background upload load (after one uncounted warm-up
 phase, rounds in ABBA order, so slow drift of the machine falls on both sides), and prints one
-JSON line.
+JSON line. Each side also reports the CPU each part of the system used (bench/cpu_use.py):
+whether uploads add work to the message path's processes, or only to the background class.
 
 Defaults: 200 messages/s (50 pairs at 4/s), a load with headroom on this 2-core machine, under
 10 MB/s of 1 MB file uploads. Near saturation any added work degrades latency, isolated or not;
