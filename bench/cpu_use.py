@@ -1,7 +1,7 @@
 """Where the CPU went during a bench phase: CPU seconds of each part of the running system.
 
 A part is an engine (Kafka, Cassandra, MinIO) or a Parley service (ingress, projector,
-delivery, media) together with every process it started (ingress workers, probes). Processes
+delivery, media) together with every process it started (the ingress workers). Processes
 that are not part of the system are left out, except the bench's own load processes that
 ended within the window ("clients": on this one machine they take CPU from the system too).
 """
@@ -25,7 +25,8 @@ JAVA_MAIN_CLASSES = {
 }
 EXECUTABLES = {"minio": "minio"}
 # "clients": the bench's own load processes that ended (and were waited for) in the window;
-# "steal": time the hypervisor gave this machine's CPUs to something else while they had work.
+# "steal": time the hypervisor gave this machine's CPUs to something else while they had work
+# (summed over the CPUs, as every other part).
 PARTS = (
     *JAVA_MAIN_CLASSES.values(), *EXECUTABLES.values(), *PYTHON_MODULES.values(), "clients",
     "steal",
@@ -48,7 +49,7 @@ def snapshot() -> dict[str, float]:
     """CPU seconds (user + system, all threads) used so far by each part's processes."""
     parts: dict[int, str | None] = {}
     used: dict[str, float] = dict.fromkeys(PARTS, 0.0)
-    for proc in psutil.process_iter(["pid", "ppid", "cmdline"]):
+    for proc in psutil.process_iter():
         part = _part(proc, parts)
         if part is None:
             continue
