@@ -105,6 +105,19 @@ class Settings(BaseSettings):
         description='CPUs of the media server: "last" (the highest-numbered, when there are '
         'several), a list such as "2,3", or "all". Keeps one CPU free of bulk byte work.',
     )
+    media_scratch_dir: str = Field(
+        default="",
+        description="Where uploads are staged while they are received and validated. Empty: "
+        "/dev/shm when it is a writable tmpfs (staging in RAM keeps the upload's page cache, "
+        "journal and writeback work off the disk the log and read models share), else the "
+        "system temp directory.",
+    )
+    media_staging_max_bytes: int = Field(
+        default=2_000_000_000,
+        gt=0,
+        description="Bytes of uploads one media server stages at once; an upload that would "
+        "go past it is refused with MEDIA_SERVER_BUSY (retryable), so RAM staging stays bounded.",
+    )
     ingress_metrics_port: Port = Field(
         default=9464, description="Prometheus metrics port of the ingress."
     )
@@ -215,6 +228,8 @@ class Settings(BaseSettings):
         """The configuration table of the README."""
         rows = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
         rows += [
-            f"| `{d.name}` | `{d.env}` | `{d.default}` | {d.description} |" for d in cls.describe()
+            f"| `{d.name}` | `{d.env}` | {f'`{d.default}`' if d.default else '(empty)'} "
+            f"| {d.description} |"
+            for d in cls.describe()
         ]
         return "\n".join(rows) + "\n"

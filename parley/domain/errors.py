@@ -50,6 +50,7 @@ class Reason(IntEnum):
     RENDITION_UNAVAILABLE = 6012
     EVENT_LOG_UNAVAILABLE = 9001
     MEDIA_STORE_UNAVAILABLE = 9002
+    MEDIA_SERVER_BUSY = 9003
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,12 @@ REASONS: dict[Reason, ReasonInfo] = {
         "UNAVAILABLE",
         "The media store (MinIO) did not answer; nothing was stored or served.",
         "Retry the upload or download.",
+    ),
+    Reason.MEDIA_SERVER_BUSY: ReasonInfo(
+        "RESOURCE_EXHAUSTED",
+        "The media server has no room to stage another upload now (its staging budget or "
+        "space is taken by uploads in flight); nothing was stored.",
+        "Retry the upload in a few seconds.",
     ),
 }
 

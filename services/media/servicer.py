@@ -20,6 +20,7 @@ from parley.gen.parley.v1 import media_pb2_grpc
 from parley.ports import BlobStoreUnavailable
 from services.ingress.auth import current_caller
 from services.ingress.errors import abort
+from services.media.scratch import Claim, no_room_is_busy
 from services.media.staging import complete_upload, create_upload_url
 from services.media.uploads import MediaDeps, accept_file, unavailable
 
@@ -54,11 +55,14 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     ) -> AsyncIterator[pb.UploadProgress]:
         owner = current_caller().user_id
         try:
-            with tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory:
+            with (
+                self._deps.staging.claim() as claim,
+                tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory,
+            ):
                 path = Path(directory) / "upload"
                 sink = await asyncio.to_thread(path.open, "wb")
                 try:
-                    received = _Received(self._deps)
+                    received = _Received(self._deps, claim)
                     async for chunk in request_iterator:
                         yield await received.add(chunk, sink)
                 finally:
@@ -156,8 +160,9 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
 class _Received:
     """The running state of one streamed upload: kind and name from the first chunk, bytes."""
 
-    def __init__(self, deps: MediaDeps) -> None:
+    def __init__(self, deps: MediaDeps, claim: Claim) -> None:
         self._limits = deps.ingress.limits
+        self._claim = claim
         self.kind: MessageType | None = None
         self.file_name = ""
         self.declared = 0
@@ -174,5 +179,8 @@ class _Received:
         self.bytes += len(chunk.data)
         if self.bytes > media_max_bytes(self.kind, self._limits):
             check_size(self.kind, self.bytes, self._limits)  # stops reading the stream now
-        await asyncio.to_thread(sink.write, chunk.data)
+        # What the client declared is held from its first chunk: a full server says so early.
+        self._claim.grow_to(max(self.declared, self.bytes))
+        with no_room_is_busy():
+            await asyncio.to_thread(sink.write, chunk.data)
         return pb.UploadProgress(received_bytes=self.bytes, total_bytes=self.declared)

@@ -13,12 +13,15 @@ from parley.domain.events import MediaContent, MessageType
 from parley.domain.media_content import check_size
 from parley.domain.media_uploads import check_media_type
 from parley.ports import BlobStoreUnavailable
+from services.media.scratch import no_room_is_busy
 from services.media.uploads import MediaDeps, accept_file, delete_quietly, unavailable
 
 STAGING_PREFIX = "staging/"
 _UPLOAD_ID = re.compile(r"^u_[0-9a-f]{24}$")
 # A failed completion keeps the staged file only when retrying it can succeed.
-_RETRYABLE = frozenset({Reason.MEDIA_STORE_UNAVAILABLE, Reason.EVENT_LOG_UNAVAILABLE})
+_RETRYABLE = frozenset(
+    {Reason.MEDIA_STORE_UNAVAILABLE, Reason.EVENT_LOG_UNAVAILABLE, Reason.MEDIA_SERVER_BUSY}
+)
 
 
 def staging_key(owner: str, upload_id: str) -> str:
@@ -66,8 +69,11 @@ async def complete_upload(
     try:
         check_size(kind, staged.size, deps.ingress.limits)
         path = str(Path(directory) / "staged")
-        await deps.store.download_to(key, path)
-        content = await accept_file(deps, owner, kind, manifest["file_name"], path, stamp)
+        with deps.staging.claim() as claim:
+            claim.grow_to(staged.size)
+            with no_room_is_busy():
+                await deps.store.download_to(key, path)
+            content = await accept_file(deps, owner, kind, manifest["file_name"], path, stamp)
     except BlobStoreUnavailable as error:
         raise unavailable(error) from error
     except Rejected as rejected:

@@ -23,6 +23,7 @@ from parley.domain.media_uploads import (
 )
 from parley.ports import BlobStore, BlobStoreUnavailable, MediaProbe, RenderedPicture
 from services.ingress.context import IngressContext
+from services.media.scratch import StagingBudget
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,13 @@ RENDITION_TYPE = "image/jpeg"
 @dataclass
 class MediaDeps:
     """What the media services need: the ingress's write model and writer, a blob store, a
-    probe, and where to spool uploads on local disk (None: the system temp directory)."""
+    probe, where to stage uploads while they are validated, and how many bytes may be staged."""
 
     ingress: IngressContext
     store: BlobStore
     probe: MediaProbe
-    scratch_dir: str | None = None
+    scratch_dir: str
+    staging: StagingBudget
     upload_url_ttl_s: int = 900
     download_url_ttl_s: int = 300
     # Probing and rendering are CPU-bound: this many at once per process.

@@ -78,10 +78,16 @@ async def ingress(ingress_factory: IngressFactory) -> Ingress:
 
 @pytest.fixture
 async def media_ingress(
-    ingress_factory: IngressFactory, unique_name: Callable[[str], str]
+    request: pytest.FixtureRequest,
+    ingress_factory: IngressFactory,
+    unique_name: Callable[[str], str],
 ) -> AsyncIterator[Ingress]:
-    """An ingress with MediaService mounted, its objects under a fresh prefix of the bucket."""
-    started: Ingress = await ingress_factory(media_prefix=unique_name("test-media") + "/")
+    """An ingress with MediaService mounted, its objects under a fresh prefix of the bucket;
+    settings overrides come as the parameter of an indirect parametrization."""
+    overrides = getattr(request, "param", {})
+    started: Ingress = await ingress_factory(
+        media_prefix=unique_name("test-media") + "/", **overrides
+    )
     yield started
     assert started.media is not None
     store = started.media.store

@@ -201,3 +201,31 @@ async def test_upload_url__a_wrong_type_is_rejected_and_removed(
     with pytest.raises(grpc.aio.AioRpcError) as oversize:
         await alice.media.CreateUploadUrl(too_big, metadata=alice.auth)
     assert reason_of(oversize.value) is Reason.MEDIA_TOO_LARGE
+
+
+@pytest.mark.parametrize("media_ingress", [{"media_staging_max_bytes": MIB}], indirect=True)
+async def test_upload__past_the_staging_budget_the_server_is_busy_and_keeps_nothing(
+    media_ingress: Ingress, tmp_path: Path
+) -> None:
+    alice = await media_ingress.client("alice")
+    data = media_samples.noise(tmp_path, 2 * MIB).read_bytes()
+    # declared: refused at the first chunk; undeclared: once the bytes sent pass the budget
+    assert await _rejected(alice, "file", data) is Reason.MEDIA_SERVER_BUSY
+    undeclared = {"declare": False, "chunk": 256 * 1024}
+    assert await _rejected(alice, "file", data, **undeclared) is Reason.MEDIA_SERVER_BUSY
+    assert await stored_keys(media_ingress) == []
+    assert uploads_logged(media_ingress) == []
+    # the refused uploads gave their bytes back: one that fits is accepted
+    fits = await upload(alice.media, alice.auth, "file", data[: MIB // 2])
+    assert fits.body.file.media.size_bytes == MIB // 2
+    # a presigned upload too large to stage now is refused and kept for a retry
+    request = media_pb2.CreateUploadUrlRequest(kind=KINDS["file"], size_bytes=len(data))
+    created = await alice.media.CreateUploadUrl(request, metadata=alice.auth)
+    assert await http_put(created.url, data) == 200
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await alice.media.CompleteUpload(
+            media_pb2.CompleteUploadRequest(upload_id=created.upload_id), metadata=alice.auth
+        )
+    assert reason_of(caught.value) is Reason.MEDIA_SERVER_BUSY
+    assert [k for k in await stored_keys(media_ingress) if k.startswith("staging/")]
+    assert len(uploads_logged(media_ingress)) == 1

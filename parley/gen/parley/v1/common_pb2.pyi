@@ -195,6 +195,8 @@ class _ReasonCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasonCode
     """
     MEDIA_STORE_UNAVAILABLE: _ReasonCode.ValueType  # 9002
     """UNAVAILABLE: nothing was stored, retry the upload"""
+    MEDIA_SERVER_BUSY: _ReasonCode.ValueType  # 9003
+    """RESOURCE_EXHAUSTED: no room to stage the upload now, retry later"""
 
 class ReasonCode(_ReasonCode, metaclass=_ReasonCodeEnumTypeWrapper):
     """Stable reason codes carried in every rejection (google.rpc.ErrorInfo.metadata["code"] and
@@ -285,6 +287,8 @@ UNAVAILABLE: nothing was written, retry with the same id
 """
 MEDIA_STORE_UNAVAILABLE: ReasonCode.ValueType  # 9002
 """UNAVAILABLE: nothing was stored, retry the upload"""
+MEDIA_SERVER_BUSY: ReasonCode.ValueType  # 9003
+"""RESOURCE_EXHAUSTED: no room to stage the upload now, retry later"""
 Global___ReasonCode: _TypeAlias = ReasonCode  # noqa: Y015
 
 @_typing.final
