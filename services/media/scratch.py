@@ -1,11 +1,12 @@
 """Where uploads wait while they are received and validated, and how many bytes may wait.
 
 Every streamed upload is spooled to a file (the probes read files) and every presigned upload
-is fetched back into one before it is validated. On disk, that is page-cache, journal and
-writeback work on the filesystem Kafka and Cassandra write to, done at normal priority by the
-kernel whatever the media server's CPU class: bench-media measured the message p99 under 10 MB/s
-of uploads at +13% to +57% with staging on disk, against +0% to +6% with staging on tmpfs. So
-staging goes to RAM when the host has a tmpfs at /dev/shm, and a budget keeps it bounded.
+is fetched back into one before it is validated. On disk, that is page-cache and journal work
+on the filesystem Kafka and Cassandra write to, done by the kernel whatever the media server's
+CPU class. The staging pattern alone (10 files of 1 MB a second, written, read back, removed)
+raised bench-e2e's p99 by 20% on disk and 7% on tmpfs; bench-media's figures with either are in
+the README. So staging goes to RAM when the host has a tmpfs at /dev/shm, and a budget keeps it
+bounded: an upload that would take it past the limit is refused as retryable, never half-kept.
 """
 
 from __future__ import annotations

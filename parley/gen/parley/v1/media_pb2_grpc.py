@@ -69,6 +69,8 @@ class MediaServiceServicer:
         data. Each chunk is answered with the bytes received so far; the last answer, after the
         stream ends and the server validated the file, carries the media to send in a message.
         A rejected or interrupted upload leaves nothing behind; restart it from the beginning.
+        MEDIA_SERVER_BUSY (its staging space is full for now; declare the size to learn it at the
+        first chunk) is worth a retry after a few seconds.
         Keep few chunks unanswered (one is simplest): the server ends the call at the first bad
         chunk, and a client that is still writing then sees a failed write instead of the status.
         """
@@ -84,7 +86,9 @@ class MediaServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CompleteUpload(self, request, context):
-        """Validates what was PUT to the upload URL; only then may a message reference it.
+        """Validates what was PUT to the upload URL; only then may a message reference it. After
+        MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
+        call it again; any other rejection removes it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

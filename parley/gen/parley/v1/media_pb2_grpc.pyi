@@ -41,13 +41,18 @@ class MediaServiceStub:
     data. Each chunk is answered with the bytes received so far; the last answer, after the
     stream ends and the server validated the file, carries the media to send in a message.
     A rejected or interrupted upload leaves nothing behind; restart it from the beginning.
+    MEDIA_SERVER_BUSY (its staging space is full for now; declare the size to learn it at the
+    first chunk) is worth a retry after a few seconds.
     Keep few chunks unanswered (one is simplest): the server ends the call at the first bad
     chunk, and a client that is still writing then sees a failed write instead of the status.
     """
     CreateUploadUrl: _grpc.UnaryUnaryMultiCallable[_media_pb2.CreateUploadUrlRequest, _media_pb2.CreateUploadUrlResponse]
     """A presigned PUT straight to the store, for large files; then call CompleteUpload."""
     CompleteUpload: _grpc.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.UploadResult]
-    """Validates what was PUT to the upload URL; only then may a message reference it."""
+    """Validates what was PUT to the upload URL; only then may a message reference it. After
+    MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
+    call it again; any other rejection removes it.
+    """
     Download: _grpc.UnaryStreamMultiCallable[_media_pb2.DownloadRequest, _media_pb2.DownloadChunk]
     """Streams one rendition down, each chunk with the bytes sent so far and the total."""
     CreateDownloadUrl: _grpc.UnaryUnaryMultiCallable[_media_pb2.DownloadRequest, _media_pb2.CreateDownloadUrlResponse]
@@ -61,13 +66,18 @@ class MediaServiceAsyncStub(MediaServiceStub):
     data. Each chunk is answered with the bytes received so far; the last answer, after the
     stream ends and the server validated the file, carries the media to send in a message.
     A rejected or interrupted upload leaves nothing behind; restart it from the beginning.
+    MEDIA_SERVER_BUSY (its staging space is full for now; declare the size to learn it at the
+    first chunk) is worth a retry after a few seconds.
     Keep few chunks unanswered (one is simplest): the server ends the call at the first bad
     chunk, and a client that is still writing then sees a failed write instead of the status.
     """
     CreateUploadUrl: _aio.UnaryUnaryMultiCallable[_media_pb2.CreateUploadUrlRequest, _media_pb2.CreateUploadUrlResponse]  # type: ignore[assignment]
     """A presigned PUT straight to the store, for large files; then call CompleteUpload."""
     CompleteUpload: _aio.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.UploadResult]  # type: ignore[assignment]
-    """Validates what was PUT to the upload URL; only then may a message reference it."""
+    """Validates what was PUT to the upload URL; only then may a message reference it. After
+    MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
+    call it again; any other rejection removes it.
+    """
     Download: _aio.UnaryStreamMultiCallable[_media_pb2.DownloadRequest, _media_pb2.DownloadChunk]  # type: ignore[assignment]
     """Streams one rendition down, each chunk with the bytes sent so far and the total."""
     CreateDownloadUrl: _aio.UnaryUnaryMultiCallable[_media_pb2.DownloadRequest, _media_pb2.CreateDownloadUrlResponse]  # type: ignore[assignment]
@@ -84,6 +94,8 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         data. Each chunk is answered with the bytes received so far; the last answer, after the
         stream ends and the server validated the file, carries the media to send in a message.
         A rejected or interrupted upload leaves nothing behind; restart it from the beginning.
+        MEDIA_SERVER_BUSY (its staging space is full for now; declare the size to learn it at the
+        first chunk) is worth a retry after a few seconds.
         Keep few chunks unanswered (one is simplest): the server ends the call at the first bad
         chunk, and a client that is still writing then sees a failed write instead of the status.
         """
@@ -102,7 +114,10 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _media_pb2.CompleteUploadRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_media_pb2.UploadResult, _abc.Awaitable[_media_pb2.UploadResult]]:
-        """Validates what was PUT to the upload URL; only then may a message reference it."""
+        """Validates what was PUT to the upload URL; only then may a message reference it. After
+        MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
+        call it again; any other rejection removes it.
+        """
 
     @_abc_1.abstractmethod
     def Download(
