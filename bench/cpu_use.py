@@ -2,8 +2,8 @@
 
 A part is an engine (Kafka, Cassandra, MinIO) or a Parley service (ingress, projector,
 delivery, media) together with every process it started (the ingress workers). Processes
-that are not part of the system are left out, except the bench's own load processes that
-ended within the window ("clients": on this one machine they take CPU from the system too).
+that are not part of the system are left out, except the bench's own load processes, running
+or ended within the window ("clients": on this one machine they take CPU from the system too).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ JAVA_MAIN_CLASSES = {
     "org.apache.cassandra.service.CassandraDaemon": "cassandra",
 }
 EXECUTABLES = {"minio": "minio"}
-# "clients": the bench's own load processes that ended (and were waited for) in the window;
+# "clients": the bench's own load processes (message senders and receivers, upload clients),
+# running or ended (and waited for) in the window;
 # "steal": time the hypervisor gave this machine's CPUs to something else while they had work
 # (summed over the CPUs, as every other part).
 PARTS = (
@@ -49,8 +50,10 @@ def snapshot() -> dict[str, float]:
     """CPU seconds (user + system, all threads) used so far by each part's processes."""
     parts: dict[int, str | None] = {}
     used: dict[str, float] = dict.fromkeys(PARTS, 0.0)
+    own = psutil.Process()
+    mine = {child.pid for child in own.children(recursive=True)}
     for proc in psutil.process_iter():
-        part = _part(proc, parts)
+        part = _part(proc, parts) or ("clients" if proc.pid in mine else None)
         if part is None:
             continue
         try:
@@ -58,8 +61,8 @@ def snapshot() -> dict[str, float]:
         except psutil.Error:  # it ended meanwhile
             continue
         used[part] += times.user + times.system
-    own = psutil.Process().cpu_times()
-    used["clients"] = own.children_user + own.children_system
+    ended = own.cpu_times()
+    used["clients"] += ended.children_user + ended.children_system
     used["steal"] = psutil.cpu_times().steal
     return used
 

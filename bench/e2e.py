@@ -59,6 +59,7 @@ class Tally:
     accepted: set[str] = field(default_factory=set)
     received: dict[str, int] = field(default_factory=dict)  # message id -> times
     latencies: list[float] = field(default_factory=list)
+    sent_ns: list[int] = field(default_factory=list)  # when each of `latencies` was sent
     send_latencies: list[float] = field(default_factory=list)  # until the ingress accepted
     out_of_order: int = 0
     rejected: int = 0
@@ -88,6 +89,7 @@ async def receive(
                 m = frame.message.message
                 sent_ns = int(m.body.text.text.split(" ", 1)[0])
                 tally.latencies.append((now_ns - sent_ns) / 1e6)
+                tally.sent_ns.append(sent_ns)
                 tally.received[m.message_id] = tally.received.get(m.message_id, 0) + 1
                 if m.seq != last.get(m.conversation_key, 0) + 1:
                     tally.out_of_order += 1
@@ -151,6 +153,7 @@ async def drive(plan: Plan) -> dict[str, Any]:
         "out_of_order": tally.out_of_order,
         "rejected": tally.rejected,
         "latencies": tally.latencies,
+        "sent_ns": tally.sent_ns,
         "send_latencies": tally.send_latencies,
         "elapsed": elapsed,
     }
@@ -273,6 +276,7 @@ def measure(
         "send_ack_p99_ms": round(percentile(acks, 0.99), 2),
         "duration_s": round(elapsed, 1),
         "latencies": latencies,
+        "sent_ns": [v for r in results for v in r["sent_ns"]],
     }
 
 
@@ -296,6 +300,7 @@ def main() -> None:
         pairs = [(f"s{run}x{i}", f"r{run}x{i}") for i in range(args.pairs)]
         result = measure(system, pairs, args.rate, args.duration, args.load_processes)
     result.pop("latencies")
+    result.pop("sent_ns")
     print(
         json.dumps(
             {

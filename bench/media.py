@@ -2,10 +2,11 @@
 and how much a steady upload load degrades the end-to-end message latency of bench/e2e.py.
 
 Starts the whole system (ingress with MediaService, projector, delivery) on fresh topics, a
-fresh keyspace and a fresh bucket, measures upload MB/s, then alternates phases of the e2e
-message load alone and under a paced background upload load (after one uncounted warm-up
-phase, rounds in ABBA order, so slow drift of the machine falls on both sides), and prints one
-JSON line. Each side also reports the CPU each part of the system used (bench/cpu_use.py):
+fresh keyspace and a fresh bucket, and measures upload MB/s. Then it runs one continuous e2e
+message load and switches a paced background upload load on and off beside it: after an
+uncounted warm-up, rounds of two 10 s windows in ABBA order, so the machine's own bursts and
+drift fall on both sides alike. Each message counts for the window it was sent in. It prints
+one JSON line. Each side also reports the CPU each part of the system used (bench/cpu_use.py):
 whether uploads add work to the message path's processes, or only to the background class.
 
 Defaults: 200 messages/s (50 pairs at 4/s), a load with headroom on this 2-core machine, under
@@ -20,8 +21,10 @@ import asyncio
 import json
 import multiprocessing
 import os
+import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -42,6 +45,8 @@ SPAWN = multiprocessing.get_context("spawn")
 # Throughput runs push as hard as a client can: large chunks, 8 unanswered at once.
 CHUNK = 512 * 1024
 WINDOW = 8
+# Seconds from starting the e2e load process until its senders run (sessions connected).
+SETUP_S = 10.0
 
 
 async def upload_rate(target: str, token: str, size: int, count: int, uploaders: int) -> float:
@@ -72,12 +77,13 @@ def upload_load(
     chunk: int,
     window: int,
     file_mb: float,
+    active: Any,
     stop: Any,
     queue: Any,
 ) -> None:
-    """A steady background load: files of `file_mb` started at `mb_per_s` per second (open loop,
-    up to 8 at once, each sent as the SDK sends by default) until `stop` is set; puts the MB/s
-    achieved.
+    """A background load switched by `active`: while it is set, files of `file_mb` start at
+    `mb_per_s` per second (open loop, up to 8 at once, each sent as the SDK sends by default);
+    ends when `stop` is set and puts the MB/s achieved while active.
 
     The uploading clients stand for phones elsewhere; on this one machine their own CPU (Python
     gRPC pushing megabytes) would be charged to the server. In the background CPU class they
@@ -90,6 +96,7 @@ def upload_load(
         data = os.urandom(int(file_mb * MB))
         slots = asyncio.Semaphore(8)
         done = 0
+        active_s = 0.0
         async with grpc.aio.insecure_channel(target) as channel:
             stub = media_pb2_grpc.MediaServiceStub(channel)
 
@@ -99,51 +106,120 @@ def upload_load(
                     await upload(stub, auth, "file", data, "load.bin", chunk=chunk, window=window)
                 done += 1
 
-            started = next_at = time.perf_counter()
             tasks = []
             while not stop.is_set():
-                tasks.append(asyncio.ensure_future(one()))
-                next_at += file_mb / mb_per_s
-                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                if not active.is_set():
+                    await asyncio.sleep(0.02)
+                    continue
+                started = next_at = time.perf_counter()
+                while active.is_set() and not stop.is_set():
+                    tasks.append(asyncio.ensure_future(one()))
+                    next_at += file_mb / mb_per_s
+                    await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                active_s += time.perf_counter() - started
             await asyncio.gather(*tasks)
-            return done * file_mb / (time.perf_counter() - started)
+            return done * file_mb / active_s if active_s else 0.0
 
     queue.put(asyncio.run(run()))
 
 
-def phase(
-    system: System, tag: str, args: argparse.Namespace, upload_token: str | None
-) -> dict[str, Any]:
-    """One e2e measurement, under a background upload load when `upload_token` is given."""
-    pairs = [(f"s{tag}x{i}", f"r{tag}x{i}") for i in range(args.pairs)]
-    if upload_token is None:
-        window = CpuWindow.start()
-        result = measure(system, pairs, args.rate, args.duration, 1)
-        return result | {"upload_mb_per_s": 0.0, "cpu_pct": window.stop()}
-    stop, queue = SPAWN.Event(), SPAWN.Queue()
-    upload_args = (
-        system.media,
-        upload_token,
-        args.upload_mb_per_s,
-        args.upload_client_nice,
-        not args.upload_client_normal_policy,
-        args.upload_client_cpus,
-        args.load_chunk_kb * 1024,
-        args.load_window,
-        args.load_file_mb,
+@dataclass
+class Window:
+    """One stretch of the e2e run on one side (wall clock, ns), and the CPU used in it."""
+
+    side: str
+    start_ns: int
+    end_ns: int
+    cpu_pct: dict[str, float]
+
+
+def switch_sides(
+    windows: list[Window], schedule: list[str], at_ns: int, window_s: float, active: Any
+) -> None:
+    """From wall clock `at_ns` on, one window of `window_s` per entry of `schedule`, the upload
+    load on during "loaded" windows; appends each finished window (run it in a thread)."""
+    for i, side in enumerate(schedule):
+        start_ns = at_ns + int(i * window_s * 1e9)
+        time.sleep(max(0.0, (start_ns - time.time_ns()) / 1e9))
+        if side == "loaded":
+            active.set()
+        else:
+            active.clear()
+        cpu = CpuWindow.start()
+        end_ns = start_ns + int(window_s * 1e9)
+        time.sleep(max(0.0, (end_ns - time.time_ns()) / 1e9))
+        windows.append(Window(side, start_ns, end_ns, cpu.stop()))
+    active.clear()
+
+
+def interleaved(system: System, args: argparse.Namespace, upload_token: str | None) -> Any:
+    """One continuous e2e load; the upload load switched on and off in ABBA order.
+
+    Each latency belongs to the window its message was sent in; the first `settle_s` of a
+    window are left out (uploads started in the window before are finishing). Short windows
+    in one run, rather than a phase per process start, put each burst of the machine's own
+    noise on both sides alike: an A/A run (no uploads) with 20 s phases measured +18%."""
+    run = uuid.uuid4().hex[:6]
+    pairs = [(f"s{run}x{i}", f"r{run}x{i}") for i in range(args.pairs)]
+    schedule = [
+        side
+        for r in range(args.rounds)
+        for side in (("baseline", "loaded") if r % 2 == 0 else ("loaded", "baseline"))
+    ]
+    active, stop, queue = SPAWN.Event(), SPAWN.Event(), SPAWN.Queue()
+    load = None
+    if upload_token is not None:
+        upload_args = (
+            system.media, upload_token, args.upload_mb_per_s, args.upload_client_nice,
+            not args.upload_client_normal_policy, args.upload_client_cpus,
+            args.load_chunk_kb * 1024, args.load_window, args.load_file_mb,
+        )  # fmt: skip
+        load = SPAWN.Process(target=upload_load, args=(*upload_args, active, stop, queue))
+        load.start()
+    # The senders start once their sessions are up (a few seconds); the first windows open
+    # after the warm-up, and the senders go on a little past the last one.
+    windows: list[Window] = []
+    first_ns = time.time_ns() + int((SETUP_S + args.warmup) * 1e9)
+    switcher = threading.Thread(
+        target=switch_sides, args=(windows, schedule, first_ns, args.window, active)
     )
-    load = SPAWN.Process(target=upload_load, args=(*upload_args, stop, queue))
-    load.start()
-    time.sleep(2.0)  # let the upload load reach its steady state
+    switcher.start()
     try:
-        window = CpuWindow.start()
-        result = measure(system, pairs, args.rate, args.duration, 1)
-        cpu = window.stop()
+        duration = SETUP_S + args.warmup + len(schedule) * args.window + 2.0
+        result = measure(system, pairs, args.rate, duration, 1)
     finally:
+        switcher.join()
         stop.set()
-    rate = queue.get()
-    load.join()
-    return result | {"upload_mb_per_s": rate, "cpu_pct": cpu}
+    rate = queue.get() if load is not None else 0.0
+    if load is not None:
+        load.join()
+    return result, windows, rate
+
+
+def side_figures(
+    result: dict[str, Any], windows: list[Window], side: str, settle_s: float, rate: float
+) -> dict[str, Any]:
+    """Latency and CPU figures of one side over its windows."""
+    per_window: list[list[float]] = []
+    for w in (w for w in windows if w.side == side):
+        begin = w.start_ns + int(settle_s * 1e9)
+        per_window.append(
+            [v for v, at in zip(result["latencies"], result["sent_ns"], strict=True)
+             if begin <= at < w.end_ns]
+        )  # fmt: skip
+    latencies = [v for values in per_window for v in values]
+    mine = [w for w in windows if w.side == side]
+    return {
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
+        "p99_ms_per_round": [round(percentile(values, 0.99), 2) for values in per_window],
+        "messages": len(latencies),
+        "upload_mb_per_s": round(rate, 1) if side == "loaded" else 0.0,
+        # % of one core each part of the system used, mean over the windows
+        "cpu_pct": {
+            part: round(sum(w.cpu_pct[part] for w in mine) / len(mine), 1) for part in PARTS
+        },
+    }
 
 
 def main() -> None:
@@ -169,10 +245,12 @@ def main() -> None:
                         help="unanswered chunks per load upload (default: the SDK's)")  # fmt: skip
     parser.add_argument("--pairs", type=int, default=50, help="e2e sender/receiver pairs")
     parser.add_argument("--rate", type=float, default=4.0, help="messages/s per sender")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
-    # Eight rounds: with four, five runs of the same code on one day gave +7% to +57%; the p99
-    # of a 20 s phase moves with a few bursts of the machine, and more rounds average them out.
-    parser.add_argument("--rounds", type=int, default=8, help="baseline+loaded phase pairs")
+    parser.add_argument("--window", type=float, default=10.0, help="seconds per window")
+    parser.add_argument("--rounds", type=int, default=16, help="baseline+loaded window pairs")
+    parser.add_argument("--warmup", type=float, default=20.0,
+                        help="seconds of uncounted e2e load before the first window")  # fmt: skip
+    parser.add_argument("--settle", type=float, default=1.0,
+                        help="seconds left out at the start of each window")  # fmt: skip
     parser.add_argument("--ingress-workers", type=int, default=2)
     args = parser.parse_args()
     settings = Settings()
@@ -185,7 +263,6 @@ def main() -> None:
         secure=settings.minio_secure,
     )
     minio.make_bucket(bucket)
-    phases: dict[str, list[dict[str, Any]]] = {"baseline": [], "loaded": []}
     try:
         with running_system(args.ingress_workers, {"PARLEY_MINIO_BUCKET": bucket}) as system:
             tokens = asyncio.run(issue_tokens(system.ingress, DEV_ADMIN_SECRET, ["uploader"]))
@@ -196,42 +273,18 @@ def main() -> None:
             rate_10mb = asyncio.run(
                 upload_rate(system.media, uploader, 10 * MB, args.files_10mb, args.uploaders)
             )
-            # The first phase on fresh topics and a fresh keyspace runs into cold caches and
-            # JIT (its p99 was 2-3x the next ones'): it warms the system and is not counted.
-            phase(system, f"{run}w", args, None)
             # --upload-mb-per-s 0: both sides without uploads, to see the bench's own spread.
             load_token = uploader if args.upload_mb_per_s > 0 else None
-            for r in range(args.rounds):
-                # ABBA order: drift of the machine over the run falls on both sides alike.
-                order = ["baseline", "loaded"] if r % 2 == 0 else ["loaded", "baseline"]
-                for name in order:
-                    token = load_token if name == "loaded" else None
-                    phases[name].append(phase(system, f"{run}{name[0]}{r}", args, token))
+            result, windows, rate = interleaved(system, args, load_token)
     finally:
         for item in minio.list_objects(bucket, recursive=True):
             minio.remove_object(bucket, item.object_name)
         minio.remove_bucket(bucket)
-    figures: dict[str, Any] = {}
-    for name, results in phases.items():
-        latencies = [v for r in results for v in r["latencies"]]
-        figures[name] = {
-            "p50_ms": round(percentile(latencies, 0.50), 2),
-            "p99_ms": round(percentile(latencies, 0.99), 2),
-            "p99_ms_per_round": [r["p99_ms"] for r in results],
-            # The ingress's part: until the send was acknowledged (in Kafka).
-            "send_ack_p99_ms_per_round": [r["send_ack_p99_ms"] for r in results],
-            "msgs_per_s": round(sum(r["msgs_per_s"] for r in results) / len(results), 1),
-            "upload_mb_per_s": round(sum(r["upload_mb_per_s"] for r in results) / len(results), 1),
-            # % of one core each part of the system used, mean over the rounds
-            "cpu_pct": {
-                part: round(sum(r["cpu_pct"][part] for r in results) / len(results), 1)
-                for part in PARTS
-            },
-            **{
-                k: sum(r[k] for r in results)
-                for k in ("accepted", "lost", "duplicated", "out_of_order")
-            },
-        }
+    figures = {
+        side: side_figures(result, windows, side, args.settle, rate)
+        for side in ("baseline", "loaded")
+    }
+    totals = {k: result[k] for k in ("accepted", "lost", "duplicated", "out_of_order")}
     base, loaded = figures["baseline"], figures["loaded"]
     base_p99s, loaded_p99s = base["p99_ms_per_round"], loaded["p99_ms_per_round"]
     print(
@@ -248,6 +301,7 @@ def main() -> None:
                     round((b / a - 1) * 100, 1) for a, b in zip(base_p99s, loaded_p99s, strict=True)
                 ],
                 "e2e_p50_degradation_pct": round((loaded["p50_ms"] / base["p50_ms"] - 1) * 100, 1),
+                **totals,
             }
         )
     )
