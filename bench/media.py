@@ -21,6 +21,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import statistics
 import threading
 import time
 import uuid
@@ -287,6 +288,7 @@ def main() -> None:
     totals = {k: result[k] for k in ("accepted", "lost", "duplicated", "out_of_order")}
     base, loaded = figures["baseline"], figures["loaded"]
     base_p99s, loaded_p99s = base["p99_ms_per_round"], loaded["p99_ms_per_round"]
+    per_round = [round((b / a - 1) * 100, 1) for a, b in zip(base_p99s, loaded_p99s, strict=True)]
     print(
         json.dumps(
             {
@@ -296,10 +298,10 @@ def main() -> None:
                 "e2e_baseline": base,
                 "e2e_under_upload": loaded,
                 "e2e_p99_degradation_pct": round((loaded["p99_ms"] / base["p99_ms"] - 1) * 100, 1),
-                # The spread behind it: each round's loaded p99 against its own baseline p99.
-                "e2e_p99_degradation_pct_per_round": [
-                    round((b / a - 1) * 100, 1) for a, b in zip(base_p99s, loaded_p99s, strict=True)
-                ],
+                # The spread behind it: each round's loaded p99 against its own baseline p99,
+                # and their median (a burst of the machine in one window moves the pooled p99).
+                "e2e_p99_degradation_pct_per_round": per_round,
+                "e2e_p99_degradation_pct_median_round": round(statistics.median(per_round), 1),
                 "e2e_p50_degradation_pct": round((loaded["p50_ms"] / base["p50_ms"] - 1) * 100, 1),
                 **totals,
             }
