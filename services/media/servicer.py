@@ -57,6 +57,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         try:
             with (
                 self._deps.staging.claim() as claim,
+                no_room_is_busy(),  # staging, writing and rendering alike
                 tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory,
             ):
                 path = Path(directory) / "upload"
@@ -96,7 +97,10 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         self, request: pb.CompleteUploadRequest, context: Any
     ) -> pb.UploadResult:
         try:
-            with tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory:
+            with (
+                no_room_is_busy(),
+                tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory,
+            ):
                 content = await complete_upload(
                     self._deps, current_caller().user_id, request.upload_id, directory,
                     self._deps.ingress.stamp(context),
@@ -181,6 +185,5 @@ class _Received:
             check_size(self.kind, self.bytes, self._limits)  # stops reading the stream now
         # What the client declared is held from its first chunk: a full server says so early.
         self._claim.grow_to(max(self.declared, self.bytes))
-        with no_room_is_busy():
-            await asyncio.to_thread(sink.write, chunk.data)
+        await asyncio.to_thread(sink.write, chunk.data)
         return pb.UploadProgress(received_bytes=self.bytes, total_bytes=self.declared)

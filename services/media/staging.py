@@ -13,7 +13,6 @@ from parley.domain.events import MediaContent, MessageType
 from parley.domain.media_content import check_size
 from parley.domain.media_uploads import check_media_type
 from parley.ports import BlobStoreUnavailable
-from services.media.scratch import no_room_is_busy
 from services.media.uploads import MediaDeps, accept_file, delete_quietly, unavailable
 
 STAGING_PREFIX = "staging/"
@@ -71,8 +70,7 @@ async def complete_upload(
         path = str(Path(directory) / "staged")
         with deps.staging.claim() as claim:
             claim.grow_to(staged.size)
-            with no_room_is_busy():
-                await deps.store.download_to(key, path)
+            await deps.store.download_to(key, path)  # a full staging space: MEDIA_SERVER_BUSY
             content = await accept_file(deps, owner, kind, manifest["file_name"], path, stamp)
     except BlobStoreUnavailable as error:
         raise unavailable(error) from error
