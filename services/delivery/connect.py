@@ -113,6 +113,8 @@ class DeliveryServicer:
                     self._renew(session, frame.renew_token.token)
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
             pass
+        except grpc.aio.AbortError:
+            pass  # an undecodable frame: the call already ended with BAD_PARAMETER
         # The client closed its side: the session is over.
         session.close(CloseReason(grpc.StatusCode.CANCELLED, "the client closed the stream"))
 

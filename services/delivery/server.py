@@ -17,6 +17,7 @@ from services.delivery.connect import (
     DeliveryServicer,
     method_handlers,
 )
+from services.ingress.bad_input import BadInputInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ async def start_server(context: DeliveryContext, address: str) -> RunningDeliver
     """Binds `address` ("host:port", port 0 picks one) and starts serving. Authentication runs
     inside Connect (services.ingress.auth.bearer_of + TokenAuthority): the session needs the
     token's expiry, and a coroutine handler (not the interceptor's generator wrapper) can be
-    interrupted while blocked on a client that stopped reading."""
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    interrupted while blocked on a client that stopped reading. BadInputInterceptor keeps a
+    coroutine handler a coroutine: an undecodable frame is BAD_PARAMETER, never UNKNOWN."""
+    server = grpc.aio.server(interceptors=[BadInputInterceptor()], options=SERVER_OPTIONS)
     server.add_generic_rpc_handlers((method_handlers(DeliveryServicer(context)),))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

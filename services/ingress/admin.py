@@ -29,9 +29,9 @@ class AdminServicer(ingress_pb2_grpc.AdminServiceServicer):
     ) -> pb.IssueTokenResponse:
         try:
             user_id = check_id(request.user_id, "user_id")
+            token, expires_at_ms = self._ingress.tokens.issue(user_id, ttl_s=request.ttl_s or None)
         except Rejected as rejected:
             await abort(context, rejected)
-        token, expires_at_ms = self._ingress.tokens.issue(user_id, ttl_s=request.ttl_s or None)
         return pb.IssueTokenResponse(token=token, expires_at_ms=expires_at_ms)
 
     async def SendMessageAs(

@@ -67,14 +67,18 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
 
         async def pump() -> None:
             running: set[asyncio.Task[None]] = set()
-            async for request in request_iterator:
-                await window.acquire()
-                # Tasks start in creation order, so appends of one stream keep their order.
-                task = asyncio.create_task(one(request))
-                running.add(task)
-                task.add_done_callback(running.discard)
-            await asyncio.gather(*running)
-            results.put_nowait(None)
+            try:
+                async for request in request_iterator:
+                    await window.acquire()
+                    # Tasks start in creation order, so appends of one stream keep their order.
+                    task = asyncio.create_task(one(request))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                await asyncio.gather(*running)
+            finally:
+                # Also when reading fails (an undecodable request aborts the call): the answer
+                # loop must end, and awaiting the pump then raises what failed.
+                results.put_nowait(None)
 
         pumping = asyncio.create_task(pump())
         try:

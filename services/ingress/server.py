@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
 from services.ingress.admin import AdminServicer
 from services.ingress.auth import Authenticator, AuthInterceptor
+from services.ingress.bad_input import BadInputInterceptor
 from services.ingress.contacts import ContactServicer
 from services.ingress.context import IngressContext
 from services.ingress.groups import GroupServicer, RoomServicer
@@ -80,8 +81,12 @@ async def start_server(
 async def serve_mounts(
     authenticator: Authenticator, address: str, mounts: Sequence[Mount]
 ) -> RunningIngress:
-    """A server with authentication first, then `mounts`, plus health and reflection."""
-    server = grpc.aio.server(interceptors=[AuthInterceptor(authenticator)], options=SERVER_OPTIONS)
+    """A server with authentication first, then `mounts`, plus health and reflection; bad input
+    (an undecodable request, an escaped rejection) answers its rejection status on every RPC."""
+    server = grpc.aio.server(
+        interceptors=[AuthInterceptor(authenticator), BadInputInterceptor()],
+        options=SERVER_OPTIONS,
+    )
     names = [name for mount in mounts for name in mount(server)]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
