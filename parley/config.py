@@ -118,6 +118,15 @@ class Settings(BaseSettings):
         description="Bytes of uploads one media server stages at once; an upload that would "
         "go past it is refused with MEDIA_SERVER_BUSY (retryable), so RAM staging stays bounded.",
     )
+    media_cleanup_interval_s: int = Field(
+        default=30,
+        ge=0,
+        description="Every this many seconds the media server deletes garbage from MinIO: the "
+        "media of dismissed rooms (every rendition; presigned download URLs handed out before "
+        "stop working then), and uploads staged or left incomplete for a day (checked hourly). "
+        "Idempotent, so every media server runs it; 0: never (run `python -m "
+        "services.media.cleanup` from a scheduler instead).",
+    )
     ingress_metrics_port: Port = Field(
         default=9464, description="Prometheus metrics port of the ingress."
     )
@@ -145,6 +154,13 @@ class Settings(BaseSettings):
     )
     rate_per_second: int = Field(
         default=10, gt=0, description="Rate-limited sends per user per second."
+    )
+    read_your_writes_timeout_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a read waits for the projection to cover the caller's own writes "
+        "(and every event of the conversation it reads that this ingress has seen) before it "
+        "answers from what is projected; 0 turns the wait off.",
     )
     sensitive_words_file: Path | None = Field(
         default=None, description="Word list (one per line, '#' comments); unset: no word filter."

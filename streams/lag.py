@@ -9,7 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from parley.adapters.cassandra import connect
 from parley.adapters.kafka_feed import CLIENT_LIMITS
 from parley.config import Settings
-from streams.projector import PROJECTOR_NAME
+from parley.domain.read_models import PROJECTOR_NAME
 
 
 @dataclass(frozen=True)

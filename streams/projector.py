@@ -14,11 +14,10 @@ from parley.domain.events import Logged, MessageDelivered, MessageRead, MessageR
 from parley.domain.projection import projects
 from parley.domain.projection_fold import fold
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
-from parley.domain.read_models import Notice
+from parley.domain.read_models import PROJECTOR_NAME, Notice
 
 log = logging.getLogger(__name__)
 
-PROJECTOR_NAME = "read_models"
 MAX_CACHED_STATES = 200_000  # conversations kept in memory; the rest reload from Cassandra
 
 

@@ -40,6 +40,8 @@ _CQL = {
     "mention_all": "SELECT * FROM mention_all_by_conversation WHERE conversation_key = ? "
     f"AND seq > ? LIMIT {MAX_MENTION_ALL}",
     "readers": "SELECT * FROM readers_by_message WHERE conversation_key = ? AND seq = ?",
+    "positions": "SELECT topic, partition, applied_offset FROM projection_positions "
+    "WHERE projector = ?",
 }
 
 
@@ -63,7 +65,7 @@ def head_from_row(r: Any) -> HeadRow:
         r.conversation_key, ConversationType(r.conversation_type), r.last_seq,
         r.last_message_id or "", r.last_sender_id or "", r.last_message_type or 0,
         r.last_preview or "", bool(r.last_recalled), r.last_activity_ms, bool(r.dismissed),
-        r.event_offset,
+        r.event_offset, r.title or "",
     )  # fmt: skip
 
 
@@ -135,6 +137,11 @@ class CassandraReadModelQueries:
             MentionAllRow(r.conversation_key, r.seq, r.message_id, r.sender_id, r.event_offset)
             for r in rows
         ]
+
+    async def applied_offsets(self, projector: str, topic: str) -> dict[int, int]:
+        """{partition: offset of the last event the projector applied} in `topic`."""
+        rows = await self._rows("positions", projector)
+        return {r.partition: r.applied_offset for r in rows if r.topic == topic}
 
     async def readers(self, key: str, seq: int) -> list[ReaderRow]:
         rows = await self._rows("readers", key, seq)

@@ -50,7 +50,7 @@ _CQL: dict[str, str] = {
     "receipt_requested, event_offset) VALUES (?, ?, ?, ?, ?, ?)",
     "head": "INSERT INTO conversation_heads (conversation_key, conversation_type, last_seq, "
     "last_message_id, last_sender_id, last_message_type, last_preview, last_recalled, "
-    "last_activity_ms, dismissed, event_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "last_activity_ms, dismissed, event_offset, title) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "user": "INSERT INTO conversations_by_user (user_id, conversation_key, conversation_type, "
     "read_seq, delivered_seq, joined_seq, until_seq, hidden_through_seq, cleared_through_seq, "
     "event_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -108,7 +108,7 @@ def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
         values = (
             w.conversation_key, int(w.conversation_type), w.last_seq, w.last_message_id,
             w.last_sender_id, w.last_message_type, w.last_preview, w.last_recalled,
-            w.last_activity_ms, w.dismissed, w.event_offset,
+            w.last_activity_ms, w.dismissed, w.event_offset, w.title,
         )  # fmt: skip
         return [("head", values, ("head", w.conversation_key))]
     if isinstance(w, UserConversationRow):

@@ -40,8 +40,9 @@ def message_line(message: Message, me: str) -> str:
 def conversation_row(info: ConversationInfo) -> str:
     mentions = f"  @{len(info.mentions)}" if info.mentions else ""
     preview = "(recalled)" if info.last_recalled else info.last_preview
+    title = f"{info.name} ({info.conversation})" if info.name else str(info.conversation)
     return (
-        f"  {info.conversation!s:<28} unread {info.unread_count}{mentions}"
+        f"  {title:<28} unread {info.unread_count}{mentions}"
         f"  {clock(info.last_activity_ms)} {info.last_sender_id}: {preview[:40]}"
     )
 

@@ -40,7 +40,11 @@ class Conversation:
 
     @staticmethod
     def for_request(type_: ConversationType, target_id: str, actor: str) -> Conversation:
-        """The conversation a user addresses: for peers, target_id is the other user."""
+        """The conversation a user addresses: for peers, target_id is the other user, or the
+        conversation's key "p:<low>:<high>" (as frames and summaries carry it) naming the
+        actor as one of the two."""
+        if type_ is ConversationType.PEER and target_id.startswith("p:"):
+            target_id = _other_in_key(target_id, actor)
         check_id(target_id, "conversation id")
         if type_ is ConversationType.PEER:
             if target_id == actor:
@@ -59,6 +63,16 @@ class Conversation:
         """The other participant of a peer conversation."""
         low, high = self.target_id.split(":")
         return high if user_id == low else low
+
+
+def _other_in_key(key: str, actor: str) -> str:
+    users = key.split(":")[1:]
+    if len(users) != 2 or actor not in users:
+        raise Rejected(
+            Reason.BAD_PARAMETER, "a peer conversation key must be p:<low>:<high> naming the caller"
+        )
+    low, high = users
+    return high if actor == low else low
 
 
 def user_key(user_id: str) -> str:

@@ -32,6 +32,7 @@ class Reason(IntEnum):
     NOT_GROUP_ADMIN = 4008
     ALREADY_EXISTS = 4009
     NOT_GROUP_OWNER = 4010
+    CONVERSATION_NOT_FOUND = 4011
     RECALL_WINDOW_EXPIRED = 5001
     RECALL_NOT_PERMITTED = 5002
     MESSAGE_NOT_FOUND = 5003
@@ -138,6 +139,12 @@ REASONS: dict[Reason, ReasonInfo] = {
     Reason.NOT_GROUP_OWNER: ReasonInfo(
         "PERMISSION_DENIED", "Only the group owner (or room creator) may do this.", "Ask them."
     ),
+    Reason.CONVERSATION_NOT_FOUND: ReasonInfo(
+        "NOT_FOUND",
+        "The caller has no such conversation: nothing was ever sent in it (a peer conversation "
+        "with yourself never exists).",
+        "Send a first message, or check the id.",
+    ),
     Reason.RECALL_WINDOW_EXPIRED: ReasonInfo(
         "FAILED_PRECONDITION", "The recall window has passed.", "Do not retry."
     ),
@@ -226,12 +233,14 @@ REASONS: dict[Reason, ReasonInfo] = {
 
 
 class Rejected(Exception):
-    """A request the domain refuses; carries its stable reason code."""
+    """A request the domain refuses; carries its stable reason code and, when the same request
+    becomes acceptable by waiting alone (a rate limit), how many milliseconds to wait."""
 
-    def __init__(self, reason: Reason, message: str) -> None:
+    def __init__(self, reason: Reason, message: str, retry_after_ms: int | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.retry_after_ms = retry_after_ms
 
     @property
     def info(self) -> ReasonInfo:

@@ -18,6 +18,8 @@ from parley.domain.events import (
 )
 from parley.domain.media_content import MEDIA_CONTENTS
 from parley.domain.media_registry import StoredMedia
+from parley.domain.media_retention import is_left_only_in_dismissed_rooms
+from parley.domain.message_ids import content_digest
 from parley.domain.write_model import WriteModel
 
 
@@ -94,9 +96,7 @@ def _resolve_media(content: MediaContent, sender: str, model: WriteModel) -> Med
     if not object_id:
         return content  # hosted elsewhere: described by the client
     stored = model.media.get(object_id)
-    if stored is None or not (
-        stored.owner == sender or _can_reach(stored, sender, model.directory)
-    ):
+    if stored is None or not _can_use(stored, sender, model.directory):
         raise Rejected(Reason.MEDIA_NOT_FOUND, f"no usable upload {object_id!r}")
     if type(stored.content) is not type(content):
         raise Rejected(
@@ -105,6 +105,15 @@ def _resolve_media(content: MediaContent, sender: str, model: WriteModel) -> Med
             f"not {type(content).__name__}",
         )
     return stored.content
+
+
+def _can_use(stored: StoredMedia, sender: str, directory: Directory) -> bool:
+    """Its uploader may, unless only dismissed rooms carried it: the cleanup deletes its bytes,
+    so a new message must not name it."""
+    is_uploader = stored.owner == sender
+    if is_uploader and not is_left_only_in_dismissed_rooms(stored, directory):
+        return True
+    return _can_reach(stored, sender, directory)
 
 
 def _resolve_forwarded(
@@ -117,6 +126,12 @@ def _resolve_forwarded(
         raise Rejected(Reason.ALREADY_RECALLED, f"{forwarded.message_id!r} was recalled")
     if forwarded.sender_id != record.sender:
         raise Rejected(Reason.BAD_PARAMETER, f"{forwarded.message_id!r} has another sender")
+    if content_digest(forwarded.content) != record.content_digest:
+        # A merged forward quotes someone: it must carry the original's type and body unchanged.
+        raise Rejected(
+            Reason.BAD_PARAMETER,
+            f"the content forwarded as {forwarded.message_id!r} differs from the original",
+        )
     return replace(
         forwarded,
         sent_at_ms=record.sent_at_ms,

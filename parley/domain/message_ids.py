@@ -51,6 +51,12 @@ def is_message_id(value: str) -> bool:
     return MESSAGE_ID_PATTERN.match(value) is not None
 
 
+def content_digest(content: Content) -> bytes:
+    """16 bytes that tell whether two contents are the same message body (type and every
+    field a client can set); what a forward must quote unchanged."""
+    return _digest(_content_parts(content))[:16]
+
+
 def check_client_message_id(value: str, max_chars: int) -> str:
     """Returns the client message id unchanged, or rejects it with BAD_PARAMETER."""
     if len(value) > max_chars or not _CLIENT_MESSAGE_ID_PATTERN.match(value):

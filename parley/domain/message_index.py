@@ -6,6 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from parley.domain.events import Event, MessageRecalled, MessageSent
+from parley.domain.message_ids import content_digest
 from parley.domain.streams import is_stored
 
 
@@ -16,6 +17,7 @@ class MessageRecord:
     sender: str
     sent_at_ms: int
     recalled: bool = False
+    content_digest: bytes = b""  # message_ids.content_digest of what was stored
 
 
 class MessageIndex:
@@ -50,6 +52,7 @@ class MessageIndex:
                         event.conversation_key,
                         event.actor,
                         event.server_time_ms,
+                        content_digest=content_digest(payload.content),
                     )
                 )
         elif isinstance(payload, MessageRecalled):

@@ -127,6 +127,12 @@ def _sent(step: Step, p: MessageSent) -> None:
     if sender is not None and sender.is_member:
         step.move_read(e.actor, seq, own_seq=seq)
         step.write_user(e.actor, notify=False)
+    if seq == 1 and s.type is ConversationType.PEER:
+        # Group members got their rows when they joined; a peer conversation's recipient has
+        # none until now, and their inbox must list it from the first message on.
+        for user, view in s.members.items():
+            if user != e.actor and view.is_member:
+                step.write_user(user, notify=False)
     step.notify_members()
 
 
@@ -233,6 +239,7 @@ def _group_created(step: Step, p: GroupCreated) -> None:
     if step.state.members:
         return  # a duplicate creation
     step.state.head.activity_ms = step.event.server_time_ms
+    step.state.head.title = p.name
     step.write_head()
     _join(step, (p.owner_id, *p.member_ids))
 
@@ -255,8 +262,9 @@ def _dismissed(step: Step, _: Any) -> None:
     step.notify_members()
 
 
-def _room_created(step: Step, _: RoomCreated) -> None:
+def _room_created(step: Step, p: RoomCreated) -> None:
     step.state.head.activity_ms = step.event.server_time_ms
+    step.state.head.title = p.name
     step.write_head()
 
 

@@ -51,6 +51,7 @@ class Head:
     preview: str = ""
     recalled: bool = False
     activity_ms: int = 0  # ms since the epoch: the last message's server time
+    title: str = ""  # a group's or room's name from its creation; "" for peers
 
 
 @dataclass

@@ -76,6 +76,7 @@ class Step:
                 h.activity_ms,
                 s.dismissed,
                 self.offset,
+                h.title,
             )
         )
 

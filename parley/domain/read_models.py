@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from parley.domain.conversations import ConversationType
 from parley.domain.events import Content, MessageType, Priority
 
+PROJECTOR_NAME = "read_models"  # the projector of these tables, as projection_positions names it
+
 
 @dataclass(frozen=True)
 class HistoryRow:
@@ -82,6 +84,7 @@ class HeadRow:
     last_activity_ms: int  # ms since the epoch: the last message's server time
     dismissed: bool
     event_offset: int
+    title: str = ""  # a group's or room's name, given when it was created; "" for peers
 
     @property
     def key(self) -> tuple[str, str]:

@@ -112,7 +112,9 @@ class SendDecider:
 
 
 def _event_of(cmd: SendCommand, conversation: Conversation, stamp: Stamp) -> Event:
-    recipient = cmd.target_id if conversation.type is ConversationType.PEER else ""
+    recipient = (
+        conversation.peer_of(cmd.sender) if conversation.type is ConversationType.PEER else ""
+    )
     payload = normalised_payload(cmd, recipient)
     # The event id is the message id, so a duplicate append is recognisable everywhere.
     return stamp.event(

@@ -239,6 +239,7 @@ class ConversationInfo:
     last_activity_ms: int = 0
     is_member: bool = True
     dismissed: bool = False
+    name: str = ""  # a group's or room's name; "" for peers
 
     @classmethod
     def from_proto(cls, s: query_pb2.ConversationSummary) -> ConversationInfo:
@@ -256,6 +257,7 @@ class ConversationInfo:
             last_activity_ms=s.last_activity_ms,
             is_member=s.is_member,
             dismissed=s.dismissed,
+            name=s.name,
         )
 
 

@@ -12,13 +12,15 @@ from parley.adapters.cassandra import connect
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
 from parley.adapters.tokens import TokenAuthority
 from parley.config import Settings
+from parley.domain.events import Logged
 from parley.domain.limits import Limits
 from parley.domain.moderation import Interceptor, SensitiveWordFilter, build_interceptor_chain
 from parley.domain.rate_limit import RateLimiter
+from parley.domain.read_your_writes import WrittenPositions
 from parley.domain.sending import SendDecider
 from parley.domain.streams import Stream
 from parley.domain.write_model import WriteModel
-from parley.ports import EventFeed, EventLog
+from parley.ports import EventFeed, EventLog, LoggedSink
 from services.ingress.auth import Authenticator
 from services.ingress.context import IngressContext
 from services.ingress.sends import SendFlow
@@ -31,6 +33,17 @@ from services.query.mount import add_query_services, query_deps
 
 # How long start-up may take to fold the existing log into the write model.
 CATCH_UP_TIMEOUT_S = 600.0
+
+
+class Tee:
+    """One LoggedSink that hands each logged event to several, in order."""
+
+    def __init__(self, *sinks: LoggedSink) -> None:
+        self._sinks = sinks
+
+    def apply(self, logged: Logged) -> None:
+        for sink in self._sinks:
+            sink.apply(logged)
 
 
 @dataclass
@@ -62,10 +75,11 @@ def assemble(
     event_log: EventLog,
     feed: EventFeed,
     interceptors: Sequence[Interceptor] = (),
+    positions: WrittenPositions | None = None,
 ) -> IngressParts:
     """The ingress over any event log and feed (Kafka here, the in-memory fakes in unit tests).
 
-    `feed` must already follow the log into `model`."""
+    `feed` must already follow the log into `model` (and into `positions`, when given)."""
     limits = limits_of(settings)
     decider = SendDecider(
         model,
@@ -73,7 +87,7 @@ def assemble(
         RateLimiter(limits.rate_per_second),
         build_interceptor_chain(word_filter_of(settings), interceptors),
     )
-    writer = EventWriter(event_log, feed)
+    writer = EventWriter(event_log, feed, positions=positions)
     tokens = TokenAuthority(settings.token_secret, default_ttl_s=settings.token_ttl_s)
     context = IngressContext(model, limits, writer, SendFlow(decider, writer), tokens)
     return IngressParts(context, Authenticator(tokens, settings.admin_secret), [])
@@ -97,7 +111,10 @@ async def ingress_parts(
         Stream.USER_UPDATES: settings.topic_user_updates,
     }
     model = WriteModel()
-    feed = KafkaEventFeed(settings.kafka_bootstrap, model, (settings.topic_conversation_events,))
+    positions = WrittenPositions()
+    feed = KafkaEventFeed(
+        settings.kafka_bootstrap, Tee(model, positions), (settings.topic_conversation_events,)
+    )
     event_log = KafkaEventLog(settings.kafka_bootstrap, topics)
     cluster, session = (
         await asyncio.to_thread(
@@ -110,9 +127,14 @@ async def ingress_parts(
         await feed.start()
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
         await event_log.start()
-        parts = assemble(settings, model, event_log, feed, interceptors)
+        parts = assemble(settings, model, event_log, feed, interceptors, positions)
         if session is not None:
-            query = query_deps(session)
+            query = query_deps(
+                session,
+                positions,
+                settings.topic_conversation_events,
+                settings.read_your_writes_timeout_s,
+            )
             parts.mounts.append(lambda server: add_query_services(server, query))
         media = parts.media = media_deps(parts.context, settings, media_prefix)
         parts.mounts.append(lambda server: add_media_services(server, media))

@@ -10,6 +10,7 @@ from typing import TypeVar
 from parley import metrics
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, Position
+from parley.domain.read_your_writes import WrittenPositions
 from parley.ports import EventFeed, EventLog, EventLogUnavailable
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,16 @@ class EventWriter:
     """
 
     def __init__(
-        self, event_log: EventLog, feed: EventFeed, settle_timeout_s: float = 10.0
+        self,
+        event_log: EventLog,
+        feed: EventFeed,
+        settle_timeout_s: float = 10.0,
+        positions: WrittenPositions | None = None,
     ) -> None:
         self._log = event_log
         self._feed = feed
         self._settle_timeout_s = settle_timeout_s
+        self._positions = positions
 
     async def write(self, event: Event, *, settle: bool = False) -> Position:
         started = time.perf_counter()
@@ -44,6 +50,9 @@ class EventWriter:
                 Reason.EVENT_LOG_UNAVAILABLE, "the event log did not acknowledge the write"
             ) from error
         metrics.PRODUCE_LATENCY.labels(outcome="ok").observe(time.perf_counter() - started)
+        if self._positions is not None:
+            # Noted before the answer, so the caller's next read here waits for it.
+            self._positions.note(event, position)
         if settle:
             try:
                 await self._feed.wait_for(position, self._settle_timeout_s)

@@ -16,15 +16,18 @@ from parley.domain.read_models import HeadRow, UserConversationRow
 from parley.gen.parley.v1 import common_pb2
 from services.ingress.auth import current_caller
 from services.ingress.errors import abort
+from services.query.fence import ReadFence
 
 R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class QueryDeps:
-    """What the query servicers read from."""
+    """What the query servicers read from; `fence` holds reads back until the projection
+    covers the caller's own writes (none: reads answer at once)."""
 
     queries: CassandraReadModelQueries
+    fence: ReadFence | None = None
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,24 @@ def answering(
 def conversation_of(ref: common_pb2.ConversationRef, user_id: str) -> Conversation:
     if not ref.id:
         raise Rejected(Reason.BAD_PARAMETER, "conversation is required")
-    return Conversation.for_request(conversation_type_from_proto(ref.type), ref.id, user_id)
+    try:
+        return Conversation.for_request(conversation_type_from_proto(ref.type), ref.id, user_id)
+    except Rejected as rejected:
+        if rejected.reason is Reason.SEND_TO_SELF:
+            # Nothing to read there: not a malformed request, a conversation that never exists.
+            raise Rejected(
+                Reason.CONVERSATION_NOT_FOUND, "there is no peer conversation with yourself"
+            ) from None
+        raise
 
 
-async def readable(queries: CassandraReadModelQueries, ref: common_pb2.ConversationRef) -> Readable:
+async def readable(deps: QueryDeps, ref: common_pb2.ConversationRef) -> Readable:
     """The caller's view of the conversation, or NOT_A_MEMBER / ROOM_NOT_FOUND."""
     user_id = current_caller().user_id
     conversation = conversation_of(ref, user_id)
+    if deps.fence is not None:
+        await deps.fence.conversation(conversation.key)
+    queries = deps.queries
     row = await queries.user_row(user_id, conversation.key)
     head = await queries.head(conversation.key)
     window = history_window(conversation, row, head)

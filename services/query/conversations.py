@@ -47,14 +47,18 @@ def summary_to_proto(view: ConversationView) -> pb.ConversationSummary:
         is_member=is_member(row),
         dismissed=head.dismissed,
         delivered_seq=row.delivered_seq,
+        name=head.title,
     )
 
 
 class ConversationServicer(query_pb2_grpc.ConversationServiceServicer):
     def __init__(self, deps: QueryDeps) -> None:
+        self._deps = deps
         self._queries = deps.queries
 
     async def _views(self, user_id: str, with_mentions: bool) -> list[ConversationView]:
+        if self._deps.fence is not None:
+            await self._deps.fence.user(user_id)
         q = self._queries
         rows = await q.user_rows(user_id)
         heads = await q.heads(row.conversation_key for row in rows)
@@ -104,9 +108,9 @@ class ConversationServicer(query_pb2_grpc.ConversationServiceServicer):
     async def GetConversation(
         self, request: pb.GetConversationRequest, context: Any
     ) -> pb.ConversationSummary:
-        view = await readable(self._queries, request.conversation)
+        view = await readable(self._deps, request.conversation)
         if view.row is None or view.head is None:
-            raise Rejected(Reason.BAD_PARAMETER, "the caller has no such conversation yet")
+            raise Rejected(Reason.CONVERSATION_NOT_FOUND, "the caller has no such conversation")
         return summary_to_proto(await self._view(view.row, view.head))
 
     async def _view(self, row: UserConversationRow, head: HeadRow) -> ConversationView:
@@ -129,7 +133,7 @@ class ConversationServicer(query_pb2_grpc.ConversationServiceServicer):
     async def ListMentions(
         self, request: pb.ListMentionsRequest, context: Any
     ) -> pb.ListMentionsResponse:
-        view = await readable(self._queries, request.conversation)
+        view = await readable(self._deps, request.conversation)
         if view.row is None or view.head is None:
             return pb.ListMentionsResponse()
         found = await self._view(view.row, view.head)

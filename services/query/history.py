@@ -14,6 +14,7 @@ from services.query.access import QueryDeps, answering, readable
 
 class HistoryServicer(query_pb2_grpc.HistoryServiceServicer):
     def __init__(self, deps: QueryDeps) -> None:
+        self._deps = deps
         self._queries = deps.queries
 
     @answering
@@ -21,7 +22,7 @@ class HistoryServicer(query_pb2_grpc.HistoryServiceServicer):
         self, request: pb.GetHistoryRequest, context: Any
     ) -> pb.GetHistoryResponse:
         size = page_size(request.page_size)
-        view = await readable(self._queries, request.conversation)
+        view = await readable(self._deps, request.conversation)
         newest = request.direction == pb.HISTORY_DIRECTION_NEWEST_FIRST
         window = view.window
         lowest, highest = (
@@ -39,7 +40,7 @@ class HistoryServicer(query_pb2_grpc.HistoryServiceServicer):
 
     @answering
     async def GetMessage(self, request: pb.GetMessageRequest, context: Any) -> pb.HistoryMessage:
-        view = await readable(self._queries, request.conversation)
+        view = await readable(self._deps, request.conversation)
         key = view.conversation.key
         seq: int | None = request.seq
         if request.WhichOneof("which") == "message_id":

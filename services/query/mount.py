@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from parley.adapters.cassandra_queries import CassandraReadModelQueries
+from parley.domain.read_models import PROJECTOR_NAME
+from parley.domain.read_your_writes import WrittenPositions
 from parley.gen.parley.v1 import query_pb2, query_pb2_grpc
 from services.query.access import QueryDeps
 from services.query.conversations import ConversationServicer
+from services.query.fence import ReadFence
 from services.query.history import HistoryServicer
 from services.query.receipts import ReceiptServicer
 
@@ -26,6 +29,17 @@ def add_query_services(server: Any, deps: QueryDeps) -> tuple[str, ...]:
     return QUERY_SERVICE_NAMES
 
 
-def query_deps(session: Any) -> QueryDeps:
-    """Dependencies over a Cassandra session already bound to the read-model keyspace."""
-    return QueryDeps(CassandraReadModelQueries(session))
+def query_deps(
+    session: Any, positions: WrittenPositions | None = None, topic: str = "", timeout_s: float = 2.0
+) -> QueryDeps:
+    """Dependencies over a Cassandra session already bound to the read-model keyspace; with
+    `positions` (what this process wrote and followed of `topic`), reads see the caller's
+    own writes."""
+    queries = CassandraReadModelQueries(session)
+    if positions is None:
+        return QueryDeps(queries)
+
+    async def applied() -> dict[int, int]:
+        return await queries.applied_offsets(PROJECTOR_NAME, topic)
+
+    return QueryDeps(queries, ReadFence(positions, applied, timeout_s))

@@ -13,13 +13,14 @@ from services.query.access import QueryDeps, answering, readable
 
 class ReceiptServicer(query_pb2_grpc.ReceiptServiceServicer):
     def __init__(self, deps: QueryDeps) -> None:
+        self._deps = deps
         self._queries = deps.queries
 
     @answering
     async def GetReceipts(
         self, request: pb.GetReceiptsRequest, context: Any
     ) -> pb.GetReceiptsResponse:
-        view = await readable(self._queries, request.conversation)
+        view = await readable(self._deps, request.conversation)
         key, q = view.conversation.key, self._queries
         seq = await q.seq_of(key, request.message_id)
         if seq is None:

@@ -10,6 +10,7 @@ from parley.domain.errors import Reason, Rejected
 from parley.domain.events import (
     CombineContent,
     Content,
+    CustomContent,
     Event,
     FileContent,
     ForwardedMessage,
@@ -140,6 +141,19 @@ def test_combine__snapshots_are_checked_against_the_originals() -> None:
     assert reason(world.send, *args) is Reason.BAD_PARAMETER
     unreadable = ("carol", PEER, "bob", CombineContent("t", (good,)), "f3")
     assert reason(world.send, *unreadable) is Reason.MESSAGE_NOT_FOUND
+
+
+def test_combine__a_forward_cannot_misquote_the_original() -> None:
+    world = World()
+    said = world.sent(world.send("carol", PEER, "alice", TextContent("I will pay you 10")))
+    misquote = ForwardedMessage(said.message_id, "carol", TextContent("I will pay you 1000"))
+    args = ("alice", PEER, "bob", CombineContent("t", (misquote,)), "f1")
+    assert reason(world.send, *args) is Reason.BAD_PARAMETER
+    other_type = ForwardedMessage(said.message_id, "carol", CustomContent(1, "I will pay you 10"))
+    args = ("alice", PEER, "bob", CombineContent("t", (other_type,)), "f2")
+    assert reason(world.send, *args) is Reason.BAD_PARAMETER
+    quote = ForwardedMessage(said.message_id, "carol", TextContent("I will pay you 10"))
+    world.sent(world.send("alice", PEER, "bob", CombineContent("t", (quote,)), "f3"))
 
 
 def test_download__members_yes_outsiders_no_recalled_never() -> None:

@@ -16,6 +16,7 @@ from parley.domain.events import (
     Payload,
     TextContent,
 )
+from parley.domain.message_ids import content_digest
 from parley.domain.message_index import MessageIndex, MessageRecord
 
 
@@ -32,7 +33,8 @@ def recalled(message_id: str, key: str = "g:team") -> Event:
 def test_message_index__remembers_stored_messages() -> None:
     index = MessageIndex()
     index.apply(sent("m1"))
-    assert index.get("m1") == MessageRecord("m1", "g:team", "alice", 7, recalled=False)
+    digest = content_digest(TextContent("hi"))
+    assert index.get("m1") == MessageRecord("m1", "g:team", "alice", 7, False, digest)
     assert index.get("m2") is None
 
 
@@ -64,7 +66,8 @@ def test_message_index__redelivered_send_does_not_undo_a_recall() -> None:
     index.apply(sent("m1"))
     index.apply(recalled("m1"))
     index.apply(sent("m1", at=99))
-    assert index.get("m1") == MessageRecord("m1", "g:team", "alice", 7, recalled=True)
+    digest = content_digest(TextContent("hi"))
+    assert index.get("m1") == MessageRecord("m1", "g:team", "alice", 7, True, digest)
 
 
 def test_message_index__evicts_the_oldest_beyond_its_bound() -> None:

@@ -271,3 +271,18 @@ def test_fold__events_that_change_no_read_model_touch_no_state() -> None:
     assert set(batch.touched) == set(states) == {PEER_AB}
     assert states[PEER_AB].applied_offset == s.logged[0].position.offset
     assert fold(states, s.logged[1:]).touched == {} and not fold(states, s.logged[1:]).writes
+
+
+def test_project__every_member_has_a_row_from_the_first_message_with_nobody_replying() -> None:
+    s = Script()
+    s.send(PEER_AB, "alice", "one")
+    s.send(PEER_AB, "alice", "two")
+    s.create_group(GROUP, "alice", ("bob", "carol"))
+    s.send(GROUP, "alice", "hi team")
+    _, models = run(s)
+    # The recipient never acked, read or sent, yet both conversations are in their inbox.
+    assert unread(models, "bob", PEER_AB) == 2
+    assert unread(models, "alice", PEER_AB) == 0
+    for user in ("bob", "carol"):
+        assert unread(models, user, GROUP) == 1
+    assert user_row(models, "bob", PEER_AB)["read_seq"] == 0

@@ -153,6 +153,8 @@ class _ReasonCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasonCode
     """ALREADY_EXISTS"""
     NOT_GROUP_OWNER: _ReasonCode.ValueType  # 4010
     """PERMISSION_DENIED"""
+    CONVERSATION_NOT_FOUND: _ReasonCode.ValueType  # 4011
+    """NOT_FOUND: nothing stored yet, or a peer "conversation" with yourself"""
     RECALL_WINDOW_EXPIRED: _ReasonCode.ValueType  # 5001
     """Recall and acknowledgement
     FAILED_PRECONDITION
@@ -245,6 +247,8 @@ ALREADY_EXISTS: ReasonCode.ValueType  # 4009
 """ALREADY_EXISTS"""
 NOT_GROUP_OWNER: ReasonCode.ValueType  # 4010
 """PERMISSION_DENIED"""
+CONVERSATION_NOT_FOUND: ReasonCode.ValueType  # 4011
+"""NOT_FOUND: nothing stored yet, or a peer "conversation" with yourself"""
 RECALL_WINDOW_EXPIRED: ReasonCode.ValueType  # 5001
 """Recall and acknowledgement
 FAILED_PRECONDITION
@@ -617,7 +621,11 @@ Global___MultipleContent: _TypeAlias = MultipleContent  # noqa: Y015
 
 @_typing.final
 class ForwardedMessage(_message.Message):
-    """One message inside a merged forward: a snapshot of what it said and who sent it."""
+    """One quoted message of a merged forward. The sender must be able to read the original, and
+    sender_id, type and body must equal the original's as stored (copy them from the history or
+    the delivered frame): a forward can never misquote. A mismatch is BAD_PARAMETER; a recalled
+    original is ALREADY_RECALLED.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

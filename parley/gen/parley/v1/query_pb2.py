@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from parley.gen.parley.v1 import common_pb2 as parley_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15parley/v1/query.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"\x9c\x01\n\x11GetHistoryRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\x12.\n\tdirection\x18\x02 \x01(\x0e\x32\x1b.parley.v1.HistoryDirection\x12\x12\n\ncursor_seq\x18\x03 \x01(\x03\x12\x11\n\tpage_size\x18\x04 \x01(\x05\"Z\n\x12GetHistoryResponse\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.parley.v1.HistoryMessage\x12\x17\n\x0fnext_cursor_seq\x18\x02 \x01(\x03\"s\n\x11GetMessageRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\x12\x14\n\nmessage_id\x18\x02 \x01(\tH\x00\x12\r\n\x03seq\x18\x03 \x01(\x03H\x00\x42\x07\n\x05which\"\xfa\x03\n\x0eHistoryMessage\x12\x18\n\x10\x63onversation_key\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x03\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x11\n\tsender_id\x18\x04 \x01(\t\x12\x12\n\nsent_at_ms\x18\x05 \x01(\x03\x12$\n\x04type\x18\x06 \x01(\x0e\x32\x16.parley.v1.MessageType\x12$\n\x04\x62ody\x18\x07 \x01(\x0b\x32\x16.parley.v1.MessageBody\x12\x1a\n\x12mentioned_user_ids\x18\x08 \x03(\t\x12\x13\n\x0bmention_all\x18\t \x01(\x08\x12%\n\x08priority\x18\n \x01(\x0e\x32\x13.parley.v1.Priority\x12\x1b\n\x13reply_to_message_id\x18\x0b \x01(\t\x12/\n\x03\x65xt\x18\x0c \x03(\x0b\x32\".parley.v1.HistoryMessage.ExtEntry\x12\x19\n\x11receipt_requested\x18\r \x01(\x08\x12\x0e\n\x06masked\x18\x0e \x01(\x08\x12\x10\n\x08recalled\x18\x0f \x01(\x08\x12\x13\n\x0brecalled_by\x18\x10 \x01(\t\x12\x16\n\x0erecalled_at_ms\x18\x11 \x01(\x03\x1a*\n\x08\x45xtEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"g\n\x19ListConversationsResponse\x12\x35\n\rconversations\x18\x01 \x03(\x0b\x32\x1e.parley.v1.ConversationSummary\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"J\n\x16GetConversationRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\"c\n\x07Mention\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x11\n\tsender_id\x18\x03 \x01(\t\x12$\n\x04type\x18\x04 \x01(\x0e\x32\x16.parley.v1.MentionType\"\xa9\x03\n\x13\x43onversationSummary\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\x12\x18\n\x10\x63onversation_key\x18\x02 \x01(\t\x12\x10\n\x08last_seq\x18\x03 \x01(\x03\x12\x10\n\x08read_seq\x18\x04 \x01(\x03\x12\x14\n\x0cunread_count\x18\x05 \x01(\x03\x12$\n\x08mentions\x18\x06 \x03(\x0b\x32\x12.parley.v1.Mention\x12\x17\n\x0flast_message_id\x18\x07 \x01(\t\x12\x16\n\x0elast_sender_id\x18\x08 \x01(\t\x12\x31\n\x11last_message_type\x18\t \x01(\x0e\x32\x16.parley.v1.MessageType\x12\x14\n\x0clast_preview\x18\n \x01(\t\x12\x15\n\rlast_recalled\x18\x0b \x01(\x08\x12\x18\n\x10last_activity_ms\x18\x0c \x01(\x03\x12\x11\n\tis_member\x18\r \x01(\x08\x12\x11\n\tdismissed\x18\x0e \x01(\x08\x12\x15\n\rdelivered_seq\x18\x0f \x01(\x03\"\x17\n\x15GetUnreadTotalRequest\"Q\n\x16GetUnreadTotalResponse\x12\x14\n\x0cunread_total\x18\x01 \x01(\x03\x12!\n\x19\x63onversations_with_unread\x18\x02 \x01(\x05\"G\n\x13ListMentionsRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\"<\n\x14ListMentionsResponse\x12$\n\x08mentions\x18\x01 \x03(\x0b\x32\x12.parley.v1.Mention\"Z\n\x12GetReceiptsRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\x12\x12\n\nmessage_id\x18\x02 \x01(\t\"-\n\x06Reader\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nread_at_ms\x18\x02 \x01(\x03\"\x8f\x01\n\x13GetReceiptsResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x11\n\tdelivered\x18\x03 \x01(\x08\x12\x0c\n\x04read\x18\x04 \x01(\x08\x12\x12\n\nread_count\x18\x05 \x01(\x03\x12\"\n\x07readers\x18\x06 \x03(\x0b\x32\x11.parley.v1.Reader*Z\n\x10HistoryDirection\x12\"\n\x1eHISTORY_DIRECTION_NEWEST_FIRST\x10\x00\x12\"\n\x1eHISTORY_DIRECTION_OLDEST_FIRST\x10\x01*:\n\x0bMentionType\x12\x15\n\x11MENTION_TYPE_USER\x10\x00\x12\x14\n\x10MENTION_TYPE_ALL\x10\x01\x32\xa2\x01\n\x0eHistoryService\x12I\n\nGetHistory\x12\x1c.parley.v1.GetHistoryRequest\x1a\x1d.parley.v1.GetHistoryResponse\x12\x45\n\nGetMessage\x12\x1c.parley.v1.GetMessageRequest\x1a\x19.parley.v1.HistoryMessage2\xf3\x02\n\x13\x43onversationService\x12^\n\x11ListConversations\x12#.parley.v1.ListConversationsRequest\x1a$.parley.v1.ListConversationsResponse\x12T\n\x0fGetConversation\x12!.parley.v1.GetConversationRequest\x1a\x1e.parley.v1.ConversationSummary\x12U\n\x0eGetUnreadTotal\x12 .parley.v1.GetUnreadTotalRequest\x1a!.parley.v1.GetUnreadTotalResponse\x12O\n\x0cListMentions\x12\x1e.parley.v1.ListMentionsRequest\x1a\x1f.parley.v1.ListMentionsResponse2^\n\x0eReceiptService\x12L\n\x0bGetReceipts\x12\x1d.parley.v1.GetReceiptsRequest\x1a\x1e.parley.v1.GetReceiptsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15parley/v1/query.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"\x9c\x01\n\x11GetHistoryRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\x12.\n\tdirection\x18\x02 \x01(\x0e\x32\x1b.parley.v1.HistoryDirection\x12\x12\n\ncursor_seq\x18\x03 \x01(\x03\x12\x11\n\tpage_size\x18\x04 \x01(\x05\"Z\n\x12GetHistoryResponse\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.parley.v1.HistoryMessage\x12\x17\n\x0fnext_cursor_seq\x18\x02 \x01(\x03\"s\n\x11GetMessageRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\x12\x14\n\nmessage_id\x18\x02 \x01(\tH\x00\x12\r\n\x03seq\x18\x03 \x01(\x03H\x00\x42\x07\n\x05which\"\xfa\x03\n\x0eHistoryMessage\x12\x18\n\x10\x63onversation_key\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x03\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x11\n\tsender_id\x18\x04 \x01(\t\x12\x12\n\nsent_at_ms\x18\x05 \x01(\x03\x12$\n\x04type\x18\x06 \x01(\x0e\x32\x16.parley.v1.MessageType\x12$\n\x04\x62ody\x18\x07 \x01(\x0b\x32\x16.parley.v1.MessageBody\x12\x1a\n\x12mentioned_user_ids\x18\x08 \x03(\t\x12\x13\n\x0bmention_all\x18\t \x01(\x08\x12%\n\x08priority\x18\n \x01(\x0e\x32\x13.parley.v1.Priority\x12\x1b\n\x13reply_to_message_id\x18\x0b \x01(\t\x12/\n\x03\x65xt\x18\x0c \x03(\x0b\x32\".parley.v1.HistoryMessage.ExtEntry\x12\x19\n\x11receipt_requested\x18\r \x01(\x08\x12\x0e\n\x06masked\x18\x0e \x01(\x08\x12\x10\n\x08recalled\x18\x0f \x01(\x08\x12\x13\n\x0brecalled_by\x18\x10 \x01(\t\x12\x16\n\x0erecalled_at_ms\x18\x11 \x01(\x03\x1a*\n\x08\x45xtEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"g\n\x19ListConversationsResponse\x12\x35\n\rconversations\x18\x01 \x03(\x0b\x32\x1e.parley.v1.ConversationSummary\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"J\n\x16GetConversationRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\"c\n\x07Mention\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x11\n\tsender_id\x18\x03 \x01(\t\x12$\n\x04type\x18\x04 \x01(\x0e\x32\x16.parley.v1.MentionType\"\xb7\x03\n\x13\x43onversationSummary\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\x12\x18\n\x10\x63onversation_key\x18\x02 \x01(\t\x12\x10\n\x08last_seq\x18\x03 \x01(\x03\x12\x10\n\x08read_seq\x18\x04 \x01(\x03\x12\x14\n\x0cunread_count\x18\x05 \x01(\x03\x12$\n\x08mentions\x18\x06 \x03(\x0b\x32\x12.parley.v1.Mention\x12\x17\n\x0flast_message_id\x18\x07 \x01(\t\x12\x16\n\x0elast_sender_id\x18\x08 \x01(\t\x12\x31\n\x11last_message_type\x18\t \x01(\x0e\x32\x16.parley.v1.MessageType\x12\x14\n\x0clast_preview\x18\n \x01(\t\x12\x15\n\rlast_recalled\x18\x0b \x01(\x08\x12\x18\n\x10last_activity_ms\x18\x0c \x01(\x03\x12\x11\n\tis_member\x18\r \x01(\x08\x12\x11\n\tdismissed\x18\x0e \x01(\x08\x12\x15\n\rdelivered_seq\x18\x0f \x01(\x03\x12\x0c\n\x04name\x18\x10 \x01(\t\"\x17\n\x15GetUnreadTotalRequest\"Q\n\x16GetUnreadTotalResponse\x12\x14\n\x0cunread_total\x18\x01 \x01(\x03\x12!\n\x19\x63onversations_with_unread\x18\x02 \x01(\x05\"G\n\x13ListMentionsRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\"<\n\x14ListMentionsResponse\x12$\n\x08mentions\x18\x01 \x03(\x0b\x32\x12.parley.v1.Mention\"Z\n\x12GetReceiptsRequest\x12\x30\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1a.parley.v1.ConversationRef\x12\x12\n\nmessage_id\x18\x02 \x01(\t\"-\n\x06Reader\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nread_at_ms\x18\x02 \x01(\x03\"\x8f\x01\n\x13GetReceiptsResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x11\n\tdelivered\x18\x03 \x01(\x08\x12\x0c\n\x04read\x18\x04 \x01(\x08\x12\x12\n\nread_count\x18\x05 \x01(\x03\x12\"\n\x07readers\x18\x06 \x03(\x0b\x32\x11.parley.v1.Reader*Z\n\x10HistoryDirection\x12\"\n\x1eHISTORY_DIRECTION_NEWEST_FIRST\x10\x00\x12\"\n\x1eHISTORY_DIRECTION_OLDEST_FIRST\x10\x01*:\n\x0bMentionType\x12\x15\n\x11MENTION_TYPE_USER\x10\x00\x12\x14\n\x10MENTION_TYPE_ALL\x10\x01\x32\xa2\x01\n\x0eHistoryService\x12I\n\nGetHistory\x12\x1c.parley.v1.GetHistoryRequest\x1a\x1d.parley.v1.GetHistoryResponse\x12\x45\n\nGetMessage\x12\x1c.parley.v1.GetMessageRequest\x1a\x19.parley.v1.HistoryMessage2\xf3\x02\n\x13\x43onversationService\x12^\n\x11ListConversations\x12#.parley.v1.ListConversationsRequest\x1a$.parley.v1.ListConversationsResponse\x12T\n\x0fGetConversation\x12!.parley.v1.GetConversationRequest\x1a\x1e.parley.v1.ConversationSummary\x12U\n\x0eGetUnreadTotal\x12 .parley.v1.GetUnreadTotalRequest\x1a!.parley.v1.GetUnreadTotalResponse\x12O\n\x0cListMentions\x12\x1e.parley.v1.ListMentionsRequest\x1a\x1f.parley.v1.ListMentionsResponse2^\n\x0eReceiptService\x12L\n\x0bGetReceipts\x12\x1d.parley.v1.GetReceiptsRequest\x1a\x1e.parley.v1.GetReceiptsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,10 +34,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_HISTORYMESSAGE_EXTENTRY']._loaded_options = None
   _globals['_HISTORYMESSAGE_EXTENTRY']._serialized_options = b'8\001'
-  _globals['_HISTORYDIRECTION']._serialized_start=2238
-  _globals['_HISTORYDIRECTION']._serialized_end=2328
-  _globals['_MENTIONTYPE']._serialized_start=2330
-  _globals['_MENTIONTYPE']._serialized_end=2388
+  _globals['_HISTORYDIRECTION']._serialized_start=2252
+  _globals['_HISTORYDIRECTION']._serialized_end=2342
+  _globals['_MENTIONTYPE']._serialized_start=2344
+  _globals['_MENTIONTYPE']._serialized_end=2402
   _globals['_GETHISTORYREQUEST']._serialized_start=61
   _globals['_GETHISTORYREQUEST']._serialized_end=217
   _globals['_GETHISTORYRESPONSE']._serialized_start=219
@@ -57,25 +57,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MENTION']._serialized_start=1181
   _globals['_MENTION']._serialized_end=1280
   _globals['_CONVERSATIONSUMMARY']._serialized_start=1283
-  _globals['_CONVERSATIONSUMMARY']._serialized_end=1708
-  _globals['_GETUNREADTOTALREQUEST']._serialized_start=1710
-  _globals['_GETUNREADTOTALREQUEST']._serialized_end=1733
-  _globals['_GETUNREADTOTALRESPONSE']._serialized_start=1735
-  _globals['_GETUNREADTOTALRESPONSE']._serialized_end=1816
-  _globals['_LISTMENTIONSREQUEST']._serialized_start=1818
-  _globals['_LISTMENTIONSREQUEST']._serialized_end=1889
-  _globals['_LISTMENTIONSRESPONSE']._serialized_start=1891
-  _globals['_LISTMENTIONSRESPONSE']._serialized_end=1951
-  _globals['_GETRECEIPTSREQUEST']._serialized_start=1953
-  _globals['_GETRECEIPTSREQUEST']._serialized_end=2043
-  _globals['_READER']._serialized_start=2045
-  _globals['_READER']._serialized_end=2090
-  _globals['_GETRECEIPTSRESPONSE']._serialized_start=2093
-  _globals['_GETRECEIPTSRESPONSE']._serialized_end=2236
-  _globals['_HISTORYSERVICE']._serialized_start=2391
-  _globals['_HISTORYSERVICE']._serialized_end=2553
-  _globals['_CONVERSATIONSERVICE']._serialized_start=2556
-  _globals['_CONVERSATIONSERVICE']._serialized_end=2927
-  _globals['_RECEIPTSERVICE']._serialized_start=2929
-  _globals['_RECEIPTSERVICE']._serialized_end=3023
+  _globals['_CONVERSATIONSUMMARY']._serialized_end=1722
+  _globals['_GETUNREADTOTALREQUEST']._serialized_start=1724
+  _globals['_GETUNREADTOTALREQUEST']._serialized_end=1747
+  _globals['_GETUNREADTOTALRESPONSE']._serialized_start=1749
+  _globals['_GETUNREADTOTALRESPONSE']._serialized_end=1830
+  _globals['_LISTMENTIONSREQUEST']._serialized_start=1832
+  _globals['_LISTMENTIONSREQUEST']._serialized_end=1903
+  _globals['_LISTMENTIONSRESPONSE']._serialized_start=1905
+  _globals['_LISTMENTIONSRESPONSE']._serialized_end=1965
+  _globals['_GETRECEIPTSREQUEST']._serialized_start=1967
+  _globals['_GETRECEIPTSREQUEST']._serialized_end=2057
+  _globals['_READER']._serialized_start=2059
+  _globals['_READER']._serialized_end=2104
+  _globals['_GETRECEIPTSRESPONSE']._serialized_start=2107
+  _globals['_GETRECEIPTSRESPONSE']._serialized_end=2250
+  _globals['_HISTORYSERVICE']._serialized_start=2405
+  _globals['_HISTORYSERVICE']._serialized_end=2567
+  _globals['_CONVERSATIONSERVICE']._serialized_start=2570
+  _globals['_CONVERSATIONSERVICE']._serialized_end=2941
+  _globals['_RECEIPTSERVICE']._serialized_start=2943
+  _globals['_RECEIPTSERVICE']._serialized_end=3037
 # @@protoc_insertion_point(module_scope)

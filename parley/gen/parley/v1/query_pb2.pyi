@@ -350,6 +350,7 @@ class ConversationSummary(_message.Message):
     IS_MEMBER_FIELD_NUMBER: _builtins.int
     DISMISSED_FIELD_NUMBER: _builtins.int
     DELIVERED_SEQ_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     conversation_key: _builtins.str
     last_seq: _builtins.int
     read_seq: _builtins.int
@@ -365,6 +366,10 @@ class ConversationSummary(_message.Message):
     is_member: _builtins.bool
     dismissed: _builtins.bool
     delivered_seq: _builtins.int
+    name: _builtins.str
+    """A group's or room's name, as given when it was created; empty for peer conversations
+    (show the other user, conversation.id).
+    """
     @_builtins.property
     def conversation(self) -> _common_pb2.ConversationRef:
         """for peers, id is the other user"""
@@ -391,10 +396,11 @@ class ConversationSummary(_message.Message):
         is_member: _builtins.bool = ...,
         dismissed: _builtins.bool = ...,
         delivered_seq: _builtins.int = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "conversation_key", b"conversation_key", "delivered_seq", b"delivered_seq", "dismissed", b"dismissed", "is_member", b"is_member", "last_activity_ms", b"last_activity_ms", "last_message_id", b"last_message_id", "last_message_type", b"last_message_type", "last_preview", b"last_preview", "last_recalled", b"last_recalled", "last_sender_id", b"last_sender_id", "last_seq", b"last_seq", "mentions", b"mentions", "read_seq", b"read_seq", "unread_count", b"unread_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "conversation_key", b"conversation_key", "delivered_seq", b"delivered_seq", "dismissed", b"dismissed", "is_member", b"is_member", "last_activity_ms", b"last_activity_ms", "last_message_id", b"last_message_id", "last_message_type", b"last_message_type", "last_preview", b"last_preview", "last_recalled", b"last_recalled", "last_sender_id", b"last_sender_id", "last_seq", b"last_seq", "mentions", b"mentions", "name", b"name", "read_seq", b"read_seq", "unread_count", b"unread_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
