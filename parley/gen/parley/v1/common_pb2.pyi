@@ -297,8 +297,18 @@ Global___ReasonCode: _TypeAlias = ReasonCode  # noqa: Y015
 
 @_typing.final
 class ConversationRef(_message.Message):
-    """Names a conversation. For a peer conversation `id` is the other user's id in requests; on
-    the log and in read models the key is canonical (see Event.conversation_key).
+    """Names a conversation in a request.
+
+    Ids: user, group and room ids match ^[A-Za-z0-9_.@-]{1,64}$ (no ':' or spaces); anything
+    else is BAD_PARAMETER.
+
+    A peer conversation has two names, and requests accept both:
+    - `id` = the other user's id (what a person picks), or
+    - `id` = the conversation key "p:<low>:<high>" (the two user ids sorted, so both users share
+      one key). Responses and session frames carry this key (conversation_key fields,
+      Hello.last_seqs, Synced, DeliveredAck), so a client can echo it back as it is.
+    Groups and rooms: `id` is the group or room id; their keys are "g:<id>" and "r:<id>".
+    Naming yourself as the peer is SEND_TO_SELF on writes and CONVERSATION_NOT_FOUND on reads.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -382,6 +392,10 @@ Global___BarrageContent: _TypeAlias = BarrageContent  # noqa: Y015
 
 @_typing.final
 class CustomContent(_message.Message):
+    """An app-defined message. data and searchable_content together are at most 32 KB (UTF-8
+    bytes); more is MESSAGE_TOO_LARGE.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SUB_TYPE_FIELD_NUMBER: _builtins.int

@@ -177,6 +177,7 @@ class AckedMessage(_message.Message):
     CONVERSATION_KEY_FIELD_NUMBER: _builtins.int
     MESSAGE_ID_FIELD_NUMBER: _builtins.int
     conversation_key: _builtins.str
+    """The key as frames carry it ("p:<low>:<high>", "g:<id>"), not a ConversationRef id."""
     message_id: _builtins.str
     def __init__(
         self,
@@ -476,10 +477,16 @@ Global___Presence: _TypeAlias = Presence  # noqa: Y015
 
 @_typing.final
 class TokenWillExpire(_message.Message):
+    """Sent once per token, 60 s before it expires (halfway through a token that had less than
+    120 s left when the session started or renewed): send RenewToken with a fresh token, or the
+    stream ends with UNAUTHENTICATED, reason TOKEN_EXPIRED, when it expires.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXPIRES_AT_MS_FIELD_NUMBER: _builtins.int
     expires_at_ms: _builtins.int
+    """ms since the Unix epoch"""
     def __init__(
         self,
         *,

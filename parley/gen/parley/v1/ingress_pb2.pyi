@@ -5,11 +5,14 @@ The write API of Parley: what clients and other services call to change state. E
 accepted call becomes one or more Events on Kafka and is answered only after Kafka has them.
 Every client call carries `authorization: Bearer <user token>` metadata; AdminService calls
 carry `authorization: Bearer <admin secret>`. Rejections are gRPC statuses whose details hold
-a google.rpc.ErrorInfo with domain "parley" and metadata {"code": <ReasonCode number>}.
+a google.rpc.ErrorInfo with domain "parley" and metadata {"code": <ReasonCode number>}; when
+waiting alone makes the same request acceptable (RATE_LIMITED), the details also hold a
+google.rpc.RetryInfo whose retry_delay is the wait until it passes.
 """
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -108,7 +111,11 @@ class SendMessageRequest(_message.Message):
         """at most 50"""
 
     @_builtins.property
-    def ext(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def ext(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """App-defined extra fields, stored and delivered with the message: at most 32 entries and
+        4,096 UTF-8 bytes of keys and values together (more is BAD_PARAMETER).
+        """
+
     def __init__(
         self,
         *,
@@ -205,19 +212,28 @@ class Rejection(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     GRPC_STATUS_CODE_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    RETRY_DELAY_FIELD_NUMBER: _builtins.int
     reason: _common_pb2.ReasonCode.ValueType
     grpc_status_code: _builtins.int
     message: _builtins.str
+    @_builtins.property
+    def retry_delay(self) -> _duration_pb2.Duration:
+        """Set only when waiting alone makes the same send acceptable (RATE_LIMITED): the time until
+        the sender's rate bucket allows the next send, as google.rpc.RetryInfo.retry_delay carries
+        it for a unary call. Resend after it with the same client_message_id.
+        """
+
     def __init__(
         self,
         *,
         reason: _common_pb2.ReasonCode.ValueType = ...,
         grpc_status_code: _builtins.int = ...,
         message: _builtins.str = ...,
+        retry_delay: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["retry_delay", b"retry_delay"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["grpc_status_code", b"grpc_status_code", "message", b"message", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grpc_status_code", b"grpc_status_code", "message", b"message", "reason", b"reason", "retry_delay", b"retry_delay"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
