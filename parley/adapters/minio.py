@@ -194,12 +194,20 @@ class MinioBlobStore:
                     if upload.object_name.startswith(wanted) and (
                         _ms(upload.initiated_time) < older_than_ms
                     ):
-                        self._client._abort_multipart_upload(
-                            self._bucket, upload.object_name, str(upload.upload_id)
-                        )
-                        aborted += 1
+                        aborted += self._abort(upload.object_name, str(upload.upload_id))
                 if not page.is_truncated or not page.next_key_marker:
                     return aborted
                 marker = page.next_key_marker
 
         return await self._call(sweep)
+
+    def _abort(self, name: str, upload_id: str) -> int:
+        """1, or 0 when S3 says another cleanup aborted it first (NoSuchUpload; MinIO just
+        answers success): concurrent sweeps of several media servers must not fail."""
+        try:
+            self._client._abort_multipart_upload(self._bucket, name, upload_id)
+        except S3Error as error:
+            if error.code not in MISSING_CODES:
+                raise
+            return 0
+        return 1

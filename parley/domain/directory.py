@@ -99,6 +99,9 @@ class Directory:
         self._groups: dict[str, GroupState] = {}
         self._rooms: dict[str, RoomState] = {}
         self._blocked: dict[str, set[str]] = {}  # blocker -> blocked users
+        # Grows by one per room dismissed: a cleanup compares it to tell cheaply whether a
+        # room's media became garbage since its last pass.
+        self.rooms_dismissed = 0
 
     def group(self, group_id: str) -> GroupState | None:
         return self._groups.get(group_id)
@@ -176,6 +179,7 @@ class Directory:
         elif isinstance(payload, RoomDismissed):
             room.dismissed = True
             room.members.clear()
+            self.rooms_dismissed += 1
 
     def check_can_send(self, conversation: Conversation, sender: str, now_ms: int) -> None:
         """Rejects a send the conversation's membership, mutes, whitelist or blacklist forbid."""

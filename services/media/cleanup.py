@@ -1,24 +1,31 @@
 """Media cleanup: deletes objects of dismissed rooms, stale staged uploads and incomplete multipart
-uploads. `python -m services.media.cleanup` folds the log, sweeps once and prints a JSON line."""
+uploads. The media server runs it every `media_cleanup_interval_s` (`cleanup_every`);
+`python -m services.media.cleanup` folds the log, sweeps once and prints a JSON line."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 
 from parley.adapters.kafka import KafkaEventFeed
 from parley.config import Settings
-from parley.domain.directory import Directory
 from parley.domain.media_access import object_key, renditions_of
-from parley.domain.media_registry import StoredMedia
+from parley.domain.media_retention import doomed_by_dismissal
 from parley.domain.write_model import WriteModel
 from parley.ports import BlobStore
 from services.ingress.context import wall_clock_ms
 from services.media.app import blob_store_of
 from services.media.staging import STAGING_PREFIX
 
+log = logging.getLogger(__name__)
+
 STALE_AFTER_MS = 24 * 3600 * 1000  # staged and multipart uploads older than a day are garbage
+# Garbage that is a day old can wait an hour: the schedule lists the staging area hourly.
+STALE_CHECK_EVERY_MS = 3600 * 1000
 CATCH_UP_TIMEOUT_S = 600.0
 
 
@@ -28,31 +35,14 @@ class CleanupReport:
     staged_files_deleted: int
     incomplete_uploads_aborted: int
 
-
-def _in_dismissed_room(conversation_key: str, directory: Directory) -> bool:
-    kind, _, room_id = conversation_key.partition(":")
-    room = directory.room(room_id) if kind == "r" else None
-    return room is not None and room.dismissed
+    @property
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
 
 
-def doomed_by_dismissal(model: WriteModel) -> list[StoredMedia]:
-    """Objects every message of which went to rooms since dismissed: a dismissed room keeps
-    nothing. An object forwarded elsewhere too stays, for the other conversation's readers."""
-    return [
-        stored
-        for stored in model.media.all()
-        if stored.attachments
-        and all(
-            _in_dismissed_room(a.conversation_key, model.directory)
-            for a in stored.attachments.values()
-        )
-    ]
-
-
-async def sweep(
-    model: WriteModel, store: BlobStore, now_ms: int, stale_after_ms: int = STALE_AFTER_MS
-) -> CleanupReport:
-    """One pass; idempotent (deleting what is gone is a no-op), so it may run any time."""
+async def delete_dismissed(model: WriteModel, store: BlobStore) -> int:
+    """Deletes every rendition of the objects left only in dismissed rooms, then forgets them
+    (so the next pass does not delete them again); their count."""
     doomed = doomed_by_dismissal(model)
     keys = [
         object_key(stored.object_id, rendition)
@@ -62,11 +52,90 @@ async def sweep(
     await store.delete(keys)
     for stored in doomed:
         model.media.forget(stored.object_id)
+    return len(doomed)
+
+
+async def delete_stale(
+    store: BlobStore, now_ms: int, stale_after_ms: int = STALE_AFTER_MS
+) -> tuple[int, int]:
+    """Deletes staged uploads and aborts multipart uploads older than `stale_after_ms`."""
     cutoff = now_ms - stale_after_ms
     staged = [info.key for info in await store.list(STAGING_PREFIX) if info.modified_ms < cutoff]
     await store.delete(staged)
-    aborted = await store.abort_incomplete_uploads("", cutoff)
-    return CleanupReport(len(doomed), len(staged), aborted)
+    return len(staged), await store.abort_incomplete_uploads("", cutoff)
+
+
+async def sweep(
+    model: WriteModel, store: BlobStore, now_ms: int, stale_after_ms: int = STALE_AFTER_MS
+) -> CleanupReport:
+    """One whole pass; idempotent (deleting what is gone is a no-op), so it may run any time."""
+    deleted = await delete_dismissed(model, store)
+    return CleanupReport(deleted, *await delete_stale(store, now_ms, stale_after_ms))
+
+
+class MediaCleanup:
+    """The sweep on a schedule, in a process whose write model follows the log (the media
+    server). A pass reads the media registry only when a room was dismissed since the last
+    good pass, and lists the staging area at most hourly: with nothing to do, it is one
+    comparison. Every delete is idempotent, so several media servers may each run one."""
+
+    def __init__(
+        self,
+        model: WriteModel,
+        store: BlobStore,
+        clock_ms: Callable[[], int],
+        stale_check_every_ms: int = STALE_CHECK_EVERY_MS,
+    ) -> None:
+        self._model = model
+        self._store = store
+        self._clock_ms = clock_ms
+        self._stale_check_every_ms = stale_check_every_ms
+        self._rooms_dismissed_swept = -1  # the first pass looks at the whole registry
+        self._stale_checked_at_ms: int | None = None
+
+    async def sweep_due(self) -> CleanupReport:
+        now_ms = self._clock_ms()
+        deleted = staged = aborted = 0
+        # Read before the pass: a dismissal folded while it awaits MinIO makes the next one run.
+        rooms_dismissed = self._model.directory.rooms_dismissed
+        if rooms_dismissed != self._rooms_dismissed_swept:
+            deleted = await delete_dismissed(self._model, self._store)
+            self._rooms_dismissed_swept = rooms_dismissed
+        checked = self._stale_checked_at_ms
+        if checked is None or now_ms - checked >= self._stale_check_every_ms:
+            staged, aborted = await delete_stale(self._store, now_ms)
+            self._stale_checked_at_ms = now_ms
+        return CleanupReport(deleted, staged, aborted)
+
+    async def run_every(self, interval_s: float) -> None:
+        """A pass now and every `interval_s` after, until cancelled."""
+        while True:
+            try:
+                report = await self.sweep_due()
+            except Exception:  # MinIO down, refused: the next pass retries what this one missed
+                log.warning("media cleanup failed, retrying in %s s", interval_s, exc_info=True)
+            else:
+                if not report.is_empty:
+                    log.info("media cleanup deleted garbage", extra=asdict(report))
+            await asyncio.sleep(interval_s)
+
+
+@contextlib.asynccontextmanager
+async def cleanup_every(
+    model: WriteModel, store: BlobStore, interval_s: float
+) -> AsyncIterator[None]:
+    """Runs `MediaCleanup` every `interval_s` (0: never) while the block runs."""
+    if interval_s <= 0:
+        log.info("media cleanup is off (media_cleanup_interval_s = 0)")
+        yield
+        return
+    task = asyncio.create_task(MediaCleanup(model, store, wall_clock_ms).run_every(interval_s))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def run(settings: Settings) -> CleanupReport:

@@ -18,16 +18,22 @@ from parley.cpu import run_in_background
 from parley.observability import configure_logging
 from services.ingress.app import ingress_parts
 from services.ingress.server import serve_mounts, serve_until_signalled
+from services.media.cleanup import cleanup_every
 
 log = logging.getLogger(__name__)
 
 
 async def run_server(settings: Settings) -> None:
+    """Serves MediaService and, beside it, deletes garbage from MinIO on the schedule the
+    settings choose (the write model it follows says what a dismissed room left)."""
     async with ingress_parts(settings, read_api=False) as parts:
+        assert parts.media is not None
         heap.settle()
         address = f"{settings.ingress_host}:{settings.media_port}"
         running = await serve_mounts(parts.authenticator, address, parts.mounts)
-        await serve_until_signalled(running)
+        interval_s = settings.media_cleanup_interval_s
+        async with cleanup_every(parts.context.model, parts.media.store, interval_s):
+            await serve_until_signalled(running)
 
 
 def run(settings: Settings) -> int:

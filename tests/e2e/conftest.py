@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,9 +24,13 @@ def engines(kafka_bootstrap: str, cassandra_session: Any, minio_client: Any) -> 
 
 @contextlib.contextmanager
 def stack_of(
-    log_dir: Path, cassandra_session: Any, *, as_in_readme: bool = False
+    log_dir: Path,
+    cassandra_session: Any,
+    *,
+    as_in_readme: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Stack]:
-    with parley_run(log_dir, as_in_readme=as_in_readme) as stack:
+    with parley_run(log_dir, as_in_readme=as_in_readme, settings=settings) as stack:
         try:
             yield stack
         finally:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,11 +157,14 @@ def stack_env(tag: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def parley_run(log_dir: Path, *, as_in_readme: bool = False) -> Iterator[Stack]:
+def parley_run(
+    log_dir: Path, *, as_in_readme: bool = False, settings: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
     """`parley run` on a clean state of its own; killed if the test fails. `as_in_readme`
-    starts it exactly as the README says, with `make run` from the checkout."""
+    starts it exactly as the README says, with `make run` from the checkout; `settings` adds
+    `PARLEY_*` variables to its environment."""
     tag = uuid.uuid4().hex[:8]
-    env = stack_env(tag) | {"PARLEY_PROJECTOR_GROUP": f"e2e-{tag}"}
+    env = stack_env(tag) | {"PARLEY_PROJECTOR_GROUP": f"e2e-{tag}", **(settings or {})}
     log_path = log_dir / f"parley-run-{tag}.log"
     command = (
         ["make", "--no-print-directory", "run"]

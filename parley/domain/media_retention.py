@@ -1,0 +1,30 @@
+"""Which uploaded objects the media store keeps: a dismissed room keeps nothing."""
+
+from __future__ import annotations
+
+from parley.domain.directory import Directory
+from parley.domain.media_registry import StoredMedia
+from parley.domain.write_model import WriteModel
+
+
+def _in_dismissed_room(conversation_key: str, directory: Directory) -> bool:
+    kind, _, room_id = conversation_key.partition(":")
+    room = directory.room(room_id) if kind == "r" else None
+    return room is not None and room.dismissed
+
+
+def is_left_only_in_dismissed_rooms(stored: StoredMedia, directory: Directory) -> bool:
+    """Every message that carried it went to a room since dismissed. An object forwarded
+    elsewhere too is kept, for the other conversation's readers."""
+    return bool(stored.attachments) and all(
+        _in_dismissed_room(a.conversation_key, directory) for a in stored.attachments.values()
+    )
+
+
+def doomed_by_dismissal(model: WriteModel) -> list[StoredMedia]:
+    """The objects whose bytes (every rendition) are garbage: left only in dismissed rooms."""
+    return [
+        stored
+        for stored in model.media.all()
+        if is_left_only_in_dismissed_rooms(stored, model.directory)
+    ]
