@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 import grpc
+from google.protobuf import duration_pb2
 from google.protobuf.message import DecodeError, Message
 
 from parley.domain.commands import SendCommand, SendReceipt
@@ -284,10 +285,20 @@ def grpc_status_of(reason: Reason) -> grpc.StatusCode:
     return status
 
 
+def retry_delay_to_proto(rejected: Rejected) -> duration_pb2.Duration | None:
+    """The wait after which the same request passes (a rate limit), as RetryInfo carries it."""
+    if rejected.retry_after_ms is None:
+        return None
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(rejected.retry_after_ms)
+    return delay
+
+
 def rejection_to_proto(rejected: Rejected) -> ingress_pb2.Rejection:
     code: int = grpc_status_of(rejected.reason).value[0]
     return ingress_pb2.Rejection(
         reason=int(rejected.reason),  # type: ignore[arg-type]
         grpc_status_code=code,
         message=rejected.message,
+        retry_delay=retry_delay_to_proto(rejected),
     )

@@ -99,7 +99,10 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Use a fresh client message id for a new message.",
     ),
     Reason.RATE_LIMITED: ReasonInfo(
-        "RESOURCE_EXHAUSTED", "More than 10 rate-limited messages in a second.", "Back off, retry."
+        "RESOURCE_EXHAUSTED",
+        "More than 10 rate-limited messages in a second.",
+        "Wait the google.rpc.RetryInfo delay (Rejection.retry_delay in a stream), then retry "
+        "with the same client message id.",
     ),
     Reason.SENSITIVE_WORD: ReasonInfo(
         "PERMISSION_DENIED", "The content contains a blocked word.", "Change the content."

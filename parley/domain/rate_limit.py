@@ -36,7 +36,8 @@ class RateLimiter:
         return len(self._buckets)
 
     def check(self, client_key: str, now_ms: int) -> None:
-        """Takes one token for the key, or raises Rejected(RATE_LIMITED) taking none."""
+        """Takes one token for the key, or raises Rejected(RATE_LIMITED) taking none, whose
+        retry_after_ms is the wait until the key's next check would pass."""
         self._forget_idle(now_ms)
         bucket = self._buckets.pop(client_key, None) or _Bucket(self._capacity, now_ms)
         # A clock that steps back must not mint tokens; elapsed time is never negative.
@@ -47,8 +48,19 @@ class RateLimiter:
         bucket.last_ms = max(bucket.last_ms, now_ms)
         self._buckets[client_key] = bucket
         if bucket.milli_tokens < _MILLI:
-            raise Rejected(Reason.RATE_LIMITED, "too many messages per second")
+            wait_ms = self._wait_ms(bucket, now_ms)
+            raise Rejected(
+                Reason.RATE_LIMITED,
+                f"too many messages per second: retry in {wait_ms} ms",
+                retry_after_ms=wait_ms,
+            )
         bucket.milli_tokens -= _MILLI
+
+    def _wait_ms(self, bucket: _Bucket, now_ms: int) -> int:
+        """Exact: a check at now_ms + the wait passes, one a millisecond earlier does not. After
+        a clock step back, refilling resumes only once the clock is past the bucket's time."""
+        missing = _MILLI - bucket.milli_tokens
+        return max(0, bucket.last_ms - now_ms) + -(-missing // self._refill_per_ms)
 
     def _forget_idle(self, now_ms: int) -> None:
         while self._buckets:

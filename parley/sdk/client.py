@@ -109,7 +109,9 @@ class ParleyClient:
         receipt_requested: bool = False,
     ) -> SentMessage:
         """Sends once, however often the network fails: every retry carries the same client
-        message id, so the server answers a retry with the original message (duplicate=True)."""
+        message id, so the server answers a retry with the original message (duplicate=True).
+        Without `client_message_id` the SDK makes one (the server requires it). A rate-limited
+        send is sent again after the server's retry delay."""
         cmid = client_message_id or uuid.uuid4().hex
         request = ingress_pb2.SendMessageRequest(
             conversation=conversation.to_proto(),
@@ -129,7 +131,9 @@ class ParleyClient:
             except ParleyError as error:
                 if not error.is_retryable or attempt == SEND_ATTEMPTS - 1:
                     raise
-                await asyncio.sleep(0.2 * 2**attempt)
+                # The server's hint when it gave one (a rate limit), else exponential backoff.
+                delay_s = error.retry_delay_s
+                await asyncio.sleep(0.2 * 2**attempt if delay_s is None else delay_s)
         return SentMessage(
             cmid,
             reply.message_id,

@@ -1,4 +1,4 @@
-"""Turns a domain rejection into a gRPC status carrying its stable reason code."""
+"""Turns a domain rejection into a gRPC status carrying its stable reason code (and retry hint)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from parley import metrics
+from parley.adapters.wire import retry_delay_to_proto
 from parley.domain.errors import Rejected
 
 REASON_TRAILER = "parley-reason-code"
@@ -19,19 +21,28 @@ def status_code_of(rejected: Rejected) -> grpc.StatusCode:
     return grpc.StatusCode[rejected.info.status]
 
 
+def _packed(detail: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(detail)
+    return packed
+
+
 def trailing_metadata_of(rejected: Rejected) -> tuple[tuple[str, str | bytes], ...]:
-    """google.rpc.Status with an ErrorInfo detail, plus a plain trailer for simple clients."""
+    """google.rpc.Status with an ErrorInfo detail (and a RetryInfo one when waiting helps), plus
+    a plain trailer for simple clients."""
     info = error_details_pb2.ErrorInfo(
         reason=rejected.reason.name,
         domain=ERROR_DOMAIN,
         metadata={"code": str(int(rejected.reason))},
     )
-    detail = any_pb2.Any()
-    detail.Pack(info)
+    details = [_packed(info)]
+    retry_delay = retry_delay_to_proto(rejected)
+    if retry_delay is not None:
+        details.append(_packed(error_details_pb2.RetryInfo(retry_delay=retry_delay)))
     status = status_pb2.Status(
         code=getattr(code_pb2, rejected.info.status),
         message=rejected.message,
-        details=[detail],
+        details=details,
     )
     return (
         ("grpc-status-details-bin", status.SerializeToString()),

@@ -323,6 +323,12 @@ def test_wire__rejection_carries_reason_status_and_message(
     )
 
 
+def test_wire__a_rate_limit_rejection_carries_its_retry_delay() -> None:
+    limited = wire.rejection_to_proto(Rejected(Reason.RATE_LIMITED, "slow", retry_after_ms=1234))
+    assert limited.retry_delay.ToMilliseconds() == 1234
+    assert not wire.rejection_to_proto(Rejected(Reason.MUTED, "no")).HasField("retry_delay")
+
+
 def test_wire__every_reason_has_a_grpc_status() -> None:
     assert all(isinstance(wire.grpc_status_of(reason), grpc.StatusCode) for reason in Reason)
 

@@ -78,6 +78,50 @@ def test_rate_limiter__forgets_idle_keys() -> None:
     assert len(limiter) == 1
 
 
+def retry_after_ms(limiter: RateLimiter, key: str, now_ms: int) -> int:
+    with pytest.raises(Rejected) as raised:
+        limiter.check(key, now_ms)
+    assert raised.value.retry_after_ms is not None
+    return raised.value.retry_after_ms
+
+
+def test_rate_limiter__rejection_says_when_the_next_send_passes() -> None:
+    limiter = RateLimiter(10)
+    for _ in range(10):
+        limiter.check("alice", 0)
+    # 30 ms refilled 0.3 of a token; the rest takes 70 ms more.
+    assert retry_after_ms(limiter, "alice", 30) == 70
+    assert rejected(limiter, "alice", 99)
+    limiter.check("alice", 100)
+
+
+@pytest.mark.parametrize("rate", [1, 3, 7, 10, 999])
+@pytest.mark.parametrize("quarter", [0, 1, 2, 3])
+def test_rate_limiter__retry_after_is_exact(rate: int, quarter: int) -> None:
+    # Rejected some way into the refill of the next token, which takes ceil(1000 / rate) ms.
+    elapsed_ms = -(-1000 // rate) * quarter // 4
+
+    def emptied() -> RateLimiter:
+        limiter = RateLimiter(rate)
+        for _ in range(rate):
+            limiter.check("alice", 0)
+        return limiter
+
+    wait = retry_after_ms(emptied(), "alice", elapsed_ms)
+    if wait > 1:
+        assert rejected(emptied(), "alice", elapsed_ms + wait - 1)
+    emptied().check("alice", elapsed_ms + wait)
+
+
+def test_rate_limiter__retry_after_waits_out_a_clock_stepped_back() -> None:
+    limiter = RateLimiter(1)
+    limiter.check("alice", 10_000)
+    # Tokens refill only once the clock passes 10,000 again: 5,000 ms, then a whole second.
+    assert retry_after_ms(limiter, "alice", 5_000) == 6_000
+    assert rejected(limiter, "alice", 10_999)
+    limiter.check("alice", 11_000)
+
+
 def test_rate_limiter__rejects_nonsense_configuration() -> None:
     with pytest.raises(ValueError):
         RateLimiter(0)

@@ -5,7 +5,9 @@ The write API of Parley: what clients and other services call to change state. E
 accepted call becomes one or more Events on Kafka and is answered only after Kafka has them.
 Every client call carries `authorization: Bearer <user token>` metadata; AdminService calls
 carry `authorization: Bearer <admin secret>`. Rejections are gRPC statuses whose details hold
-a google.rpc.ErrorInfo with domain "parley" and metadata {"code": <ReasonCode number>}.
+a google.rpc.ErrorInfo with domain "parley" and metadata {"code": <ReasonCode number>}; when
+waiting alone makes the same request acceptable (RATE_LIMITED), the details also hold a
+google.rpc.RetryInfo whose retry_delay is the wait until it passes.
 """
 
 from collections import abc as _abc
