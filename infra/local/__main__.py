@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-from infra.local import stack
+from infra.local import engine_status, stack
 from infra.local.cassandra import Cassandra
 from infra.local.engine import Engine
 from infra.local.errors import InfraError
@@ -34,13 +34,9 @@ def run(command: str, engines: list[Engine], lines: int) -> int:
     elif command == "down":
         stack.down(engines)
     elif command == "status":
-        rows = stack.status(engines)
+        rows = engine_status.status(engines)
         for row in rows:
-            state = "up" if row.is_up else "DOWN"
-            ports = " ".join(
-                [*map(str, row.open_ports), *(f"{p}(closed)" for p in row.closed_ports)]
-            )
-            print(f"{row.name:<10} {state:<5} pid={row.pid or '-':<8} ports: {ports}")
+            print(f"{row.name:<10} {row.state:<5} ports: {row.ports_text():<12} {row.owner}")
         return 0 if all(row.is_up for row in rows) else 1
     elif command == "provision":
         stack.provision(engines)

@@ -1,8 +1,10 @@
-"""Who listens on a TCP port, read from /proc (Linux), so errors can name the process."""
+"""Whether a TCP port answers and who listens on it (from /proc, Linux): errors and status
+lines name the process."""
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 _LISTEN = "0A"
@@ -46,11 +48,34 @@ def listener_pids(port: int) -> set[int]:
     return pids
 
 
-def describe_pid(pid: int) -> str:
-    """`pid 123 (java -Xmx1g ...)`, the command line cut to a readable length."""
+def answers(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """A TCP connection to host:port succeeds (any machine, unlike `is_listening`)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def command_of(pid: int) -> str:
+    """The command line, cut to a readable length; empty when it is not visible to us."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return f"pid {pid}"
-    command = raw.replace(b"\0", b" ").decode(errors="replace").strip()
-    return f"pid {pid} ({command[:120]})"
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:120]
+
+
+def cwd_of(pid: int) -> str:
+    """The working directory (a checkout's root, for engines `make infra-up` started);
+    empty when it is not visible to us (another user's process)."""
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return ""
+
+
+def describe_pid(pid: int) -> str:
+    """`pid 123 (java -Xmx1g ...) cwd /work/checkout`, with what /proc lets us see."""
+    command, cwd = command_of(pid), cwd_of(pid)
+    return f"pid {pid}" + (f" ({command})" if command else "") + (f" cwd {cwd}" if cwd else "")

@@ -1,10 +1,9 @@
-"""The lifecycle verbs over a list of engines: install, up, down, status, logs."""
+"""The lifecycle verbs over a list of engines: install, up, down, logs (status: engine_status)."""
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 
 from infra.local import ports, processes
 from infra.local.engine import Engine
@@ -121,34 +120,6 @@ def down(engines: list[Engine]) -> None:
             problem=f"still listening after down: {'; '.join(leftovers)}",
             fix="these processes were not started by this checkout; stop them by pid",
         )
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    name: str
-    pid: int | None
-    open_ports: tuple[int, ...]
-    closed_ports: tuple[int, ...]
-
-    @property
-    def is_up(self) -> bool:
-        return self.pid is not None and not self.closed_ports
-
-
-def status(engines: list[Engine]) -> list[EngineStatus]:
-    result = []
-    for engine in engines:
-        pid = processes.running_pid(engine.settings.pid_file(engine.name), engine.marker)
-        listening = {port: ports.is_listening(port) for port in engine.ports}
-        result.append(
-            EngineStatus(
-                engine.name,
-                pid,
-                tuple(port for port, is_open in listening.items() if is_open),
-                tuple(port for port, is_open in listening.items() if not is_open),
-            )
-        )
-    return result
 
 
 def logs(engines: list[Engine], lines: int) -> None:

@@ -1,7 +1,10 @@
-"""`parley status`: engines and versions, children, ports, gRPC health, projection lag."""
+"""`parley status`: engines (where the settings say, whoever started them), children, gRPC health,
+projection lag."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
 import socket
 from collections.abc import Iterator
@@ -10,8 +13,9 @@ import click
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from infra.local import stack
+from infra.local import engine_status
 from infra.local.__main__ import build_engines
+from infra.local.engine_status import Address
 from infra.local.settings import load_versions
 from parley.commands.run import read_state
 from parley.commands.targets import delivery_target, ingress_target, media_target
@@ -47,14 +51,32 @@ def is_alive(pid: int) -> bool:
     return True
 
 
-def engine_lines() -> Iterator[tuple[str, bool]]:
+def address_of(endpoint: str, default_port: int) -> Address:
+    """("host", port) of "host:port", "[v6]:port" or a bare host."""
+    text = endpoint.strip()
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(text.strip("[]"))), default_port  # an address alone
+    host, colon, port = text.rpartition(":")
+    return (host.strip("[]"), int(port)) if colon else (text, default_port)
+
+
+def engine_addresses(settings: Settings) -> dict[str, list[Address]]:
+    """Where the services connect to each engine: what `parley status` probes."""
+    return {
+        "kafka": [address_of(a, 9092) for a in settings.kafka_bootstrap.split(",") if a.strip()],
+        "cassandra": [(host, settings.cassandra_port) for host in settings.cassandra_hosts],
+        "minio": [address_of(settings.minio_endpoint, 443 if settings.minio_secure else 80)],
+    }
+
+
+def engine_lines(settings: Settings) -> Iterator[tuple[str, bool]]:
     versions = load_versions()
-    for row in stack.status(build_engines([])):
-        version = versions.get(row.name, {}).get("version", "?")
-        ports = " ".join([*map(str, row.open_ports), *(f"{p}(closed)" for p in row.closed_ports)])
-        state = "up" if row.is_up else "DOWN"
+    for row in engine_status.status(build_engines([]), engine_addresses(settings)):
+        # The pinned version is only known to be the running one for this checkout's engines.
+        version = versions.get(row.name, {}).get("version", "?") if row.is_ours else "-"
         yield (
-            f"{row.name:<12} {state:<5} {version:<14} pid={row.pid or '-'}  ports {ports}",
+            f"{row.name:<12} {row.state:<5} {version:<14} {row.ports_text(with_host=True)}  "
+            f"{row.owner}",
             row.is_up,
         )
 
@@ -95,11 +117,12 @@ def lag_lines(settings: Settings) -> Iterator[tuple[str, bool]]:
 
 @click.command("status")
 def status() -> None:
-    """Show engines (versions, pids, ports), Parley's processes, health and projection lag."""
+    """Show engines (up where the settings name them; this checkout's or whose process),
+    Parley's processes, health and projection lag."""
     settings = Settings()
     healthy = True
     for title, lines in (
-        ("engines", engine_lines()),
+        ("engines", engine_lines(settings)),
         ("services", service_lines(settings)),
         ("projections", lag_lines(settings)),
     ):
