@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +219,38 @@ async def test_rejections__each_case_has_its_code_and_writes_nothing(
     # Only the one accepted send was written: every rejection left the log untouched.
     after = len(ingress.events()) + len(ingress.events(ingress.topics.signals))
     assert after == before + 1
+
+
+async def test_rejections__every_send_requires_a_client_message_id(ingress: Ingress) -> None:
+    alice = await ingress.client("alice")
+    no_id = ingress_pb2.SendMessageRequest(conversation=ref(PEER, "bob"), body=text(2))
+    admin = ingress.admin_auth
+
+    async def one_stream_result() -> ingress_pb2.SendMessageResult:
+        async def requests() -> AsyncIterator[ingress_pb2.SendMessageRequest]:
+            yield no_id
+
+        call = alice.messaging.SendMessageStream(requests(), metadata=alice.auth)
+        results: list[ingress_pb2.SendMessageResult] = [r async for r in call]
+        assert len(results) == 1
+        return results[0]
+
+    unary: list[Callable[[], Awaitable[Any]]] = [
+        lambda: alice.messaging.SendMessage(no_id, metadata=alice.auth),
+        lambda: ingress.admin.SendMessageAs(
+            ingress_pb2.SendMessageAsRequest(sender_id="alice", message=no_id), metadata=admin
+        ),
+        lambda: ingress.admin.Broadcast(ingress_pb2.BroadcastRequest(body=text(2)), metadata=admin),
+    ]
+    # Each kind of send without an id, twice as a retrying client would send it.
+    for _ in range(2):
+        for call in unary:
+            assert await rejected_with(call()) == Reason.BAD_PARAMETER
+        result = await one_stream_result()
+        assert result.rejected.reason == common_pb2.BAD_PARAMETER
+        assert result.rejected.grpc_status_code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    # Nothing reached Kafka: no message, no signal, no broadcast.
+    assert all(not ingress.events(topic) for topic in ingress.topics.all())
 
 
 def sent_cmid_of(ingress: Ingress, message_id: str) -> str:

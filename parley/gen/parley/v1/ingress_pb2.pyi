@@ -97,7 +97,11 @@ class SendMessageRequest(_message.Message):
     EXT_FIELD_NUMBER: _builtins.int
     RECEIPT_REQUESTED_FIELD_NUMBER: _builtins.int
     client_message_id: _builtins.str
-    """Chosen by the client, unique per sender (a UUID is fine), at most 64 characters."""
+    """Required: chosen by the client, unique per sender (a UUID is fine), 1 to 64 printable ASCII
+    characters without spaces. The message id derives from (sender, client_message_id), which is
+    what makes a retry safe; so a send without one is BAD_PARAMETER and nothing is written
+    (there is no send that is not retry-safe). Reuse it only to retry the same message.
+    """
     mention_all: _builtins.bool
     priority: _common_pb2.Priority.ValueType
     reply_to_message_id: _builtins.str
@@ -834,6 +838,9 @@ class BroadcastRequest(_message.Message):
     CLIENT_MESSAGE_ID_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
     client_message_id: _builtins.str
+    """Required, as SendMessageRequest.client_message_id: a retried broadcast with the same id is
+    delivered once (the broadcast's message id derives from it).
+    """
     @_builtins.property
     def body(self) -> _common_pb2.MessageBody: ...
     def __init__(

@@ -75,8 +75,9 @@ class MessagingServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def SendMessage(self, request, context):
-        """Sends one message. Retrying with the same client_message_id never creates a second message:
-        the retry is answered with the original message id and order key.
+        """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
+        written). Retrying with the same client_message_id never creates a second message: the
+        retry is answered with the original message id and order key.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -84,7 +85,8 @@ class MessagingServiceServicer:
 
     def SendMessageStream(self, request_iterator, context):
         """Many sends over one stream, for throughput. Each request is answered by one result carrying
-        its client_message_id; results may come back in a different order than the requests.
+        its client_message_id; results may come back in a different order than the requests. A
+        request without a client_message_id is answered with a BAD_PARAMETER Rejection.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -1173,13 +1175,15 @@ class AdminServiceServicer:
 
     def SendMessageAs(self, request, context):
         """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules.
+        message.client_message_id is required as for SendMessage; retries are idempotent per
+        (sender_id, client_message_id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Broadcast(self, request, context):
-        """Pushes a message to every online user. Not stored.
+        """Pushes a message to every online user. Not stored. client_message_id is required.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

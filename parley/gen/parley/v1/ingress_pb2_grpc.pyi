@@ -39,12 +39,14 @@ class MessagingServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> MessagingServiceAsyncStub: ...
     SendMessage: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResponse]
-    """Sends one message. Retrying with the same client_message_id never creates a second message:
-    the retry is answered with the original message id and order key.
+    """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
+    written). Retrying with the same client_message_id never creates a second message: the
+    retry is answered with the original message id and order key.
     """
     SendMessageStream: _grpc.StreamStreamMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResult]
     """Many sends over one stream, for throughput. Each request is answered by one result carrying
-    its client_message_id; results may come back in a different order than the requests.
+    its client_message_id; results may come back in a different order than the requests. A
+    request without a client_message_id is answered with a BAD_PARAMETER Rejection.
     """
     GetSendStatus: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GetSendStatusRequest, _ingress_pb2.GetSendStatusResponse]
     """The real status of a send the client is unsure about (e.g. after a lost acknowledgement)."""
@@ -59,12 +61,14 @@ class MessagingServiceStub:
 class MessagingServiceAsyncStub(MessagingServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     SendMessage: _aio.UnaryUnaryMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResponse]  # type: ignore[assignment]
-    """Sends one message. Retrying with the same client_message_id never creates a second message:
-    the retry is answered with the original message id and order key.
+    """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
+    written). Retrying with the same client_message_id never creates a second message: the
+    retry is answered with the original message id and order key.
     """
     SendMessageStream: _aio.StreamStreamMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResult]  # type: ignore[assignment]
     """Many sends over one stream, for throughput. Each request is answered by one result carrying
-    its client_message_id; results may come back in a different order than the requests.
+    its client_message_id; results may come back in a different order than the requests. A
+    request without a client_message_id is answered with a BAD_PARAMETER Rejection.
     """
     GetSendStatus: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GetSendStatusRequest, _ingress_pb2.GetSendStatusResponse]  # type: ignore[assignment]
     """The real status of a send the client is unsure about (e.g. after a lost acknowledgement)."""
@@ -82,8 +86,9 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.SendMessageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.SendMessageResponse, _abc.Awaitable[_ingress_pb2.SendMessageResponse]]:
-        """Sends one message. Retrying with the same client_message_id never creates a second message:
-        the retry is answered with the original message id and order key.
+        """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
+        written). Retrying with the same client_message_id never creates a second message: the
+        retry is answered with the original message id and order key.
         """
 
     @_abc_1.abstractmethod
@@ -93,7 +98,8 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_ingress_pb2.SendMessageResult], _abc.AsyncIterator[_ingress_pb2.SendMessageResult]]:
         """Many sends over one stream, for throughput. Each request is answered by one result carrying
-        its client_message_id; results may come back in a different order than the requests.
+        its client_message_id; results may come back in a different order than the requests. A
+        request without a client_message_id is answered with a BAD_PARAMETER Rejection.
         """
 
     @_abc_1.abstractmethod
@@ -349,9 +355,12 @@ class AdminServiceStub:
     def __new__(cls, channel: _aio.Channel) -> AdminServiceAsyncStub: ...
     IssueToken: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.IssueTokenRequest, _ingress_pb2.IssueTokenResponse]
     SendMessageAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.SendMessageAsRequest, _ingress_pb2.SendMessageResponse]
-    """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules."""
+    """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules.
+    message.client_message_id is required as for SendMessage; retries are idempotent per
+    (sender_id, client_message_id).
+    """
     Broadcast: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.BroadcastRequest, _ingress_pb2.BroadcastResponse]
-    """Pushes a message to every online user. Not stored."""
+    """Pushes a message to every online user. Not stored. client_message_id is required."""
     CreateGroupAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.CreateGroupAsRequest, _ingress_pb2.GroupOperationResponse]
     """Group and room management acting as the given user with owner rights."""
     DismissGroupAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupRequest, _ingress_pb2.GroupOperationResponse]
@@ -367,9 +376,12 @@ class AdminServiceAsyncStub(AdminServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     IssueToken: _aio.UnaryUnaryMultiCallable[_ingress_pb2.IssueTokenRequest, _ingress_pb2.IssueTokenResponse]  # type: ignore[assignment]
     SendMessageAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.SendMessageAsRequest, _ingress_pb2.SendMessageResponse]  # type: ignore[assignment]
-    """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules."""
+    """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules.
+    message.client_message_id is required as for SendMessage; retries are idempotent per
+    (sender_id, client_message_id).
+    """
     Broadcast: _aio.UnaryUnaryMultiCallable[_ingress_pb2.BroadcastRequest, _ingress_pb2.BroadcastResponse]  # type: ignore[assignment]
-    """Pushes a message to every online user. Not stored."""
+    """Pushes a message to every online user. Not stored. client_message_id is required."""
     CreateGroupAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.CreateGroupAsRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
     """Group and room management acting as the given user with owner rights."""
     DismissGroupAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
@@ -394,7 +406,10 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.SendMessageAsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.SendMessageResponse, _abc.Awaitable[_ingress_pb2.SendMessageResponse]]:
-        """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules."""
+        """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules.
+        message.client_message_id is required as for SendMessage; retries are idempotent per
+        (sender_id, client_message_id).
+        """
 
     @_abc_1.abstractmethod
     def Broadcast(
@@ -402,7 +417,7 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.BroadcastRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.BroadcastResponse, _abc.Awaitable[_ingress_pb2.BroadcastResponse]]:
-        """Pushes a message to every online user. Not stored."""
+        """Pushes a message to every online user. Not stored. client_message_id is required."""
 
     @_abc_1.abstractmethod
     def CreateGroupAs(
