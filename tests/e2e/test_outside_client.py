@@ -39,7 +39,9 @@ class Raw:
     conversations: query_pb2_grpc.ConversationServiceStub
 
     async def send(self, type_: Any, to: str, text: str) -> ingress_pb2.SendMessageResponse:
-        return await self.send_body(type_, to, common_pb2.MessageBody(text={"text": text}))
+        return await self.send_body(
+            type_, to, common_pb2.MessageBody(text=common_pb2.TextContent(text=text))
+        )
 
     async def send_body(
         self, type_: Any, to: str, body: common_pb2.MessageBody
@@ -47,7 +49,10 @@ class Raw:
         request = ingress_pb2.SendMessageRequest(
             conversation=ref(type_, to), client_message_id=uuid.uuid4().hex, body=body
         )
-        return await self.messaging.SendMessage(request, metadata=self.metadata)
+        reply: ingress_pb2.SendMessageResponse = await self.messaging.SendMessage(
+            request, metadata=self.metadata
+        )
+        return reply
 
     async def summaries(self) -> dict[str, query_pb2.ConversationSummary]:
         listed = await self.conversations.ListConversations(
@@ -142,9 +147,11 @@ async def test_forward__a_merged_forward_cannot_misquote_the_original(raw: Any) 
             message_id=said.message_id,
             sender_id=carol.user,
             type=common_pb2.MESSAGE_TYPE_TEXT,
-            body=common_pb2.MessageBody(text={"text": text}),
+            body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text)),
         )
-        return common_pb2.MessageBody(combine={"title": "from carol", "messages": [quoted]})
+        return common_pb2.MessageBody(
+            combine=common_pb2.CombineContent(title="from carol", messages=[quoted])
+        )
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await alice.send_body(PEER, bob.user, combine("I will pay you 1000"))
