@@ -118,6 +118,19 @@ class Settings(BaseSettings):
         description="Bytes of uploads one media server stages at once; an upload that would "
         "go past it is refused with MEDIA_SERVER_BUSY (retryable), so RAM staging stays bounded.",
     )
+    checkpoint_every_events: int = Field(
+        default=100_000,
+        gt=0,
+        description="The checkpoint writer seals a checkpoint of each fold (ingress write model, "
+        "delivery) once this many events were folded since its last one, so a process that "
+        "starts reads at most about this many events of the log.",
+    )
+    checkpoint_interval_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="...and at the latest this many seconds after the last one, when anything "
+        "was folded since. The newest 3 checkpoints of each fold are kept.",
+    )
     media_cleanup_interval_s: int = Field(
         default=30,
         ge=0,

@@ -41,6 +41,14 @@ PRODUCE_LATENCY = Histogram(
     buckets=LATENCY_BUCKETS_S,
 )
 
+# --- event log (every process that appends) -------------------------------------------------
+UNACKNOWLEDGED_APPENDS = Gauge(
+    "parley_kafka_unacknowledged_events",
+    "Events handed to the Kafka producer that it has not yet reported written or failed; "
+    "during an outage this includes sends already answered UNAVAILABLE (they may still land).",
+    multiprocess_mode="livesum",
+)
+
 # --- projector -----------------------------------------------------------------------------
 EVENTS_APPLIED = Counter(
     "parley_projector_events_applied_total",
@@ -68,6 +76,19 @@ QUEUE_DEPTH = Histogram(
     "parley_delivery_queue_depth",
     "Frames waiting in a session's outbound queue, sampled when a frame is queued.",
     buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+
+
+# --- checkpoints of in-memory folds ---------------------------------------------------------
+CHECKPOINT_RESTORES = Counter(
+    "parley_checkpoint_restores_total",
+    "Start-up restores of a fold, by outcome: restored, none (folded from offset 0), "
+    "store_unavailable, or why a stored checkpoint was passed over (checksum_mismatch, "
+    "older_format, incomplete, ahead_of_log, undecodable, unreadable...).",
+    ["fold", "outcome"],
+)
+CHECKPOINTS_WRITTEN = Counter(
+    "parley_checkpoints_written_total", "Checkpoints sealed and stored, per fold.", ["fold"]
 )
 
 

@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from parley.domain.checkpoints import Checkpoint
 from parley.domain.events import Event, Logged, MessageType, Position
 from parley.domain.media_uploads import Probed
 
 
 class EventLogUnavailable(Exception):
-    """The log did not acknowledge an append in time: nothing may be reported as accepted."""
+    """The log did not acknowledge an append: nothing may be reported as accepted.
+
+    The outcome is unknown, not negative: an append handed to the log before it went down may
+    still be written once it is back (Kafka's producer keeps its records and sends them in
+    order), and a record that timed out in flight may have been written too. Whoever retries
+    must be able to meet the first attempt: sends carry their message id as event id, which
+    every consumer dedupes by. `unsettled` is set when the whole append is still with the log.
+    """
+
+    def __init__(self, message: str, unsettled: UnsettledAppend | None = None) -> None:
+        super().__init__(message)
+        self.unsettled = unsettled
+
+
+class UnsettledAppend(Protocol):
+    """An append the log neither acknowledged nor gave up on: it may still be written.
+
+    Contract: `wait` returns the append's positions once the log acknowledges it. While the
+    log is down it raises EventLogUnavailable at once (outcome still unknown, `unsettled`
+    set again); when the log gives up on the append it raises EventLogUnavailable without
+    `unsettled` (most likely not written; a timeout in flight leaves it possible). The log
+    settles every append within its delivery timeout. `when_settled` calls back once, on the
+    event loop, with the positions or None when the log gave up.
+    """
+
+    async def wait(self) -> list[Position]: ...
+
+    def when_settled(self, callback: Callable[[list[Position] | None], None]) -> None: ...
 
 
 class EventLog(Protocol):
@@ -19,7 +47,8 @@ class EventLog(Protocol):
 
     Contract:
     - `append` returns only once the log has durably acknowledged the event (acks=all); it raises
-      EventLogUnavailable otherwise, and then the caller must not report success.
+      EventLogUnavailable otherwise, and then the caller must not report success. It raises
+      promptly when the log goes down, also for appends already waiting (outcome unknown).
     - Events with the same conversation key are stored in one partition, in append order; the
       returned Position's offset grows with every later append to that conversation.
     - Appending is not idempotent by itself: duplicates are recognised by event id downstream.
@@ -154,3 +183,23 @@ class MediaProbe(Protocol):
     def render(
         self, kind: MessageType, path: str, out_dir: str, thumbnail_edge: int, large_edge: int
     ) -> dict[str, RenderedPicture]: ...
+
+
+class CheckpointStore(Protocol):
+    """Durable checkpoints of in-memory folds (Cassandra in production).
+
+    `save` is all-or-nothing for readers: a checkpoint is listed only once every byte of it
+    is stored, so a crash while saving leaves nothing half-visible. `ids` lists a fold's
+    checkpoints newest first. `load` returns the checkpoint as stored (None once deleted or
+    when its bytes are incomplete); it does not judge it: callers unseal it
+    (parley.domain.checkpoints), which detects corruption. `delete` is idempotent.
+    Not ordered with the event log; each call is one synchronous round trip or more.
+    """
+
+    async def save(self, checkpoint: Checkpoint) -> None: ...
+
+    async def ids(self, fold: str) -> list[int]: ...
+
+    async def load(self, fold: str, checkpoint_id: int) -> Checkpoint | None: ...
+
+    async def delete(self, fold: str, checkpoint_id: int) -> None: ...

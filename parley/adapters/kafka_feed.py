@@ -10,7 +10,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -102,6 +102,15 @@ def next_batch(consumer: Consumer) -> list[Message]:
     return [first, *consumer.consume(BATCH - 1, 0)]
 
 
+def log_ends(bootstrap: str, topic: str) -> dict[int, int]:
+    """The present end (next offset) of every partition of a topic (blocking)."""
+    consumer = open_consumer(bootstrap, "parley-log-ends")
+    try:
+        return {p: high for (_, p), (_, high) in watermarks(consumer, [topic]).items()}
+    finally:
+        consumer.close()
+
+
 class KafkaEventFeed:
     """The EventFeed port on Kafka: follows whole topics from the beginning, without a group.
 
@@ -118,7 +127,11 @@ class KafkaEventFeed:
         topics: Sequence[str] = (Stream.CONVERSATION_EVENTS.value,),
         *,
         client_id: str = "parley-event-feed",
+        start_at: Mapping[int, int] | None = None,
     ) -> None:
+        """`start_at` (partition -> next offset of the first topic, from a checkpoint) skips
+        what the sink already holds; partitions it does not name start at the beginning."""
+        self._start_at = dict(start_at or {})
         self._bootstrap = bootstrap
         self._sink = sink
         self._topics = list(topics)
@@ -139,6 +152,9 @@ class KafkaEventFeed:
             raise EventLogUnavailable(f"cannot follow {self._topics}: {error!r}") from error
         for (topic, partition), offset in beginnings.items():
             self._progress.advance(topic, partition, offset)  # older records were deleted
+            if topic == self._topics[0] and partition in self._start_at:
+                # The checkpoint the sink was restored from covers everything before this.
+                self._progress.advance(topic, partition, self._start_at[partition])
         self._progress.expect(ends)
         self._thread = threading.Thread(
             target=self._run, args=(consumer,), name="kafka-feed", daemon=True
@@ -161,6 +177,12 @@ class KafkaEventFeed:
         ends = await asyncio.wait_for(asyncio.to_thread(self._present_ends), timeout_s)
         await self._progress.wait_for_ends(ends, timeout_s)
 
+    def positions(self) -> dict[int, int]:
+        """Partition -> next offset of the first topic handed to the sink (call on the loop
+        thread: between two handovers, the sink's state covers exactly the offsets below)."""
+        handed = self._progress.snapshot()
+        return {p: offset for (topic, p), offset in handed.items() if topic == self._topics[0]}
+
     def _present_ends(self) -> Offsets:
         with self._ends_lock:  # one metadata consumer, opened on first use, shared by callers
             if self._ends_consumer is None:
@@ -181,13 +203,18 @@ class KafkaEventFeed:
         consumer = open_consumer(self._bootstrap, self._client_id)
         try:
             marks = watermarks(consumer, self._topics)
-            consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in marks])
+            consumer.assign([TopicPartition(t, p, self._first_offset(t, p)) for t, p in marks])
         except BaseException:
             consumer.close()
             raise
         beginnings = {tp: low for tp, (low, _) in marks.items()}
         ends = {tp: high for tp, (_, high) in marks.items()}
         return consumer, beginnings, ends
+
+    def _first_offset(self, topic: str, partition: int) -> int:
+        if topic == self._topics[0] and partition in self._start_at:
+            return self._start_at[partition]
+        return OFFSET_BEGINNING
 
     def _run(self, consumer: Consumer) -> None:
         assert self._loop is not None

@@ -26,6 +26,10 @@ class FeedProgress:
     def next_offset(self, topic: str, partition: int) -> int:
         return self._next.get((topic, partition), 0)
 
+    def snapshot(self) -> dict[TopicPartition, int]:
+        """Every partition's next offset handed over so far."""
+        return dict(self._next)
+
     def advance(self, topic: str, partition: int, next_offset: int) -> None:
         """Every offset below `next_offset` of this partition has been handed to the sink."""
         key = (topic, partition)

@@ -52,6 +52,8 @@ def children(projectors: int, projector_group: str | None) -> list[ChildSpec]:
     ]
     specs.append(ChildSpec("delivery", [python, "-m", "services.delivery"]))
     specs.append(ChildSpec("media", [python, "-m", "services.media"]))
+    # Seals checkpoints of the ingress and delivery folds, so restarts read only the tail.
+    specs.append(ChildSpec("checkpoints", [python, "-m", "services.checkpoints"]))
     return specs
 
 

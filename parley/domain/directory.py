@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Reason, Rejected
@@ -102,6 +103,30 @@ class Directory:
         # Grows by one per room dismissed: a cleanup compares it to tell cheaply whether a
         # room's media became garbage since its last pass.
         self.rooms_dismissed = 0
+
+    def to_document(self) -> dict[str, Any]:
+        """The whole fold as plain JSON values in a canonical order (ids and sets sorted), so
+        processes that folded the same events, whatever the interleaving of partitions, write
+        the same bytes."""
+        return {
+            "groups": [_group_document(self._groups[i]) for i in sorted(self._groups)],
+            "rooms": [
+                [r.room_id, r.name, r.creator, sorted(r.members), r.dismissed]
+                for r in (self._rooms[i] for i in sorted(self._rooms))
+            ],
+            "blocked": [[user, sorted(self._blocked[user])] for user in sorted(self._blocked)],
+            "rooms_dismissed": self.rooms_dismissed,
+        }
+
+    def restore(self, document: dict[str, Any]) -> None:
+        """Replaces the fold with a to_document value."""
+        self._groups = {g[0]: _group_from_document(g) for g in document["groups"]}
+        self._rooms = {
+            room_id: RoomState(room_id, name, creator, set(members), dismissed)
+            for room_id, name, creator, members, dismissed in document["rooms"]
+        }
+        self._blocked = {user: set(others) for user, others in document["blocked"]}
+        self.rooms_dismissed = document["rooms_dismissed"]
 
     def group(self, group_id: str) -> GroupState | None:
         return self._groups.get(group_id)
@@ -219,6 +244,23 @@ class Directory:
         if user_id not in room.members:
             raise Rejected(Reason.NOT_A_MEMBER, f"{user_id!r} is not in room {room_id!r}")
         return room
+
+
+def _group_document(g: GroupState) -> list[Any]:
+    return [
+        g.group_id, g.name, g.owner, sorted(g.member_ids),
+        sorted([user, int(role)] for user, role in g.roles.items()),
+        sorted([user, until] for user, until in g.muted_until.items()),
+        g.group_muted_until, sorted(g.whitelist), g.whitelist_only, g.dismissed,
+    ]  # fmt: skip
+
+
+def _group_from_document(d: list[Any]) -> GroupState:
+    group_id, name, owner, members, roles, muted, group_muted, whitelist, only, dismissed = d
+    return GroupState(
+        group_id, name, owner, set(members), {user: GroupRole(r) for user, r in roles},
+        dict(muted), group_muted, set(whitelist), only, dismissed,
+    )  # fmt: skip
 
 
 def _target(event: Event) -> str:

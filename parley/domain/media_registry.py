@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from parley.domain.events import (
+    AudioContent,
     CombineContent,
     Content,
     Event,
+    FileContent,
+    ImageContent,
     MediaContent,
+    MediaRef,
     MediaUploaded,
     MessageRecalled,
     MessageSent,
     MultipleContent,
+    Picture,
+    VideoContent,
 )
 from parley.domain.media_content import MEDIA_CONTENTS
 from parley.domain.streams import is_stored
@@ -68,16 +75,54 @@ class MediaRegistry:
 
     Applying is idempotent: an upload or attachment already known is kept as it is (so a
     redelivered send never un-recalls an attachment), and recalling twice changes nothing.
-    A message referencing an object the registry does not know is not recorded: the send
-    decider only lets known objects through.
+    It is also independent of how partitions interleave: an upload (on its uploader's stream)
+    and a message carrying it (on the conversation's) sit in different partitions, and a
+    process folding the log may read the message first. Such an attachment waits in `_pending`
+    until its upload arrives (the send decider only lets known objects through, so one always
+    does).
     """
 
     def __init__(self) -> None:
         self._objects: dict[str, StoredMedia] = {}
         self._by_message: dict[str, tuple[str, ...]] = {}
+        self._pending: dict[str, dict[str, Attachment]] = {}  # object id not folded yet
 
     def __len__(self) -> int:
         return len(self._objects)
+
+    def to_document(self) -> dict[str, Any]:
+        """Objects (with attachments) and the per-message index as plain JSON values, sorted
+        (by upload time and id, by message id): the same bytes whatever the interleaving of
+        partitions they were folded in."""
+        objects = sorted(self._objects.values(), key=lambda s: (s.uploaded_at_ms, s.object_id))
+        return {
+            "objects": [
+                [s.object_id, s.owner, media_to_document(s.content), s.uploaded_at_ms,
+                 [[a.message_id, a.conversation_key, a.recalled]
+                  for a in (s.attachments[m] for m in sorted(s.attachments))]]
+                for s in objects
+            ],
+            "by_message": [[m, list(self._by_message[m])] for m in sorted(self._by_message)],
+            "pending": [
+                [oid, [[a.message_id, a.conversation_key, a.recalled]
+                       for a in (self._pending[oid][m] for m in sorted(self._pending[oid]))]]
+                for oid in sorted(self._pending)
+            ],
+        }  # fmt: skip
+
+    def restore(self, document: dict[str, Any]) -> None:
+        """Replaces the registry with a to_document value."""
+        self._objects.clear()
+        for object_id, owner, content, uploaded_at_ms, attachments in document["objects"]:
+            stored = StoredMedia(object_id, owner, media_from_document(content), uploaded_at_ms)
+            for message_id, key, recalled in attachments:
+                stored.attachments[message_id] = Attachment(message_id, key, recalled)
+            self._objects[object_id] = stored
+        self._by_message = {mid: tuple(oids) for mid, oids in document["by_message"]}
+        self._pending = {
+            oid: {mid: Attachment(mid, key, recalled) for mid, key, recalled in attachments}
+            for oid, attachments in document["pending"]
+        }
 
     def get(self, object_id: str) -> StoredMedia | None:
         return self._objects.get(object_id)
@@ -94,24 +139,29 @@ class MediaRegistry:
             object_id = payload.content.media.object_id
             if object_id and object_id not in self._objects:
                 self._objects[object_id] = StoredMedia(
-                    object_id, event.actor, payload.content, event.server_time_ms
-                )
+                    object_id, event.actor, payload.content, event.server_time_ms,
+                    self._pending.pop(object_id, {}),
+                )  # fmt: skip
         elif isinstance(payload, MessageSent) and is_stored(event):
             self._attach(payload, event.conversation_key)
         elif isinstance(payload, MessageRecalled):
             for object_id in self._by_message.get(payload.message_id, ()):
-                stored = self._objects[object_id]
-                attachment = stored.attachments[payload.message_id]
-                if attachment.conversation_key == event.conversation_key:
-                    stored.attachments[payload.message_id] = replace(attachment, recalled=True)
+                attachments = self._attachments_of(object_id)
+                attachment = attachments.get(payload.message_id)
+                if attachment is not None and attachment.conversation_key == event.conversation_key:
+                    attachments[payload.message_id] = replace(attachment, recalled=True)
+
+    def _attachments_of(self, object_id: str) -> dict[str, Attachment]:
+        stored = self._objects.get(object_id)
+        return stored.attachments if stored is not None else self._pending.setdefault(object_id, {})
 
     def _attach(self, payload: MessageSent, conversation_key: str) -> None:
-        known = tuple(oid for oid in object_ids_of(payload.content) if oid in self._objects)
-        if not known or payload.message_id in self._by_message:
+        carried = object_ids_of(payload.content)
+        if not carried or payload.message_id in self._by_message:
             return
-        self._by_message[payload.message_id] = known
-        for object_id in known:
-            self._objects[object_id].attachments[payload.message_id] = Attachment(
+        self._by_message[payload.message_id] = carried
+        for object_id in carried:
+            self._attachments_of(object_id)[payload.message_id] = Attachment(
                 payload.message_id, conversation_key
             )
 
@@ -126,3 +176,21 @@ class MediaRegistry:
                 self._by_message[message_id] = rest
             else:
                 self._by_message.pop(message_id, None)
+
+
+_DOCUMENTED = {cls.__name__: cls for cls in (ImageContent, FileContent, AudioContent,
+                                             VideoContent, MediaRef, Picture)}  # fmt: skip
+
+
+def media_to_document(value: Any) -> Any:
+    """A media content (and its MediaRef and Picture parts) as [type name, field values...]."""
+    if type(value).__name__ in _DOCUMENTED:
+        return [type(value).__name__, *(media_to_document(getattr(value, f.name))
+                                        for f in fields(value))]  # fmt: skip
+    return value
+
+
+def media_from_document(document: Any) -> Any:
+    if isinstance(document, list) and document and document[0] in _DOCUMENTED:
+        return _DOCUMENTED[document[0]](*(media_from_document(v) for v in document[1:]))
+    return document

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from typing import Any
 
 from parley.domain.events import Event, MessageRecalled, MessageSent
 from parley.domain.message_ids import content_digest
@@ -38,6 +39,26 @@ class MessageIndex:
 
     def __len__(self) -> int:
         return len(self._records)
+
+    def to_document(self) -> list[list[Any]]:
+        """The records as plain JSON values, by send time then id: the same bytes whatever the
+        interleaving of partitions the records arrived in (restored, that is the eviction
+        order)."""
+        records = sorted(self._records.values(), key=lambda r: (r.sent_at_ms, r.message_id))
+        records = records[-self._max_entries :]  # the newest, whatever order they came in
+        return [
+            [r.message_id, r.conversation_key, r.sender, r.sent_at_ms, r.recalled,
+             r.content_digest.hex()]
+            for r in records
+        ]  # fmt: skip
+
+    def restore(self, document: list[list[Any]]) -> None:
+        """Replaces the records with those of a to_document value."""
+        self._records.clear()
+        for message_id, key, sender, sent_at_ms, recalled, digest in document:
+            self._records[message_id] = MessageRecord(
+                message_id, key, sender, sent_at_ms, recalled, bytes.fromhex(digest)
+            )
 
     def get(self, message_id: str) -> MessageRecord | None:
         return self._records.get(message_id)

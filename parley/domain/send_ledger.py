@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from parley.domain.commands import SendReceipt
 
@@ -35,6 +36,31 @@ class SendLedger:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def to_document(self) -> dict[str, Any]:
+        """The entries as plain JSON values by send time, sender and id: the same bytes whatever
+        the interleaving of partitions (restored, that is the pruning order)."""
+        horizon = self._newest_ms - self._retention_ms
+        entries = sorted(
+            (kv for kv in self._entries.items() if kv[1].receipt.server_time_ms >= horizon),
+            key=lambda kv: (kv[1].receipt.server_time_ms, kv[0]),
+        )[-self._max_entries :]  # what pruning keeps, whatever order the entries came in
+        return {
+            "newest_ms": self._newest_ms,
+            "entries": [
+                [sender, cmid, e.fingerprint, r.message_id, r.order_key, r.server_time_ms,
+                 r.conversation_key, r.duplicate, r.masked]
+                for (sender, cmid), e in entries
+                for r in (e.receipt,)
+            ],
+        }  # fmt: skip
+
+    def restore(self, document: dict[str, Any]) -> None:
+        """Replaces the entries with those of a to_document value."""
+        self._entries.clear()
+        self._newest_ms = document["newest_ms"]
+        for sender, cmid, fingerprint, *receipt in document["entries"]:
+            self._entries[(sender, cmid)] = LedgerEntry(SendReceipt(*receipt), fingerprint)
 
     def lookup(self, sender: str, client_message_id: str) -> LedgerEntry | None:
         return self._entries.get((sender, client_message_id))

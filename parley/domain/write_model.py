@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from parley.domain.commands import SendReceipt
 from parley.domain.directory import Directory
 from parley.domain.events import Event, Logged, MessageSent
@@ -9,6 +11,8 @@ from parley.domain.media_registry import MediaRegistry
 from parley.domain.message_ids import fingerprint_of_event
 from parley.domain.message_index import MessageIndex
 from parley.domain.send_ledger import SendLedger
+
+WRITE_MODEL_FOLD = "write_model"  # the checkpoints' name of this fold
 
 
 def receipt_of(event: Event, offset: int) -> SendReceipt:
@@ -45,6 +49,25 @@ class WriteModel:
 
     def apply(self, logged: Logged) -> None:
         self.apply_event(logged.event, logged.position.offset)
+
+    def to_document(self) -> dict[str, Any]:
+        """Every part as plain JSON values: what a checkpoint of this fold holds."""
+        return {
+            "directory": self.directory.to_document(),
+            "messages": self.messages.to_document(),
+            "sends": self.sends.to_document(),
+            "media": self.media.to_document(),
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> WriteModel:
+        """A write model in the state a to_document value describes (default bounds)."""
+        model = cls()
+        model.directory.restore(document["directory"])
+        model.messages.restore(document["messages"])
+        model.sends.restore(document["sends"])
+        model.media.restore(document["media"])
+        return model
 
     def apply_event(self, event: Event, offset: int) -> SendReceipt | None:
         """Folds one event; for a send, returns the receipt the ledger keeps for it."""

@@ -14,10 +14,11 @@ from parley.adapters.cassandra_queries import CassandraReadModelQueries
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
 from parley.adapters.kafka_tail import KafkaTail
 from parley.adapters.tokens import TokenAuthority
+from parley.checkpointing import restore_with_settings
 from parley.config import Settings
+from parley.domain.delivery_fold import DELIVERY_FOLD, DeliveryFold
 from services.delivery.acks import DeliveredAcks
 from services.delivery.connect import DeliveryContext
-from services.delivery.fold import DeliveryFold
 from services.delivery.presence import Presence
 from services.delivery.resume import GapFiller
 from services.delivery.router import Router, TailTopics
@@ -39,12 +40,16 @@ async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator
     """Follows the logs, folds the conversation log up to its end, yields the wiring."""
     node_id = node_id or f"delivery-{uuid.uuid4().hex[:8]}"
     registry = SessionRegistry()
-    fold = DeliveryFold()
+    restored, start_at = await restore_with_settings(
+        settings, DELIVERY_FOLD, DeliveryFold.from_document
+    )
+    fold = restored or DeliveryFold()
     topics = TailTopics(settings.topic_signals, settings.topic_broadcasts,
                         settings.topic_user_updates)  # fmt: skip
     router = Router(fold, registry, topics)
     feed = KafkaEventFeed(settings.kafka_bootstrap, router,
-                          (settings.topic_conversation_events,), client_id=node_id)  # fmt: skip
+                          (settings.topic_conversation_events,), client_id=node_id,
+                          start_at=start_at)  # fmt: skip
     tail = KafkaTail(settings.kafka_bootstrap,
                      (topics.signals, topics.broadcasts, topics.user_updates),
                      router.on_records, client_id=f"{node_id}-tail")  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from parley.adapters.wire_delivery import presence_frame
-from services.delivery.fold import DeliveryFold
+from parley.domain.delivery_fold import DeliveryFold
 from services.delivery.sessions import Session, SessionRegistry
 
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from parley.adapters.wire_delivery import gap_frame, message_frame, synced_frame
+from parley.domain.delivery_fold import DeliveryFold, type_of_key
 from parley.domain.read_models import HistoryRow
-from services.delivery.fold import DeliveryFold, type_of_key
 from services.delivery.sessions import Session
 
 log = logging.getLogger(__name__)

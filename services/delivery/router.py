@@ -15,6 +15,7 @@ from parley.adapters.wire_delivery import (
     tip_frame,
     update_frame,
 )
+from parley.domain.delivery_fold import DeliveryFold
 from parley.domain.events import (
     BroadcastSent,
     Event,
@@ -36,7 +37,6 @@ from parley.domain.events import (
     RoomLeft,
 )
 from parley.domain.read_models import HistoryRow
-from services.delivery.fold import DeliveryFold
 from services.delivery.sessions import SessionRegistry
 
 log = logging.getLogger(__name__)

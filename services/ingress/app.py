@@ -11,6 +11,7 @@ from parley.adapters.ahocorasick import matcher_from_file
 from parley.adapters.cassandra import connect
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
 from parley.adapters.tokens import TokenAuthority
+from parley.checkpointing import restore_with_settings
 from parley.config import Settings
 from parley.domain.events import Logged
 from parley.domain.limits import Limits
@@ -19,7 +20,7 @@ from parley.domain.rate_limit import RateLimiter
 from parley.domain.read_your_writes import WrittenPositions
 from parley.domain.sending import SendDecider
 from parley.domain.streams import Stream
-from parley.domain.write_model import WriteModel
+from parley.domain.write_model import WRITE_MODEL_FOLD, WriteModel
 from parley.ports import EventFeed, EventLog, LoggedSink
 from services.ingress.auth import Authenticator
 from services.ingress.context import IngressContext
@@ -110,12 +111,6 @@ async def ingress_parts(
         Stream.BROADCASTS: settings.topic_broadcasts,
         Stream.USER_UPDATES: settings.topic_user_updates,
     }
-    model = WriteModel()
-    positions = WrittenPositions()
-    feed = KafkaEventFeed(
-        settings.kafka_bootstrap, Tee(model, positions), (settings.topic_conversation_events,)
-    )
-    event_log = KafkaEventLog(settings.kafka_bootstrap, topics)
     cluster, session = (
         await asyncio.to_thread(
             connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
@@ -123,6 +118,18 @@ async def ingress_parts(
         if read_api
         else (None, None)
     )
+    restored, start_at = await restore_with_settings(
+        settings, WRITE_MODEL_FOLD, WriteModel.from_document, session
+    )
+    model = restored or WriteModel()
+    positions = WrittenPositions()
+    feed = KafkaEventFeed(
+        settings.kafka_bootstrap,
+        Tee(model, positions),
+        (settings.topic_conversation_events,),
+        start_at=start_at,
+    )
+    event_log = KafkaEventLog(settings.kafka_bootstrap, topics)
     try:
         await feed.start()
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)

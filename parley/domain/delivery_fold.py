@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from typing import Any
 
 from parley.domain.conversations import ConversationType
 from parley.domain.directory import Directory
@@ -19,7 +21,13 @@ from parley.domain.events import (
 )
 from parley.domain.message_index import MessageIndex
 from parley.domain.projection import project
-from parley.domain.projection_state import ConversationState, new_state
+from parley.domain.projection_state import (
+    ConversationState,
+    MessageRef,
+    from_json,
+    new_state,
+    to_json,
+)
 from parley.domain.projection_step import Projected
 from parley.domain.send_ledger import SendLedger
 from parley.domain.write_model import WriteModel
@@ -28,6 +36,9 @@ _MEMBERSHIP = (
     GroupCreated, GroupMembersAdded, GroupMembersRemoved, GroupDismissed,
     RoomCreated, RoomEntered, RoomLeft, RoomDismissed,
 )  # fmt: skip
+
+
+DELIVERY_FOLD = "delivery"  # the checkpoints' name of this fold
 
 
 def type_of_key(key: str) -> ConversationType | None:
@@ -79,6 +90,32 @@ class DeliveryFold:
         if isinstance(event.payload, _MEMBERSHIP):
             self._index_members(key, before, self.members_of(key))
         return projected, before
+
+    def to_document(self) -> dict[str, Any]:
+        """The whole fold as plain JSON values: what a checkpoint of it holds."""
+        return {
+            "directory": self.directory.to_document(),
+            "messages": self.model.messages.to_document(),
+            "states": [
+                [json.loads(to_json(s)),
+                 [[mid, r.seq, r.sender_id, r.receipt_requested] for mid, r in s.recent.items()]]
+                for s in (self._states[key] for key in sorted(self._states))
+            ],
+            "of_user": [[user, sorted(self._of_user[user])] for user in sorted(self._of_user)],
+        }  # fmt: skip
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> DeliveryFold:
+        fold = cls()
+        fold.directory.restore(document["directory"])
+        fold.model.messages.restore(document["messages"])
+        for state_document, recent in document["states"]:
+            state = from_json(json.dumps(state_document))
+            for mid, seq, sender, receipt in recent:
+                state.recent[mid] = MessageRef(seq, sender, receipt)
+            fold._states[state.key] = state
+        fold._of_user = {user: set(keys) for user, keys in document["of_user"]}
+        return fold
 
     def _index_members(self, key: str, before: Iterable[str], after: frozenset[str]) -> None:
         for user in before:
