@@ -69,7 +69,8 @@ _CQL: dict[str, str] = {
     "save_state": "INSERT INTO projection_state_by_conversation (conversation_key, "
     "kafka_partition, applied_offset, state) VALUES (?, ?, ?, ?)",
     "load_state": "SELECT state FROM projection_state_by_conversation WHERE conversation_key = ?",
-    "recent": "SELECT seq, message_id, sender_id, receipt_requested FROM messages_by_conversation "
+    "recent": "SELECT seq, message_id, sender_id, receipt_requested, sent_at_ms "
+    "FROM messages_by_conversation "
     "WHERE conversation_key = ? AND seq <= ? LIMIT ?",
     "ref": "SELECT seq, sender_id, receipt_requested FROM message_seq_by_id "
     "WHERE conversation_key = ? AND message_id = ?",
@@ -224,7 +225,7 @@ class CassandraProjectionStore:
                 recent_from_history(
                     state,
                     (
-                        (r.seq, r.message_id, r.sender_id, bool(r.receipt_requested))
+                        (r.seq, r.message_id, r.sender_id, bool(r.receipt_requested), r.sent_at_ms)
                         for r in history
                     ),
                 )

@@ -98,7 +98,8 @@ class DeliveryFold:
             "messages": self.model.messages.to_document(),
             "states": [
                 [json.loads(to_json(s)),
-                 [[mid, r.seq, r.sender_id, r.receipt_requested] for mid, r in s.recent.items()]]
+                 [[mid, r.seq, r.sender_id, r.receipt_requested, r.sent_at_ms]
+                  for mid, r in s.recent.items()]]
                 for s in (self._states[key] for key in sorted(self._states))
             ],
             "of_user": [[user, sorted(self._of_user[user])] for user in sorted(self._of_user)],
@@ -111,8 +112,8 @@ class DeliveryFold:
         fold.model.messages.restore(document["messages"])
         for state_document, recent in document["states"]:
             state = from_json(json.dumps(state_document))
-            for mid, seq, sender, receipt in recent:
-                state.recent[mid] = MessageRef(seq, sender, receipt)
+            for mid, seq, sender, receipt, sent_at_ms in recent:
+                state.recent[mid] = MessageRef(seq, sender, receipt, sent_at_ms)
             fold._states[state.key] = state
         fold._of_user = {user: set(keys) for user, keys in document["of_user"]}
         return fold

@@ -91,7 +91,9 @@ def _sent(step: Step, p: MessageSent) -> None:
         return  # never stored, or a duplicate append of the same send
     seq = s.last_seq = s.last_seq + 1
     group = s.type is ConversationType.GROUP
-    s.remember(p.message_id, MessageRef(seq, e.actor, p.receipt_requested and group))
+    s.remember(
+        p.message_id, MessageRef(seq, e.actor, p.receipt_requested and group, e.server_time_ms)
+    )
     h = s.head
     h.message_id, h.sender_id, h.message_type = p.message_id, e.actor, int(p.type)
     h.preview, h.recalled, h.activity_ms = preview_of(p), False, e.server_time_ms

@@ -11,7 +11,12 @@ from typing import Any
 from parley.domain.conversations import ConversationType
 from parley.domain.unread import MEMBER
 
-RECENT_MESSAGES = 1024  # message ids remembered for dedupe; duplicates are retries seconds apart
+# Message ids remembered per conversation to drop a duplicate append (two ingress processes
+# racing with the same send, milliseconds apart): those sent in the last RECENT_WINDOW_MS before
+# the newest, at most RECENT_MESSAGES. A time window keeps memory in step with the message rate,
+# not with the length of the log; both bounds are rules of the fold, so live and replay agree.
+RECENT_WINDOW_MS = 10 * 60 * 1000
+RECENT_MESSAGES = 2048
 MENTION_ALL_KEPT = 100  # newest mention-all seqs counted per conversation
 RECEIPTS_TRACKED = 200  # newest receipt-requested group messages whose readers are tracked
 
@@ -23,6 +28,7 @@ class MessageRef:
     seq: int
     sender_id: str
     receipt_requested: bool = False
+    sent_at_ms: int = 0  # the message's server time, ms since the epoch
 
 
 @dataclass
@@ -80,7 +86,11 @@ class ConversationState:
 
     def remember(self, message_id: str, ref: MessageRef) -> None:
         self.recent[message_id] = ref
-        while len(self.recent) > RECENT_MESSAGES:
+        horizon = ref.sent_at_ms - RECENT_WINDOW_MS
+        while self.recent and (
+            len(self.recent) > RECENT_MESSAGES
+            or next(iter(self.recent.values())).sent_at_ms < horizon
+        ):
             self.recent.popitem(last=False)
 
 
@@ -96,7 +106,7 @@ def new_state(key: str, type_: ConversationType, partition: int = -1) -> Convers
 def to_json(state: ConversationState) -> str:
     """Canonical JSON: sorted keys, no whitespace, so equal states have equal bytes.
 
-    `recent` is left out: it is the newest RECENT_MESSAGES stored messages, which the history
+    `recent` is left out: it is a window of the newest stored messages, which the history
     rows at or below `last_seq` already hold (rows are stored before their state), so a loader
     rebuilds it with `recent_from_history`. Writing it with every state made the state row grow
     to tens of KB, rewritten for every batch that touches the conversation."""
@@ -120,16 +130,17 @@ def to_json(state: ConversationState) -> str:
 
 
 def recent_from_history(
-    state: ConversationState, rows: Iterable[tuple[int, str, str, bool]]
+    state: ConversationState, rows: Iterable[tuple[int, str, str, bool, int]]
 ) -> None:
-    """Fills `recent` from history rows (seq, message id, sender, receipt requested), newest
-    first, as stored up to the state's last_seq; rows above it (a batch stored only in part
-    before a crash) are not part of this state and are skipped."""
+    """Fills `recent` from history rows (seq, message id, sender, receipt requested, sent at),
+    newest first, as stored up to the state's last_seq; rows above it (a batch stored only in
+    part before a crash) are not part of this state and are skipped. The newest RECENT_MESSAGES
+    rows are remembered again in log order, so the window is the one the live fold kept."""
     refs = [row for row in rows if row[0] <= state.last_seq][:RECENT_MESSAGES]
     group = state.type is ConversationType.GROUP
     state.recent.clear()
-    for seq, message_id, sender, receipt in reversed(refs):
-        state.recent[message_id] = MessageRef(seq, sender, receipt and group)
+    for seq, message_id, sender, receipt, sent_at_ms in reversed(refs):
+        state.remember(message_id, MessageRef(seq, sender, receipt and group, sent_at_ms))
 
 
 def from_json(text: str) -> ConversationState:

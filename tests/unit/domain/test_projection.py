@@ -228,13 +228,13 @@ def test_project__recent_window_is_rebuilt_exactly_from_the_history_rows() -> No
     for key, state in states.items():
         rows = sorted(
             (
-                (r["seq"], r["message_id"], r["sender_id"], r["receipt_requested"])
+                (r["seq"], r["message_id"], r["sender_id"], r["receipt_requested"], r["sent_at_ms"])
                 for k, r in models.table("history").items()
                 if k[1] == key
             ),
             reverse=True,
         )
-        ahead = [(state.last_seq + 1, "m-of-a-batch-stored-in-part", "x", False)]
+        ahead = [(state.last_seq + 1, "m-of-a-batch-stored-in-part", "x", False, 0)]
         loaded = from_json(to_json(state))
         recent_from_history(loaded, ahead + rows)
         assert loaded.recent == state.recent and list(loaded.recent) == list(state.recent)
@@ -286,3 +286,26 @@ def test_project__every_member_has_a_row_from_the_first_message_with_nobody_repl
     for user in ("bob", "carol"):
         assert unread(models, user, GROUP) == 1
     assert user_row(models, "bob", PEER_AB)["read_seq"] == 0
+
+
+def test_project__recent_ids_are_a_time_window_rebuilt_alike_from_history() -> None:
+    s = Script()
+    first = s.send(PEER_AB, "alice", "first")
+    for n in range(700):  # one message a second: the first falls out of the 10 minute window
+        s.send(PEER_AB, "bob" if n % 2 else "alice", f"n{n}")
+    s.duplicate(len(s.logged) - 1)  # a racing duplicate seconds later: no second seq
+    states, models = run(s)
+    state = states[PEER_AB]
+    assert state.last_seq == 701
+    assert first not in state.recent and 590 <= len(state.recent) <= 601
+    rows = sorted(
+        (
+            (r["seq"], r["message_id"], r["sender_id"], r["receipt_requested"], r["sent_at_ms"])
+            for k, r in models.table("history").items()
+            if k[1] == PEER_AB
+        ),
+        reverse=True,
+    )
+    loaded = from_json(to_json(state))
+    recent_from_history(loaded, rows)
+    assert list(loaded.recent.items()) == list(state.recent.items())

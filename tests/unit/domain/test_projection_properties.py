@@ -93,7 +93,7 @@ def reloaded(saved: str, models: InMemoryReadModels) -> ConversationState:
     """A state as the store loads it: its JSON, plus the recent window rebuilt from history."""
     state = from_json(saved)
     rows = [
-        (row.seq, row.message_id, row.sender_id, row.receipt_requested)
+        (row.seq, row.message_id, row.sender_id, row.receipt_requested, row.sent_at_ms)
         for row in models.rows.values()
         if isinstance(row, HistoryRow) and row.conversation_key == state.key
     ]
