@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 BIN := $(dir $(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor
+.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ bench-e2e: ## Send-to-session latency and exactly-once check through ingress, Ka
 
 bench-faust-floor: ## Events/s and CPU per event of a Faust agent that only acks (the projector's ceiling)
 	$(PY) -m bench.faust_floor
+
+bench-restart: ## Ready time and memory of each folding service restarted on 0.4 M and 4 M event logs (JSON line)
+	$(PY) -m bench.restart
 
 bench-sessions: ## Idle sessions one delivery process holds, memory per session, group fan-out pushes/s (JSON line)
 	$(PY) -m bench.sessions
