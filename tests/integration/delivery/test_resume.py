@@ -10,13 +10,19 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from parley import metrics
+from parley.adapters.cassandra import connect as connect_cassandra
+from parley.adapters.cassandra_checkpoints import CassandraCheckpointStore
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
+from parley.domain.delivery_fold import DELIVERY_FOLD
 from parley.gen.parley.v1 import ingress_pb2
+from services.checkpoints.writer import write_checkpoints
 from tests.integration.delivery.conftest import DeliveryFactory
 from tests.integration.delivery.harness import SessionClient, connect
 from tests.integration.ingress_harness import GROUP, PEER, Ingress, IngressFactory, Topics
@@ -211,3 +217,68 @@ async def test_delivery__receipts_and_mentions_arrive_as_updates(
     )
     await sender.close()
     await reader.close()
+
+
+async def test_delivery__a_node_restored_from_a_checkpoint_mid_traffic_pushes_the_same_seqs(
+    stack: Stack, delivery_factory: DeliveryFactory
+) -> None:
+    ingress, keyspace = stack.ingress, stack.env.keyspace
+    settings = ingress.settings.model_copy(
+        update={
+            "cassandra_keyspace": keyspace,
+            "checkpoint_every_events": 5,
+            "checkpoint_interval_s": 0.2,
+        }
+    )
+    # A node that folded the log from offset 0, and traffic before any checkpoint.
+    _, veteran_channel = await delivery_factory(ingress, keyspace=keyspace)
+    alice, bob = await ingress.client("alice"), await ingress.client("bob")
+    await alice.groups.CreateGroup(
+        ingress_pb2.CreateGroupRequest(group_id="g1", member_ids=["bob"]), metadata=alice.auth
+    )
+    for n in range(20):
+        await alice.send(GROUP, "g1", f"before {n}")
+    veteran = await connect(veteran_channel, "bob", bob.token)
+    # The checkpoint writer seals the delivery fold; traffic goes on meanwhile.
+    stop = asyncio.Event()
+    writer = asyncio.ensure_future(write_checkpoints(settings, stop))
+
+    async def keep_sending(label: str, count: int) -> None:
+        for n in range(count):
+            await alice.send(GROUP, "g1", f"{label} {n}")
+
+    await keep_sending("around", 10)
+    await wait_for_checkpoint(settings, DELIVERY_FOLD)
+    restores = metrics.CHECKPOINT_RESTORES.labels(fold=DELIVERY_FOLD, outcome="restored")
+    restored_before = restores._value.get()
+    # A new node joins mid-traffic: it restores the checkpoint and reads only the tail.
+    sender = asyncio.ensure_future(keep_sending("during", 20))
+    _, newcomer_channel = await delivery_factory(ingress, keyspace=keyspace)
+    assert restores._value.get() == restored_before + 1
+    newcomer = await connect(newcomer_channel, "bob", bob.token, {"g:g1": 20}, resume=True)
+    await sender
+    await keep_sending("after", 5)
+    stop.set()
+    await writer
+    # Every message once, in order, contiguous, with the seqs the veteran node pushed.
+    await newcomer.wait(lambda s: len(s.messages("g:g1")) >= 35, timeout_s=30)
+    await veteran.wait(lambda s: len(s.messages("g:g1")) >= 35, timeout_s=30)
+    assert seqs(newcomer, "g:g1") == list(range(21, 56))
+    pushed = {(m.message.seq, m.message.message_id) for m in newcomer.messages("g:g1")}
+    seen = {(m.message.seq, m.message.message_id) for m in veteran.messages("g:g1")}
+    assert pushed <= seen
+    await newcomer.close()
+    await veteran.close()
+
+
+async def wait_for_checkpoint(settings: Any, fold: str) -> None:
+    cluster, session = connect_cassandra(["127.0.0.1"], 9042, settings.cassandra_keyspace)
+    try:
+        store = CassandraCheckpointStore(session)
+        async with asyncio.timeout(60):
+            while True:
+                if await store.ids(fold):
+                    return
+                await asyncio.sleep(0.1)
+    finally:
+        cluster.shutdown()
