@@ -8,15 +8,17 @@ and the ingress answers every send only after this acknowledgement.
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from parley import metrics
 from parley.adapters.kafka_feed import KafkaEventFeed
+from parley.adapters.pending_appends import Delivery, PendingAppends
 from parley.adapters.wire import encode_event
 from parley.domain.events import Event, Position
 from parley.domain.streams import Stream, stream_for
@@ -26,7 +28,8 @@ __all__ = ["KafkaEventFeed", "KafkaEventLog"]
 
 log = logging.getLogger(__name__)
 
-# A record not acknowledged within this time fails its send (Kafka down, partition leaderless).
+# librdkafka gives a record up after this long (no leader, a broker that stopped answering);
+# until then it keeps it through an outage and sends it, in order, once a broker is back.
 MESSAGE_TIMEOUT_MS = 8000
 # A record without a delivery report after this long is failed by us (librdkafka never should).
 DELIVERY_DEADLINE_S = MESSAGE_TIMEOUT_MS / 1000 + 2
@@ -69,7 +72,10 @@ class KafkaEventLog:
         self._producer: Producer | None = None
         self._poller: threading.Thread | None = None
         self._stopping = threading.Event()
+        # Written by the poller thread (error_cb, probe), read on the loop: a bool is atomic.
         self._brokers_down = False
+        self._pending = PendingAppends(lambda: self._brokers_down)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     def topic_for(self, event: Event) -> str:
@@ -78,6 +84,7 @@ class KafkaEventLog:
     async def start(self) -> None:
         """Connects now rather than on the first append; raises EventLogUnavailable."""
         self._ensure_producer()
+        self._loop = asyncio.get_running_loop()
         producer = self._producer
         assert producer is not None
         try:
@@ -92,35 +99,35 @@ class KafkaEventLog:
     async def append_many(
         self, events: Sequence[Event], topic: str | None = None
     ) -> list[Position]:
+        """Raises EventLogUnavailable at once while every broker is down (nothing handed over),
+        and as soon as they all go down for an append already waiting: its outcome is unknown
+        then, and the exception's `unsettled` follows the records librdkafka still holds."""
         producer = self._ensure_producer()
         if self._brokers_down:
             raise EventLogUnavailable(f"no Kafka broker reachable at {self._bootstrap}")
-        loop = asyncio.get_running_loop()
-        waiters: list[asyncio.Future[Position]] = []
-        for event in events:
-            waiter: asyncio.Future[Position] = loop.create_future()
+        loop = self._loop = asyncio.get_running_loop()
+        append = self._pending.open(len(events))
+        for index, (event, delivery) in enumerate(zip(events, append.deliveries, strict=True)):
             try:
                 producer.produce(
                     topic or self.topic_for(event),
                     key=event.conversation_key.encode(),
                     value=encode_event(event),
-                    on_delivery=_reporter(loop, waiter),
+                    on_delivery=self._reporter(loop, delivery),
                 )
             except (BufferError, KafkaException) as error:
                 # Nothing after a refused record is produced: a later event of the same
                 # conversation must not land in the log without the one before it.
-                for earlier in waiters:
-                    earlier.cancel()
+                for refused in append.deliveries[index:]:
+                    self._pending.settle(refused, "refused by the producer")
                 raise EventLogUnavailable(f"Kafka refused the append: {error}") from None
+            metrics.UNACKNOWLEDGED_APPENDS.inc()
             # librdkafka reports every record within message.timeout.ms; this timer is only a
             # safety net, and far cheaper per append than asyncio.wait_for.
-            timer = loop.call_later(DELIVERY_DEADLINE_S, _expire, waiter)
-            waiter.add_done_callback(functools.partial(_cancel_timer, timer))
-            waiters.append(waiter)
-        try:
-            return [await waiter for waiter in waiters]
-        except KafkaException as error:
-            raise EventLogUnavailable(f"Kafka did not acknowledge the append: {error}") from None
+            delivery.timer = loop.call_later(
+                DELIVERY_DEADLINE_S, self._settle, delivery, f"no report in {DELIVERY_DEADLINE_S} s"
+            )
+        return await append.wait()
 
     async def close(self) -> None:
         """Flushes what is in flight and stops the poller."""
@@ -158,35 +165,42 @@ class KafkaEventLog:
         self._brokers_down = False
 
     def _on_error(self, error: KafkaError) -> None:
-        if error.code() == KafkaError._ALL_BROKERS_DOWN:
-            log.warning("every Kafka broker is down: refusing appends until one is back")
-            self._brokers_down = True
+        # Only every broker down is an outage. A single broker's transport error is not: in a
+        # cluster the partition's leader moves and librdkafka resends there within moments.
+        if error.code() != KafkaError._ALL_BROKERS_DOWN:
+            return
+        log.warning("every Kafka broker is down: refusing appends until one is back")
+        self._brokers_down = True
+        # Appends already waiting are answered now rather than when message.timeout.ms runs
+        # out. Their records are not purged: librdkafka may still write them once a broker is
+        # back, so the answer is "outcome unknown" (UNAVAILABLE), and a retry of a send meets
+        # the first attempt by its message id (SendFlow joins it; consumers dedupe).
+        self._on_loop(self._pending.outage)
+
+    def _on_loop(self, callback: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is None:
+            return  # nothing was ever appended: nobody waits
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits either
+            loop.call_soon_threadsafe(callback)
+
+    def _reporter(self, loop: asyncio.AbstractEventLoop, delivery: Delivery) -> Any:
+        def report(error: KafkaError | None, message: Message) -> None:
+            loop.call_soon_threadsafe(self._report, delivery, error, message)
+
+        return report
+
+    def _report(self, delivery: Delivery, error: KafkaError | None, message: Message) -> None:
+        self._settle(delivery, _outcome_of(error, message))
+
+    def _settle(self, delivery: Delivery, outcome: Position | str) -> None:
+        if self._pending.settle(delivery, outcome):
+            metrics.UNACKNOWLEDGED_APPENDS.dec()
 
 
-def _reporter(loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[Position]) -> Any:
-    def report(error: KafkaError | None, message: Message) -> None:
-        loop.call_soon_threadsafe(_settle, waiter, error, message)
-
-    return report
-
-
-def _settle(waiter: asyncio.Future[Position], error: KafkaError | None, message: Message) -> None:
-    if waiter.done():
-        return
+def _outcome_of(error: KafkaError | None, message: Message) -> Position | str:
     if error is not None:
-        waiter.set_exception(KafkaException(error))
-        return
+        return f"Kafka did not acknowledge the append: {error}"
     partition, offset = message.partition(), message.offset()
     assert partition is not None and offset is not None  # set on every delivered record
-    waiter.set_result(Position(partition, offset))
-
-
-def _expire(waiter: asyncio.Future[Position]) -> None:
-    if not waiter.done():
-        waiter.set_exception(
-            EventLogUnavailable(f"Kafka did not answer within {DELIVERY_DEADLINE_S} s")
-        )
-
-
-def _cancel_timer(timer: asyncio.TimerHandle, _: object) -> None:
-    timer.cancel()
+    return Position(partition, offset)

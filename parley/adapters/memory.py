@@ -9,6 +9,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from parley.adapters.pending_appends import PendingAppend, PendingAppends
 from parley.adapters.progress import FeedProgress
 from parley.domain.events import Event, Logged, Position
 from parley.domain.streams import Stream, stream_for
@@ -26,6 +27,7 @@ class InMemoryEventLog:
     Appends are handed synchronously to every subscribed sink before `append` returns. Set
     `available = False` to make appends raise EventLogUnavailable without writing anything; so
     does an append to a topic outside `topics`, as Kafka without topic auto-creation would.
+    `stall`, `cut_off` and `reconnect` play an outage with appends in flight, as Kafka's does.
     """
 
     def __init__(self, partitions: int = 6, topics: Mapping[Stream, str] | None = None) -> None:
@@ -37,6 +39,8 @@ class InMemoryEventLog:
         self._records: dict[str, list[list[Logged]]] = {}
         self._subscribers: list[tuple[frozenset[str], LoggedSink]] = []
         self.closed = False
+        self._pending = PendingAppends(lambda: not self.available)
+        self._held: list[tuple[list[tuple[Event, str]], PendingAppend]] | None = None
 
     def topic_for(self, event: Event) -> str:
         return self._topics[stream_for(event)]
@@ -56,7 +60,37 @@ class InMemoryEventLog:
         routed = [(event, topic or self.topic_for(event)) for event in events]
         if missing := {name for _, name in routed} - set(self._topics.values()):
             raise EventLogUnavailable(f"no such topic: {sorted(missing)}")
+        if self._held is not None:
+            append = self._pending.open(len(routed))
+            self._held.append((routed, append))
+            return await append.wait()
         return [self._write(event, name) for event, name in routed]
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a held record: an append, or a retry that joined it."""
+        return self._pending.waiting()
+
+    def stall(self) -> None:
+        """Appends from now on wait, unacknowledged: records sent to a broker that hangs."""
+        if self._held is None:
+            self._held = []
+
+    def cut_off(self) -> None:
+        """The log is unreachable: appends fail at once, and those waiting are answered now,
+        outcome unknown, while their records stay held (a producer keeps them)."""
+        self.available = False
+        self._pending.outage()
+
+    def reconnect(self, *, write_held: bool = True) -> None:
+        """Reachable again: the held records are written in order, or given up on
+        (`write_held=False`: the producer's delivery timeout ran out first)."""
+        self.available = True
+        held, self._held = self._held or [], None
+        for routed, append in held:
+            for (event, name), delivery in zip(routed, append.deliveries, strict=True):
+                outcome = self._write(event, name) if write_held else "delivery timed out"
+                self._pending.settle(delivery, outcome)
 
     async def close(self) -> None:
         self.closed = True
