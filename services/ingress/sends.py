@@ -1,62 +1,107 @@
-"""The send use case: decide, append, record; concurrent retries of one send share one append."""
+"""The send use case: decide, append, record; retries of one send share one append, also one an
+outage left unsettled."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from parley import metrics
 from parley.domain.commands import SendCommand, SendReceipt, Stamp
 from parley.domain.errors import Reason, Rejected
+from parley.domain.events import Event, Position
 from parley.domain.message_ids import fingerprint, message_id_for
 from parley.domain.sending import SendDecider
+from parley.ports import UnsettledAppend
 from services.ingress.writer import EventWriter
+
+
+@dataclass
+class _Attempt:
+    """A send this process appended and has not yet seen settled."""
+
+    fingerprint: str
+    decision: Event
+    outcome: asyncio.Future[SendReceipt]  # the first answer, shared by retries meanwhile
+    # Set when the first answer was UNAVAILABLE while the log still holds the append: the
+    # client may retry, and the append may still be written (see SendFlow._follow).
+    unsettled: UnsettledAppend | None = None
 
 
 class SendFlow:
     def __init__(self, decider: SendDecider, writer: EventWriter) -> None:
         self._decider = decider
         self._writer = writer
-        # message id -> (fingerprint, outcome) of sends whose append is still in flight here.
-        self._inflight: dict[str, tuple[str, asyncio.Future[SendReceipt]]] = {}
+        # message id -> the attempt whose append is in flight here, or unsettled after an
+        # outage (for at most the producer's delivery timeout: the log settles every append).
+        self._inflight: dict[str, _Attempt] = {}
 
     async def send(
         self, command: SendCommand, stamp: Stamp, *, bypass_rate_limit: bool = False
     ) -> SendReceipt:
         message_id = message_id_for(command.sender, command.client_message_id)
-        running = self._inflight.get(message_id)
-        if running is not None:
-            return await self._join(command, *running)
+        while (running := self._inflight.get(message_id)) is not None:
+            receipt = await self._join(command, running)
+            if receipt is not None:
+                metrics.SENDS.labels(outcome="duplicate").inc()
+                return replace(receipt, duplicate=True)
+            # The log gave up on the earlier append: this retry is the send now.
+            self._forget(message_id, running)
         decision = await self._writer.unless_unseen(
             lambda: self._decider.prepare(command, stamp, bypass_rate_limit=bypass_rate_limit)
         )
         if isinstance(decision, SendReceipt):
             metrics.SENDS.labels(outcome="duplicate").inc()
             return decision
-        outcome: asyncio.Future[SendReceipt] = asyncio.get_running_loop().create_future()
-        self._inflight[message_id] = (fingerprint(command), outcome)
+        attempt = _Attempt(
+            fingerprint(command), decision, asyncio.get_running_loop().create_future()
+        )
+        self._inflight[message_id] = attempt
         try:
-            position = await self._writer.write(decision)
+            position = await self._writer.write(
+                decision,
+                on_unsettled=lambda unsettled: self._follow(message_id, attempt, unsettled),
+            )
             receipt = self._decider.record(decision, position)
-            outcome.set_result(receipt)
+            attempt.outcome.set_result(receipt)
             metrics.SENDS.labels(outcome="accepted").inc()
             return receipt
         except BaseException as error:
-            outcome.set_exception(error)
-            outcome.exception()  # retrieved here so an unawaited failure is not reported twice
+            attempt.outcome.set_exception(error)
+            attempt.outcome.exception()  # retrieved: an unawaited failure is not reported twice
             raise
         finally:
+            if attempt.unsettled is None:
+                self._forget(message_id, attempt)
+
+    def _follow(self, message_id: str, attempt: _Attempt, unsettled: UnsettledAppend) -> None:
+        """Keeps an attempt answered UNAVAILABLE while the log still holds its append. A retry
+        meanwhile waits for that append instead of appending a second record, and once the log
+        writes it, the ledger has it at once, before the log follower brings it back."""
+        attempt.unsettled = unsettled
+
+        def settled(positions: list[Position] | None) -> None:
+            if positions:
+                self._decider.record(attempt.decision, positions[0])
+            self._forget(message_id, attempt)
+
+        unsettled.when_settled(settled)
+
+    def _forget(self, message_id: str, attempt: _Attempt) -> None:
+        if self._inflight.get(message_id) is attempt:
             del self._inflight[message_id]
 
-    @staticmethod
-    async def _join(
-        command: SendCommand, known_fingerprint: str, outcome: asyncio.Future[SendReceipt]
-    ) -> SendReceipt:
-        if fingerprint(command) != known_fingerprint:
+    async def _join(self, command: SendCommand, attempt: _Attempt) -> SendReceipt | None:
+        """The receipt of the attempt a retry meets; None if the log gave up on its append."""
+        if fingerprint(command) != attempt.fingerprint:
             raise Rejected(
                 Reason.CLIENT_MESSAGE_ID_CONFLICT,
                 "client message id already used for a different message",
             )
-        receipt = await asyncio.shield(outcome)
-        metrics.SENDS.labels(outcome="duplicate").inc()
-        return replace(receipt, duplicate=True)
+        if attempt.unsettled is None:
+            return await asyncio.shield(attempt.outcome)
+        # UNAVAILABLE at once while the log is still down: the outcome is still unknown.
+        position = await self._writer.follow(attempt.decision, attempt.unsettled)
+        if position is None:
+            return None
+        return self._decider.record(attempt.decision, position)

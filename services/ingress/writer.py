@@ -11,7 +11,7 @@ from parley import metrics
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, Position
 from parley.domain.read_your_writes import WrittenPositions
-from parley.ports import EventFeed, EventLog, EventLogUnavailable
+from parley.ports import EventFeed, EventLog, EventLogUnavailable, UnsettledAppend
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +37,26 @@ class EventWriter:
         self._settle_timeout_s = settle_timeout_s
         self._positions = positions
 
-    async def write(self, event: Event, *, settle: bool = False) -> Position:
+    async def write(
+        self,
+        event: Event,
+        *,
+        settle: bool = False,
+        on_unsettled: Callable[[UnsettledAppend], None] | None = None,
+    ) -> Position:
+        """Rejected with EVENT_LOG_UNAVAILABLE when the log does not acknowledge the event: the
+        outcome is unknown then (it may still be written). If the log still holds the append,
+        `on_unsettled` gets it first, to follow it (see `follow`)."""
         started = time.perf_counter()
         try:
             position = await self._log.append(event)
         except EventLogUnavailable as error:
-            metrics.PRODUCE_LATENCY.labels(outcome="unavailable").observe(
-                time.perf_counter() - started
-            )
-            log.warning("event log unavailable: %s", error, extra={"event_id": event.event_id})
-            raise Rejected(
-                Reason.EVENT_LOG_UNAVAILABLE, "the event log did not acknowledge the write"
-            ) from error
-        metrics.PRODUCE_LATENCY.labels(outcome="ok").observe(time.perf_counter() - started)
-        if self._positions is not None:
-            # Noted before the answer, so the caller's next read here waits for it.
-            self._positions.note(event, position)
+            _observe("unavailable", started)
+            if error.unsettled is not None and on_unsettled is not None:
+                on_unsettled(error.unsettled)
+            raise _unavailable(event, error) from error
+        _observe("ok", started)
+        self._note(event, position)
         if settle:
             try:
                 await self._feed.wait_for(position, self._settle_timeout_s)
@@ -60,6 +64,24 @@ class EventWriter:
                 # The event is durable; only our local view lags. Answer success honestly.
                 log.warning("write model did not catch up with %s in time", position)
         return position
+
+    async def follow(self, event: Event, unsettled: UnsettledAppend) -> Position | None:
+        """Waits for the append of `event` that an outage left unsettled: its position once the
+        log writes it, None once the log gave up on it (appending again is then the retry).
+        Rejected with EVENT_LOG_UNAVAILABLE at once while the log is still down."""
+        try:
+            (position,) = await unsettled.wait()
+        except EventLogUnavailable as error:
+            if error.unsettled is None:
+                return None
+            raise _unavailable(event, error) from error
+        self._note(event, position)
+        return position
+
+    def _note(self, event: Event, position: Position) -> None:
+        if self._positions is not None:
+            # Noted before the answer, so the caller's next read here waits for it.
+            self._positions.note(event, position)
 
     async def unless_unseen(self, decide: Callable[[], T]) -> T:
         """`decide()` on the write model; refused with MEDIA_NOT_FOUND, once more after catching
@@ -83,3 +105,18 @@ class EventWriter:
             await self._feed.catch_up(self._settle_timeout_s)
         except (TimeoutError, EventLogUnavailable) as error:
             log.warning("write model did not catch up with the log: %r", error)
+
+
+def _observe(outcome: str, started: float) -> None:
+    metrics.PRODUCE_LATENCY.labels(outcome=outcome).observe(time.perf_counter() - started)
+
+
+def _unavailable(event: Event, error: EventLogUnavailable) -> Rejected:
+    log.warning("event log unavailable: %s", error, extra={"event_id": event.event_id})
+    if error.unsettled is None:
+        return Rejected(Reason.EVENT_LOG_UNAVAILABLE, "the event log did not acknowledge the write")
+    return Rejected(
+        Reason.EVENT_LOG_UNAVAILABLE,
+        "the event log went down before acknowledging the write: it may still be written "
+        "(a send: retry with the same client_message_id, or ask GetSendStatus)",
+    )

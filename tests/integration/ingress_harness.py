@@ -82,8 +82,10 @@ class Client:
         target: str,
         text: str = "hi",
         cmid: str | None = None,
+        deadline_s: float | None = None,
         **fields: Any,
     ) -> ingress_pb2.SendMessageResponse:
+        """`deadline_s`: the call's deadline, as a client sets it (none by default)."""
         body = fields.pop("body", None) or common_pb2.MessageBody(
             text=common_pb2.TextContent(text=text)
         )
@@ -93,7 +95,7 @@ class Client:
             body=body,
             **fields,
         )
-        reply = await self.messaging.SendMessage(request, metadata=self.auth)
+        reply = await self.messaging.SendMessage(request, metadata=self.auth, timeout=deadline_s)
         return cast(ingress_pb2.SendMessageResponse, reply)
 
 

@@ -6,6 +6,7 @@ disturb the shared stack other tests use.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -72,8 +73,21 @@ class PrivateKafka:
                 raise RuntimeError(f"private Kafka did not start:\n{tail}")
             time.sleep(0.2)
 
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open, requests reach the socket and wait unanswered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def kill(self) -> None:
+        """SIGKILL, paused or not: the kernel closes its connections at once."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+        self.process = None
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused JVM handles SIGTERM only then
             self.process.terminate()
             try:
                 self.process.wait(30)
