@@ -218,8 +218,9 @@ REASONS: dict[Reason, ReasonInfo] = {
     ),
     Reason.EVENT_LOG_UNAVAILABLE: ReasonInfo(
         "UNAVAILABLE",
-        "The event log (Kafka) did not acknowledge the write; nothing was accepted.",
-        "Retry with the same client message id.",
+        "The event log (Kafka) did not acknowledge the write: not accepted, outcome unknown "
+        "(a write in flight when Kafka went down may still land a moment later).",
+        "Retry with the same client message id (never a second message) or ask GetSendStatus.",
     ),
     Reason.MEDIA_STORE_UNAVAILABLE: ReasonInfo(
         "UNAVAILABLE",

@@ -193,7 +193,7 @@ class _ReasonCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasonCode
     """NOT_FOUND"""
     EVENT_LOG_UNAVAILABLE: _ReasonCode.ValueType  # 9001
     """Infrastructure
-    UNAVAILABLE: nothing was written, retry with the same id
+    UNAVAILABLE: outcome unknown, retry with the same id
     """
     MEDIA_STORE_UNAVAILABLE: _ReasonCode.ValueType  # 9002
     """UNAVAILABLE: nothing was stored, retry the upload"""
@@ -287,7 +287,7 @@ RENDITION_UNAVAILABLE: ReasonCode.ValueType  # 6012
 """NOT_FOUND"""
 EVENT_LOG_UNAVAILABLE: ReasonCode.ValueType  # 9001
 """Infrastructure
-UNAVAILABLE: nothing was written, retry with the same id
+UNAVAILABLE: outcome unknown, retry with the same id
 """
 MEDIA_STORE_UNAVAILABLE: ReasonCode.ValueType  # 9002
 """UNAVAILABLE: nothing was stored, retry the upload"""

@@ -36,14 +36,18 @@ class _SendStatus:
 class _SendStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SendStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SEND_STATUS_UNKNOWN: _SendStatus.ValueType  # 0
-    """never accepted: safe to send again with the same id"""
+    """Not in the log as far as this server knows: send again with the same id (safe even when
+    a send answered UNAVAILABLE is still written a moment later).
+    """
     SEND_STATUS_ACCEPTED: _SendStatus.ValueType  # 1
     """in the log: do not send again"""
 
 class SendStatus(_SendStatus, metaclass=_SendStatusEnumTypeWrapper): ...
 
 SEND_STATUS_UNKNOWN: SendStatus.ValueType  # 0
-"""never accepted: safe to send again with the same id"""
+"""Not in the log as far as this server knows: send again with the same id (safe even when
+a send answered UNAVAILABLE is still written a moment later).
+"""
 SEND_STATUS_ACCEPTED: SendStatus.ValueType  # 1
 """in the log: do not send again"""
 Global___SendStatus: _TypeAlias = SendStatus  # noqa: Y015

@@ -78,6 +78,11 @@ class MessagingServiceServicer:
         """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
         written). Retrying with the same client_message_id never creates a second message: the
         retry is answered with the original message id and order key.
+        UNAVAILABLE (EVENT_LOG_UNAVAILABLE, 9001) means the send was not accepted and its outcome
+        is unknown: a send already waiting for Kafka when every broker went down is answered at
+        once, yet its record stays with the producer and may still be written once Kafka is back
+        (within seconds). Retry with the same client_message_id, which then answers with that
+        message (duplicate set) or writes it once, or ask GetSendStatus.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

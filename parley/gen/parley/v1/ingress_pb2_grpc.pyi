@@ -42,6 +42,11 @@ class MessagingServiceStub:
     """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
     written). Retrying with the same client_message_id never creates a second message: the
     retry is answered with the original message id and order key.
+    UNAVAILABLE (EVENT_LOG_UNAVAILABLE, 9001) means the send was not accepted and its outcome
+    is unknown: a send already waiting for Kafka when every broker went down is answered at
+    once, yet its record stays with the producer and may still be written once Kafka is back
+    (within seconds). Retry with the same client_message_id, which then answers with that
+    message (duplicate set) or writes it once, or ask GetSendStatus.
     """
     SendMessageStream: _grpc.StreamStreamMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResult]
     """Many sends over one stream, for throughput. Each request is answered by one result carrying
@@ -64,6 +69,11 @@ class MessagingServiceAsyncStub(MessagingServiceStub):
     """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
     written). Retrying with the same client_message_id never creates a second message: the
     retry is answered with the original message id and order key.
+    UNAVAILABLE (EVENT_LOG_UNAVAILABLE, 9001) means the send was not accepted and its outcome
+    is unknown: a send already waiting for Kafka when every broker went down is answered at
+    once, yet its record stays with the producer and may still be written once Kafka is back
+    (within seconds). Retry with the same client_message_id, which then answers with that
+    message (duplicate set) or writes it once, or ask GetSendStatus.
     """
     SendMessageStream: _aio.StreamStreamMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResult]  # type: ignore[assignment]
     """Many sends over one stream, for throughput. Each request is answered by one result carrying
@@ -89,6 +99,11 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
         """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
         written). Retrying with the same client_message_id never creates a second message: the
         retry is answered with the original message id and order key.
+        UNAVAILABLE (EVENT_LOG_UNAVAILABLE, 9001) means the send was not accepted and its outcome
+        is unknown: a send already waiting for Kafka when every broker went down is answered at
+        once, yet its record stays with the producer and may still be written once Kafka is back
+        (within seconds). Retry with the same client_message_id, which then answers with that
+        message (duplicate set) or writes it once, or ask GetSendStatus.
         """
 
     @_abc_1.abstractmethod
