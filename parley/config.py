@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from parley.domain.fold_windows import FoldWindows
 from parley.domain.streams import Stream
 
 ENV_PREFIX = "PARLEY_"
@@ -165,6 +166,14 @@ class Settings(BaseSettings):
     recall_window_s: int = Field(
         default=120, ge=0, description="How long a sender may recall, seconds."
     )
+    idempotency_window_s: int = Field(
+        default=600,
+        gt=0,
+        description="How long the ingress keeps each send in memory to answer a retry or "
+        "GetSendStatus, seconds of server time behind the newest send. Processes keep each "
+        "message for this or the recall window, whichever is longer; older ones are read from "
+        "Cassandra (messages_by_id), so a retry still never makes a second message.",
+    )
     rate_per_second: int = Field(
         default=10, gt=0, description="Rate-limited sends per user per second."
     )
@@ -222,6 +231,13 @@ class Settings(BaseSettings):
             Stream.USER_UPDATES: self.topic_user_updates,
             Stream.BROADCASTS: self.topic_broadcasts,
         }
+
+    def fold_windows(self) -> FoldWindows:
+        """How long folds keep each message and send in memory (DESIGN decision 11)."""
+        return FoldWindows(
+            recall_ms=self.recall_window_s * 1000,
+            idempotency_ms=self.idempotency_window_s * 1000,
+        )
 
     def insecure_defaults(self) -> list[str]:
         """Names of secrets still at their published development value."""

@@ -19,6 +19,7 @@ from parley.domain.events import (
     RoomEntered,
     RoomLeft,
 )
+from parley.domain.fold_windows import DEFAULT_WINDOWS, FoldWindows
 from parley.domain.message_index import MessageIndex
 from parley.domain.projection import project
 from parley.domain.projection_state import (
@@ -59,10 +60,11 @@ class DeliveryFold:
     delivery node agrees with them without asking anyone.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, windows: FoldWindows = DEFAULT_WINDOWS) -> None:
         self.directory = Directory()
         # Acks are decided against the same write model the ingress uses (sends not tracked).
-        self.model = WriteModel(self.directory, MessageIndex(), SendLedger())
+        messages = MessageIndex(windows.messages_ms, windows.max_messages)
+        self.model = WriteModel(self.directory, messages, SendLedger())
         self._states: dict[str, ConversationState] = {}
         self._of_user: dict[str, set[str]] = {}  # user -> peer, group and room keys
 
@@ -106,8 +108,10 @@ class DeliveryFold:
         }  # fmt: skip
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> DeliveryFold:
-        fold = cls()
+    def from_document(
+        cls, document: dict[str, Any], windows: FoldWindows = DEFAULT_WINDOWS
+    ) -> DeliveryFold:
+        fold = cls(windows)
         fold.directory.restore(document["directory"])
         fold.model.messages.restore(document["messages"])
         for state_document, recent in document["states"]:

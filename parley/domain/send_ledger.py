@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parley.domain.commands import SendReceipt
-
-DAY_MS = 24 * 60 * 60 * 1000
+from parley.domain.fold_windows import IDEMPOTENCY_WINDOW_MS, SAFETY_MAX_ENTRIES
 
 
 @dataclass(frozen=True)
@@ -22,14 +21,18 @@ class SendLedger:
 
     The FIRST entry for a key wins: if two concurrent retries both reached the log, the earlier
     one is the message everyone keeps, and a later duplicate append never replaces it.
-    Bounded by age (entries older than `retention_ms` behind the newest server time seen are
-    pruned; a client retries within minutes, not days) and by count (oldest first).
+    Bounded by the idempotency window (entries sent more than `window_ms` before the newest
+    server time recorded are pruned; a client retries within minutes): a retry of a stored
+    message after it is answered from the message archive, by the servicer. `max_entries` is
+    a safety bound (oldest first), not the rule.
     """
 
-    def __init__(self, retention_ms: int = DAY_MS, max_entries: int = 1_000_000) -> None:
-        if retention_ms < 1 or max_entries < 1:
-            raise ValueError("retention_ms and max_entries must be positive")
-        self._retention_ms = retention_ms
+    def __init__(
+        self, window_ms: int = IDEMPOTENCY_WINDOW_MS, max_entries: int = SAFETY_MAX_ENTRIES
+    ) -> None:
+        if window_ms < 1 or max_entries < 1:
+            raise ValueError("window_ms and max_entries must be positive")
+        self._window_ms = window_ms
         self._max_entries = max_entries
         self._entries: OrderedDict[tuple[str, str], LedgerEntry] = OrderedDict()
         self._newest_ms = 0
@@ -40,7 +43,7 @@ class SendLedger:
     def to_document(self) -> dict[str, Any]:
         """The entries as plain JSON values by send time, sender and id: the same bytes whatever
         the interleaving of partitions (restored, that is the pruning order)."""
-        horizon = self._newest_ms - self._retention_ms
+        horizon = self._newest_ms - self._window_ms
         entries = sorted(
             (kv for kv in self._entries.items() if kv[1].receipt.server_time_ms >= horizon),
             key=lambda kv: (kv[1].receipt.server_time_ms, kv[0]),
@@ -56,11 +59,13 @@ class SendLedger:
         }  # fmt: skip
 
     def restore(self, document: dict[str, Any]) -> None:
-        """Replaces the entries with those of a to_document value."""
+        """Replaces the entries with those of a to_document value (within this ledger's
+        bounds, which may be narrower than the writer's)."""
         self._entries.clear()
         self._newest_ms = document["newest_ms"]
         for sender, cmid, fingerprint, *receipt in document["entries"]:
             self._entries[(sender, cmid)] = LedgerEntry(SendReceipt(*receipt), fingerprint)
+        self._prune()
 
     def lookup(self, sender: str, client_message_id: str) -> LedgerEntry | None:
         return self._entries.get((sender, client_message_id))
@@ -81,8 +86,8 @@ class SendLedger:
 
     def _prune(self) -> None:
         # Insertion order is close to server-time order (clocks of ingress nodes agree to within
-        # far less than the retention), so pruning from the front is enough.
-        horizon = self._newest_ms - self._retention_ms
+        # far less than the window), so pruning from the front is enough.
+        horizon = self._newest_ms - self._window_ms
         while self._entries:
             key, oldest = next(iter(self._entries.items()))
             if len(self._entries) <= self._max_entries and oldest.receipt.server_time_ms >= horizon:

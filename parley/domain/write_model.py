@@ -7,6 +7,7 @@ from typing import Any
 from parley.domain.commands import SendReceipt
 from parley.domain.directory import Directory
 from parley.domain.events import Event, Logged, MessageSent
+from parley.domain.fold_windows import DEFAULT_WINDOWS, FoldWindows
 from parley.domain.media_registry import MediaRegistry
 from parley.domain.message_ids import fingerprint_of_event
 from parley.domain.message_index import MessageIndex
@@ -33,6 +34,7 @@ class WriteModel:
     follower.
 
     Applying is idempotent (each part is), so the at-least-once feed may redeliver freely.
+    Messages and sends are kept within `windows` (given parts come with their own bounds).
     """
 
     def __init__(
@@ -41,10 +43,17 @@ class WriteModel:
         messages: MessageIndex | None = None,
         sends: SendLedger | None = None,
         media: MediaRegistry | None = None,
+        windows: FoldWindows = DEFAULT_WINDOWS,
     ) -> None:
         self.directory = directory if directory is not None else Directory()
-        self.messages = messages if messages is not None else MessageIndex()
-        self.sends = sends if sends is not None else SendLedger()
+        self.messages = (
+            messages
+            if messages is not None
+            else MessageIndex(windows.messages_ms, windows.max_messages)
+        )
+        self.sends = (
+            sends if sends is not None else SendLedger(windows.idempotency_ms, windows.max_sends)
+        )
         self.media = media if media is not None else MediaRegistry()
 
     def apply(self, logged: Logged) -> None:
@@ -60,9 +69,11 @@ class WriteModel:
         }
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> WriteModel:
-        """A write model in the state a to_document value describes (default bounds)."""
-        model = cls()
+    def from_document(
+        cls, document: dict[str, Any], windows: FoldWindows = DEFAULT_WINDOWS
+    ) -> WriteModel:
+        """A write model in the state a to_document value describes, kept within `windows`."""
+        model = cls(windows=windows)
         model.directory.restore(document["directory"])
         model.messages.restore(document["messages"])
         model.sends.restore(document["sends"])

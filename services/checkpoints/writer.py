@@ -15,6 +15,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from parley import heap, metrics
@@ -109,9 +110,20 @@ async def seal_one(followed: Followed, store: CheckpointStore, topic: str) -> No
 
 async def write_checkpoints(settings: Settings, stop: asyncio.Event) -> None:
     topic = settings.topic_conversation_events
+    windows = settings.fold_windows()
     followed = [
-        await follow(settings, WRITE_MODEL_FOLD, WriteModel.from_document, WriteModel()),
-        await follow(settings, DELIVERY_FOLD, DeliveryFold.from_document, DeliveryFold()),
+        await follow(
+            settings,
+            WRITE_MODEL_FOLD,
+            partial(WriteModel.from_document, windows=windows),
+            WriteModel(windows=windows),
+        ),
+        await follow(
+            settings,
+            DELIVERY_FOLD,
+            partial(DeliveryFold.from_document, windows=windows),
+            DeliveryFold(windows),
+        ),
     ]
     cluster, session = await asyncio.to_thread(
         connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace

@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from parley.adapters.cassandra import connect
@@ -40,10 +41,11 @@ async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator
     """Follows the logs, folds the conversation log up to its end, yields the wiring."""
     node_id = node_id or f"delivery-{uuid.uuid4().hex[:8]}"
     registry = SessionRegistry()
+    windows = settings.fold_windows()
     restored, start_at = await restore_with_settings(
-        settings, DELIVERY_FOLD, DeliveryFold.from_document
+        settings, DELIVERY_FOLD, partial(DeliveryFold.from_document, windows=windows)
     )
-    fold = restored or DeliveryFold()
+    fold = restored or DeliveryFold(windows)
     topics = TailTopics(settings.topic_signals, settings.topic_broadcasts,
                         settings.topic_user_updates)  # fmt: skip
     router = Router(fold, registry, topics)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from parley.adapters.ahocorasick import matcher_from_file
 from parley.adapters.cassandra import connect
@@ -118,10 +119,11 @@ async def ingress_parts(
         if read_api
         else (None, None)
     )
+    windows = settings.fold_windows()
     restored, start_at = await restore_with_settings(
-        settings, WRITE_MODEL_FOLD, WriteModel.from_document, session
+        settings, WRITE_MODEL_FOLD, partial(WriteModel.from_document, windows=windows), session
     )
-    model = restored or WriteModel()
+    model = restored or WriteModel(windows=windows)
     positions = WrittenPositions()
     feed = KafkaEventFeed(
         settings.kafka_bootstrap,

@@ -115,3 +115,10 @@ def test_config__describe_lists_every_setting_with_env_default_and_meaning() -> 
     table = Settings.markdown_table()
     assert table.count("\n") == len(docs) + 2
     assert "| `recall_window_s` | `PARLEY_RECALL_WINDOW_S` | `120` |" in table
+
+
+def test_config__fold_windows_come_from_the_recall_and_idempotency_settings() -> None:
+    windows = Settings(recall_window_s=30, idempotency_window_s=900).fold_windows()
+    assert (windows.recall_ms, windows.idempotency_ms) == (30_000, 900_000)
+    assert windows.messages_ms == 900_000
+    assert Settings().fold_windows().messages_ms == 600_000  # idempotency_window_s=600 wins

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from parley.domain.events import (
     UserBlocked,
     UserUnblocked,
 )
+from parley.domain.fold_windows import FoldWindows
 from parley.domain.media_uploads import object_id_from
 from parley.domain.write_model import WRITE_MODEL_FOLD, WriteModel
 from tests.unit.domain.projection_script import PEER_AB, Script
@@ -61,10 +63,16 @@ def history(ops: list[Any]) -> list[Logged]:
     return fixed
 
 
+# Windows of a few events (the script's events are 1 s apart), so pruning happens in the tests.
+NARROW = FoldWindows(recall_ms=2_000, idempotency_ms=5_000)
 FOLDS: list[tuple[str, Callable[[], Any], Callable[[Any], Any]]] = [
     (WRITE_MODEL_FOLD, WriteModel, WriteModel.from_document),
     (DELIVERY_FOLD, DeliveryFold, DeliveryFold.from_document),
-]
+    (WRITE_MODEL_FOLD, partial(WriteModel, windows=NARROW),
+     partial(WriteModel.from_document, windows=NARROW)),
+    (DELIVERY_FOLD, partial(DeliveryFold, NARROW),
+     partial(DeliveryFold.from_document, windows=NARROW)),
+]  # fmt: skip
 
 
 @settings(max_examples=100, deadline=None)

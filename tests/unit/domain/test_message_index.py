@@ -25,9 +25,9 @@ def sent(message_id: str, content: Content | None = None, at: int = 7) -> Event:
     return Event(message_id, "g:team", ConversationType.GROUP, "alice", at, payload)
 
 
-def recalled(message_id: str, key: str = "g:team") -> Event:
+def recalled(message_id: str, key: str = "g:team", at: int = 9) -> Event:
     payload: Payload = MessageRecalled(message_id, "alice")
-    return Event("r", key, ConversationType.GROUP, "owner", 9, payload)
+    return Event("r", key, ConversationType.GROUP, "owner", at, payload)
 
 
 def test_message_index__remembers_stored_messages() -> None:
@@ -68,6 +68,50 @@ def test_message_index__redelivered_send_does_not_undo_a_recall() -> None:
     index.apply(sent("m1", at=99))
     digest = content_digest(TextContent("hi"))
     assert index.get("m1") == MessageRecord("m1", "g:team", "alice", 7, True, digest)
+
+
+def test_message_index__keeps_messages_within_its_window_of_server_time() -> None:
+    index = MessageIndex(window_ms=1_000)
+    index.apply(sent("m1", at=10_000))
+    index.apply(sent("m2", at=10_500))
+    index.apply(sent("m3", at=11_000))  # m1 is exactly the window back: still kept
+    assert index.get("m1") is not None
+    index.apply(sent("m4", at=11_001))
+    assert index.get("m1") is None
+    assert [r[0] for r in index.to_document()["records"]] == ["m2", "m3", "m4"]
+
+
+def test_message_index__the_window_follows_the_log_not_the_clock() -> None:
+    index = MessageIndex(window_ms=1_000)
+    index.apply(sent("m1", at=10_000))
+    # Any later event moves the window (a recall, an ack), whatever the wall clock says...
+    index.apply(recalled("m9", at=20_000))
+    assert [r[0] for r in index.to_document()["records"]] == []
+    # ...and a send from before the window is never added back (a redelivery, say).
+    index.apply(sent("m0", at=5_000))
+    assert index.get("m0") is None
+
+
+def test_message_index__the_default_window_is_the_longer_of_recall_and_idempotency() -> None:
+    index = MessageIndex()
+    index.apply(sent("m1", at=0))
+    index.apply(sent("m2", at=600_000))
+    assert index.get("m1") is not None
+    index.apply(sent("m3", at=600_001))
+    assert index.get("m1") is None
+
+
+def test_message_index__restoring_into_a_narrower_window_drops_what_it_would_not_keep() -> None:
+    wide = MessageIndex(window_ms=10_000)
+    wide.apply(sent("m1", at=1_000))
+    wide.apply(sent("m2", at=9_000))
+    narrow = MessageIndex(window_ms=1_000)
+    narrow.restore(wide.to_document())
+    assert narrow.get("m1") is None and narrow.get("m2") is not None
+    assert narrow.to_document() == {
+        "newest_ms": 9_000,
+        "records": [wide.to_document()["records"][1]],
+    }
 
 
 def test_message_index__evicts_the_oldest_beyond_its_bound() -> None:
