@@ -29,6 +29,8 @@ from parley.domain.read_models import (
     MentionAllRow,
     MentionDeleted,
     MentionRow,
+    MessageByIdRecalled,
+    MessageByIdRow,
     MessageSeqRow,
     ReaderRow,
     RowWrite,
@@ -48,6 +50,11 @@ _CQL: dict[str, str] = {
     "recalled_at_ms = ?, event_offset = ? WHERE conversation_key = ? AND seq = ?",
     "message_seq": "INSERT INTO message_seq_by_id (conversation_key, message_id, seq, sender_id, "
     "receipt_requested, event_offset) VALUES (?, ?, ?, ?, ?, ?)",
+    "message_by_id": "INSERT INTO messages_by_id (message_id, conversation_key, seq, sender_id, "
+    "sent_at_ms, order_key, masked, recalled, content_digest, fingerprint, event_offset) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "recall_by_id": "UPDATE messages_by_id SET recalled = true, event_offset = ? "
+    "WHERE message_id = ?",
     "head": "INSERT INTO conversation_heads (conversation_key, conversation_type, last_seq, "
     "last_message_id, last_sender_id, last_message_type, last_preview, last_recalled, "
     "last_activity_ms, dismissed, event_offset, title) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -105,6 +112,15 @@ def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
         values = (w.conversation_key, w.message_id, w.seq, w.sender_id, w.receipt_requested,
                   w.event_offset)  # fmt: skip
         return [("message_seq", values, ("message_seq", w.conversation_key))]
+    if isinstance(w, MessageByIdRow):
+        values = (
+            w.message_id, w.conversation_key, w.seq, w.sender_id, w.sent_at_ms, w.order_key,
+            w.masked, w.recalled, w.content_digest, w.fingerprint, w.event_offset,
+        )  # fmt: skip
+        return [("message_by_id", values, ("message_by_id", w.message_id))]
+    if isinstance(w, MessageByIdRecalled):
+        values = (w.event_offset, w.message_id)
+        return [("recall_by_id", values, ("message_by_id", w.message_id))]
     if isinstance(w, HeadRow):
         values = (
             w.conversation_key, int(w.conversation_type), w.last_seq, w.last_message_id,

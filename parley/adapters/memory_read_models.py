@@ -12,6 +12,8 @@ from parley.domain.read_models import (
     HistoryRow,
     MentionAllDeleted,
     MentionDeleted,
+    MessageByIdRecalled,
+    MessageByIdRow,
     RowWrite,
 )
 
@@ -44,6 +46,12 @@ class InMemoryReadModels:
                         recalled_by=write.recalled_by,
                         recalled_at_ms=write.recalled_at_ms,
                         event_offset=write.event_offset,
+                    )
+            elif isinstance(write, MessageByIdRecalled):
+                by_id = self.rows.get(write.key)
+                if isinstance(by_id, MessageByIdRow):  # an UPDATE of an absent row: ignored
+                    self.rows[write.key] = replace(
+                        by_id, recalled=True, event_offset=write.event_offset
                     )
             else:
                 self.rows[write.key] = write

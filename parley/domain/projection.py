@@ -24,6 +24,7 @@ from parley.domain.events import (
     RoomDismissed,
     TextContent,
 )
+from parley.domain.message_ids import content_digest, fingerprint_of_event
 from parley.domain.projection_state import (
     MENTION_ALL_KEPT,
     RECEIPTS_TRACKED,
@@ -41,6 +42,8 @@ from parley.domain.read_models import (
     MentionAllRow,
     MentionDeleted,
     MentionRow,
+    MessageByIdRecalled,
+    MessageByIdRow,
     MessageSeqRow,
 )
 from parley.domain.receipts import (
@@ -116,6 +119,18 @@ def _sent(step: Step, p: MessageSent) -> None:
             step.offset,
         ),
         MessageSeqRow(s.key, p.message_id, seq, e.actor, p.receipt_requested, step.offset),
+        MessageByIdRow(
+            p.message_id,
+            s.key,
+            seq,
+            e.actor,
+            e.server_time_ms,
+            step.offset,
+            p.masked,
+            content_digest(p.content),
+            fingerprint_of_event(e),
+            step.offset,
+        ),
     ]
     step.write_head()
     if s.type is ConversationType.ROOM:
@@ -155,9 +170,10 @@ def _recalled(step: Step, p: MessageRecalled) -> None:
     s, ref = step.state, step.ref(p.message_id)
     if ref is None:
         return
-    step.out.writes.append(
-        HistoryRecalled(s.key, ref.seq, step.event.actor, step.event.server_time_ms, step.offset)
-    )
+    step.out.writes += [
+        HistoryRecalled(s.key, ref.seq, step.event.actor, step.event.server_time_ms, step.offset),
+        MessageByIdRecalled(p.message_id, step.offset),
+    ]
     for user, seqs in s.mentions.items():
         if ref.seq in seqs:
             seqs.remove(ref.seq)

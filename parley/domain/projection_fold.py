@@ -9,7 +9,15 @@ from parley.domain.events import Logged
 from parley.domain.projection import project, projects
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
 from parley.domain.projection_step import conversation_notice
-from parley.domain.read_models import HistoryErased, HistoryRecalled, HistoryRow, Notice, RowWrite
+from parley.domain.read_models import (
+    HistoryErased,
+    HistoryRecalled,
+    HistoryRow,
+    MessageByIdRecalled,
+    MessageByIdRow,
+    Notice,
+    RowWrite,
+)
 
 
 @dataclass
@@ -48,6 +56,8 @@ class Batch:
 
 def _merge(earlier: RowWrite | None, later: RowWrite) -> RowWrite:
     """A recall of a message stored in the same batch folds into its full row."""
+    if isinstance(earlier, MessageByIdRow) and isinstance(later, MessageByIdRecalled):
+        return replace(earlier, recalled=True, event_offset=later.event_offset)
     if isinstance(earlier, HistoryRow) and isinstance(later, HistoryRecalled):
         return replace(
             earlier,

@@ -70,6 +70,40 @@ class MessageSeqRow:
 
 
 @dataclass(frozen=True)
+class MessageByIdRow:
+    """messages_by_id: what the write-side rules need about a stored message of any age (the
+    message archive), by its id alone: a receipt, a recall, a forward, a retried send."""
+
+    message_id: str
+    conversation_key: str
+    seq: int
+    sender_id: str
+    sent_at_ms: int
+    order_key: int  # the send's Kafka offset: its receipt's order key
+    masked: bool
+    content_digest: bytes  # message_ids.content_digest of the stored content
+    fingerprint: str  # message_ids.fingerprint_of_event: tells a retry from a reused id
+    event_offset: int
+    recalled: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("message_by_id", self.message_id)
+
+
+@dataclass(frozen=True)
+class MessageByIdRecalled:
+    """The recall columns of a messages_by_id row."""
+
+    message_id: str
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("message_by_id", self.message_id)
+
+
+@dataclass(frozen=True)
 class HeadRow:
     """conversation_heads: last seq and last message summary of a conversation."""
 
@@ -193,6 +227,8 @@ RowWrite = (
     HistoryRow
     | HistoryRecalled
     | MessageSeqRow
+    | MessageByIdRow
+    | MessageByIdRecalled
     | HeadRow
     | UserConversationRow
     | MentionRow

@@ -35,6 +35,13 @@ def assert_scripted_read_models(env: ProjectionEnv) -> None:
         (2, True, True),
         (1, False, False),
     ]
+    by_id = rows(env, "SELECT conversation_key, seq, recalled FROM KS.messages_by_id")
+    scripted = (PEER_AB, GROUP, ROOM)
+    assert sorted(tuple(r) for r in by_id if r.conversation_key in scripted) == [
+        *((GROUP, seq, False) for seq in range(1, 6)),
+        (PEER_AB, 1, False), (PEER_AB, 2, True), (PEER_AB, 3, False), (PEER_AB, 4, False),
+        (ROOM, 1, False), (ROOM, 2, False),  # metadata only: kept when the room's history goes
+    ]  # fmt: skip
     users = {
         (r.user_id, r.conversation_key): r
         for r in rows(env, "SELECT * FROM KS.conversations_by_user")

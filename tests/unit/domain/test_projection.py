@@ -11,8 +11,10 @@ from parley.domain.events import (
     MediaRef,
     MediaUploaded,
     MessageSent,
+    TextContent,
     UserBlocked,
 )
+from parley.domain.message_ids import content_digest, fingerprint_of_event
 from parley.domain.projection import project, projects
 from parley.domain.projection_fold import fold
 from parley.domain.projection_state import (
@@ -152,7 +154,52 @@ def test_project__recall_of_an_old_message_uses_the_looked_up_ref() -> None:
     assert project(states[PEER_AB], s.logged[-1]).writes == []  # unknown: nothing to recall
     states[PEER_AB].applied_offset = 0
     out = project(states[PEER_AB], s.logged[-1], {"old": MessageRef(1, "alice")})
-    assert [w.key for w in out.writes] == [("history", PEER_AB, 1), ("head", PEER_AB)]
+    assert [w.key for w in out.writes] == [
+        ("history", PEER_AB, 1),
+        ("message_by_id", "old"),
+        ("head", PEER_AB),
+    ]
+
+
+def test_project__a_stored_message_gets_its_row_by_id_with_what_its_send_was_answered() -> None:
+    s = Script()
+    s.send(PEER_AB, "alice", "one")
+    mid = s.send(GROUP, "bob", "two", masked=True)
+    s.add(PEER_AB, "alice", MessageSent("cmd", CommandContent(b"x"), recipient_id="bob"))
+    _, models = run(s)
+    rows = models.table("message_by_id")
+    assert set(rows) == {("message_by_id", "m1"), ("message_by_id", mid)}  # never a command
+    sent = s.logged[1]
+    row = rows[("message_by_id", mid)]
+    assert row == {
+        "message_id": mid,
+        "conversation_key": GROUP,
+        "seq": 1,
+        "sender_id": "bob",
+        "sent_at_ms": sent.event.server_time_ms,
+        "order_key": sent.position.offset,
+        "masked": True,
+        "content_digest": content_digest(TextContent("two")),
+        "fingerprint": fingerprint_of_event(sent.event),
+        "event_offset": sent.position.offset,
+        "recalled": False,
+    }
+
+
+def test_project__a_recall_marks_the_row_by_id_in_the_same_batch_or_a_later_one() -> None:
+    s = Script()
+    mid = s.send(PEER_AB, "alice", "one")
+    s.recall(PEER_AB, "alice", mid, "alice")
+    _, together = run(s)
+    states: dict[str, ConversationState] = {}
+    apart = InMemoryReadModels()
+    for logged in s.logged:
+        apart.apply(fold(states, [logged]).writes.values())
+    expected = {"recalled": True, "event_offset": s.logged[1].position.offset}
+    for models in (together, apart):
+        row = models.table("message_by_id")[("message_by_id", mid)]
+        assert {k: row[k] for k in expected} == expected
+        assert row["order_key"] == s.logged[0].position.offset  # the send's receipt stays
 
 
 def test_project__group_receipts_record_each_reader_once_with_the_first_read_time() -> None:
