@@ -114,3 +114,11 @@ def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
         log.warning("metrics exporter not started on port %s: %s", port, error)
         return
     log.info("metrics exported", extra={"port": port})
+
+
+MESSAGE_ARCHIVE_LOOKUPS = Counter(
+    "parley_message_archive_lookups_total",
+    "Reads of the message archive (Cassandra messages_by_id) for messages older than the "
+    "in-memory window, by use (ack, recall, send, status) and outcome (found, absent, failed).",
+    ["use", "outcome"],
+)

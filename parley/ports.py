@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from parley.domain.checkpoints import Checkpoint
 from parley.domain.events import Event, Logged, MessageType, Position
 from parley.domain.media_uploads import Probed
+from parley.domain.message_archive import ArchivedMessage
 
 
 class EventLogUnavailable(Exception):
@@ -203,3 +204,21 @@ class CheckpointStore(Protocol):
     async def load(self, fold: str, checkpoint_id: int) -> Checkpoint | None: ...
 
     async def delete(self, fold: str, checkpoint_id: int) -> None: ...
+
+
+class MessageArchive(Protocol):
+    """Stored messages by id, as the projector wrote them (messages_by_id in Cassandra): what
+    the write-side rules need about a message older than the in-memory message index's window
+    (a receipt, an owner's recall, a forward, a retried send, GetSendStatus). The caller reads
+    it first and passes what it found to the pure rules (parley.message_lookup).
+
+    Contract: read-only (only the projector writes it), so it lags the log by the projector's
+    lag; the in-memory window is far longer, so callers ask only about ids the window does not
+    hold and a message just sent is never looked for here. `get_many` answers, for each id of a
+    message the projector stored, its row (`recalled` once the recall is projected: set, never
+    unset); ids of messages never stored (unknown, command or barrage) are left out. Reads are
+    idempotent, not ordered with the event log; one round trip per id, run concurrently. Raises
+    when the store does not answer; nothing is cached.
+    """
+
+    async def get_many(self, message_ids: Collection[str]) -> dict[str, ArchivedMessage]: ...

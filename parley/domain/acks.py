@@ -14,6 +14,7 @@ from parley.domain.events import (
     MessageDelivered,
     MessageRead,
 )
+from parley.domain.message_archive import NOTHING_ARCHIVED, Archived, find
 from parley.domain.write_model import WriteModel
 
 
@@ -45,14 +46,16 @@ def decide_ack(
     kind: AckKind,
     model: WriteModel,
     stamp: Stamp,
+    archived: Archived = NOTHING_ARCHIVED,
 ) -> Event:
-    """A receipt for someone else's message in this conversation.
+    """A receipt for someone else's message in this conversation, of any age: a message older
+    than the index's window is found in `archived` (what the caller read from the archive).
 
     Acking one's own message is BAD_PARAMETER (it would count the sender as a reader). Acking a
     recalled message is allowed: the ack may race the recall and is harmless.
     """
     conversation = _conversation(actor, conversation_type, target_id, model)
-    record = model.messages.get(message_id)
+    record = find(model.messages, archived, message_id)
     if record is None or record.conversation_key != conversation.key:
         raise Rejected(Reason.MESSAGE_NOT_FOUND, f"no message {message_id!r} in this conversation")
     if record.sender == actor:

@@ -52,6 +52,7 @@ class Reason(IntEnum):
     EVENT_LOG_UNAVAILABLE = 9001
     MEDIA_STORE_UNAVAILABLE = 9002
     MEDIA_SERVER_BUSY = 9003
+    READ_MODELS_UNAVAILABLE = 9004
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,12 @@ REASONS: dict[Reason, ReasonInfo] = {
         "The media server has no room to stage another upload now (its staging budget or "
         "space is taken by uploads in flight); nothing was stored.",
         "Retry the upload in a few seconds.",
+    ),
+    Reason.READ_MODELS_UNAVAILABLE: ReasonInfo(
+        "UNAVAILABLE",
+        "The read models (Cassandra) did not answer about a message older than the in-memory "
+        "window (an ack, recall, forward or GetSendStatus of it); nothing was written.",
+        "Retry in a moment.",
     ),
 }
 

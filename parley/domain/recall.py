@@ -7,6 +7,7 @@ from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, MessageRecalled
 from parley.domain.limits import Limits
+from parley.domain.message_archive import NOTHING_ARCHIVED, Archived, find
 from parley.domain.message_index import MessageRecord
 from parley.domain.write_model import WriteModel
 
@@ -19,8 +20,11 @@ def decide_recall(
     model: WriteModel,
     limits: Limits,
     stamp: Stamp,
+    archived: Archived = NOTHING_ARCHIVED,
 ) -> Event:
-    """The sender may recall within the window; a group owner or admin at any time.
+    """The sender may recall within the window; a group owner or admin at any time, so a
+    message older than the index's window is found in `archived` (what the caller read from
+    the archive): the sender's own recall of it is RECALL_WINDOW_EXPIRED as before.
 
     Peer and group conversations only (room messages are ephemeral chatter: RECALL_NOT_PERMITTED).
     Checks in order: conversation, membership, MESSAGE_NOT_FOUND (unknown, or in another
@@ -33,7 +37,7 @@ def decide_recall(
     if conversation.type is ConversationType.GROUP:
         group = model.directory.require_group_member(conversation.target_id, actor)
         is_manager = group.is_manager(actor)
-    record = model.messages.get(message_id)
+    record = find(model.messages, archived, message_id)
     if record is None or record.conversation_key != conversation.key:
         raise Rejected(Reason.MESSAGE_NOT_FOUND, f"no message {message_id!r} in this conversation")
     _check_permitted(record, actor, is_manager, limits, stamp.now_ms)

@@ -7,14 +7,17 @@ import itertools
 import logging
 import time
 import uuid
+from collections.abc import Iterable
 
 from parley.domain.acks import AckKind, decide_ack
 from parley.domain.commands import Stamp
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import Rejected
 from parley.domain.events import Event
+from parley.domain.message_archive import NOTHING_ARCHIVED, Archived
 from parley.domain.write_model import WriteModel
-from parley.ports import EventLog, EventLogUnavailable
+from parley.message_lookup import MessageLookup
+from parley.ports import EventLog, EventLogUnavailable, MessageArchive
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +45,15 @@ class DeliveredAcks:
     A peer's delivered position is a high-water mark (the projector moves delivered_seq to the
     acked message's seq), so the newest ack of a window says everything the older ones did,
     and a busy conversation costs one event per window instead of one per message. Acks are
-    decided by the ingress's own rule (parley.domain.acks.decide_ack) against this node's fold.
+    decided by the ingress's own rule (parley.domain.acks.decide_ack) against this node's fold,
+    and against `archive` for messages older than its window (a resumed client acking them).
     """
 
-    def __init__(self, model: WriteModel, event_log: EventLog) -> None:
+    def __init__(
+        self, model: WriteModel, event_log: EventLog, archive: MessageArchive | None = None
+    ) -> None:
         self._model = model
+        self._lookup = MessageLookup(archive, model)
         self._log = event_log
         self._pending: dict[tuple[str, str], str] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -63,7 +70,12 @@ class DeliveredAcks:
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, {}
-        events = [e for (user, key), mid in pending.items() if (e := self._decide(user, key, mid))]
+        archived = await self._archived(pending.values())
+        events = [
+            e
+            for (user, key), mid in pending.items()
+            if (e := self._decide(user, key, mid, archived))
+        ]
         if not events:
             return
         try:
@@ -73,14 +85,22 @@ class DeliveredAcks:
             # Receipts are advisory: the next ack of the conversation carries the position on.
             log.warning("dropped %d delivered acks: the event log is unavailable", len(events))
 
-    def _decide(self, user: str, key: str, message_id: str) -> Event | None:
+    async def _archived(self, message_ids: Iterable[str]) -> Archived:
+        try:
+            return await self._lookup.missing(message_ids, "ack")
+        except Rejected:
+            return NOTHING_ARCHIVED  # advisory: acks of old messages wait for the next one
+
+    def _decide(self, user: str, key: str, message_id: str, archived: Archived) -> Event | None:
         target = _target_of(key, user)
         if target is None:
             return None
         now_ms = time.time_ns() // 1_000_000
         stamp = Stamp(now_ms, f"{_PREFIX}{next(_sequence):x}")
         try:
-            return decide_ack(user, *target, message_id, AckKind.DELIVERED, self._model, stamp)
+            return decide_ack(
+                user, *target, message_id, AckKind.DELIVERED, self._model, stamp, archived
+            )
         except Rejected as rejected:
             log.debug("ack refused: %s", rejected.message)
             return None

@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from parley.adapters.cassandra import connect
+from parley.adapters.cassandra_message_archive import CassandraMessageArchive
 from parley.adapters.cassandra_queries import CassandraReadModelQueries
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
 from parley.adapters.kafka_tail import KafkaTail
@@ -57,11 +58,12 @@ async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator
                      router.on_records, client_id=f"{node_id}-tail")  # fmt: skip
     event_log = KafkaEventLog(settings.kafka_bootstrap, settings.topics(), client_id=node_id)
     cluster: Any = None
-    acks = DeliveredAcks(fold.model, event_log)
+    acks: DeliveredAcks | None = None
     try:
         cluster, session = await asyncio.to_thread(
             connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
         )
+        acks = DeliveredAcks(fold.model, event_log, CassandraMessageArchive(session))
         history = CassandraReadModelQueries(session)
         await tail.start()
         await feed.start()
@@ -72,7 +74,8 @@ async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator
                                   Presence(fold, registry), tokens, node_id)  # fmt: skip
         yield DeliveryParts(context, router, feed)
     finally:
-        await acks.close()
+        if acks is not None:
+            await acks.close()
         await tail.close()
         await feed.close()
         await event_log.close()

@@ -24,6 +24,7 @@ from parley.domain.events import (
 )
 from parley.domain.groups import decide_create_group, decide_dismiss_group, decide_leave_group
 from parley.domain.limits import Limits
+from parley.domain.message_archive import ArchivedMessage
 from parley.domain.moderation import InterceptorChain
 from parley.domain.rate_limit import RateLimiter
 from parley.domain.sending import SendDecider
@@ -146,3 +147,18 @@ def test_decide_delete_conversation__rejections(
     with pytest.raises(Rejected) as caught:
         decide_delete_conversation("bob", kind, target, False, model, STAMP)
     assert caught.value.reason is expected
+
+
+def test_decide_ack__a_message_older_than_the_window_is_acked_from_the_archive() -> None:
+    model, _, _ = world()  # the index never saw it: it is past the window, in the archive only
+    old = ArchivedMessage("m_old", "g:team", 3, "alice", 1, 41, False, False, b"d" * 16, "f" * 32)
+    found = {"m_old": old}
+    event = decide_ack("bob", GROUP, "team", "m_old", AckKind.READ, model, STAMP, found)
+    assert event.payload == MessageRead("m_old")
+    assert reason_of_ack("bob", GROUP, "team", "m_old", model) is Reason.MESSAGE_NOT_FOUND
+    with pytest.raises(Rejected) as caught:  # the archive's sender counts as the index's would
+        decide_ack("alice", GROUP, "team", "m_old", AckKind.READ, model, STAMP, found)
+    assert caught.value.reason is Reason.BAD_PARAMETER
+    with pytest.raises(Rejected) as caught:
+        decide_ack("bob", PEER, "alice", "m_old", AckKind.READ, model, STAMP, found)
+    assert caught.value.reason is Reason.MESSAGE_NOT_FOUND

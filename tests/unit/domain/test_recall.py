@@ -18,6 +18,7 @@ from parley.domain.events import (
 )
 from parley.domain.groups import decide_create_group, decide_set_member_role
 from parley.domain.limits import Limits
+from parley.domain.message_archive import ArchivedMessage
 from parley.domain.message_ids import message_id_for
 from parley.domain.moderation import InterceptorChain
 from parley.domain.rate_limit import RateLimiter
@@ -139,3 +140,53 @@ def test_decide_recall__room_messages_are_not_recalled() -> None:
     model = world()
     message_id = send(model, ROOM, "lobby")
     assert reason(model, "alice", ROOM, "lobby", message_id, SENT_AT) is Reason.RECALL_NOT_PERMITTED
+
+
+def archived(
+    message_id: str, key: str, sender: str = "alice", recalled: bool = False
+) -> dict[str, ArchivedMessage]:
+    """What the caller read from the message archive about a message past the index's window."""
+    return {
+        message_id: ArchivedMessage(
+            message_id, key, 7, sender, SENT_AT, 41, False, recalled, b"d" * 16, "f" * 32
+        )
+    }
+
+
+def test_decide_recall__an_owner_recalls_a_message_older_than_the_window_from_the_archive() -> None:
+    model = world()  # the index never saw it: it is past the window, in the archive only
+    old = message_id_for("alice", "long-ago")
+    much_later = SENT_AT + 100 * LIMITS.recall_window_ms
+    found = archived(old, "g:team")
+    event = decide_recall("owner", GROUP, "team", old, model, LIMITS, Stamp(much_later, "r"), found)
+    assert event.payload == MessageRecalled(old, "alice")
+    assert reason(model, "owner", GROUP, "team", old, much_later) is Reason.MESSAGE_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("actor", "found", "expected"),
+    [
+        ("alice", archived("m_old", "g:team"), Reason.RECALL_WINDOW_EXPIRED),
+        ("bob", archived("m_old", "g:team"), Reason.RECALL_NOT_PERMITTED),
+        ("ada", archived("m_old", "g:team", recalled=True), Reason.ALREADY_RECALLED),
+        ("ada", archived("m_old", "g:other"), Reason.MESSAGE_NOT_FOUND),
+    ],
+)
+def test_decide_recall__an_archived_message_keeps_every_reason_code(
+    actor: str, found: dict[str, ArchivedMessage], expected: Reason
+) -> None:
+    model = world()
+    much_later = SENT_AT + 100 * LIMITS.recall_window_ms
+    with pytest.raises(Rejected) as caught:
+        decide_recall(actor, GROUP, "team", "m_old", model, LIMITS, Stamp(much_later, "r"), found)
+    assert caught.value.reason is expected
+
+
+def test_decide_recall__the_index_wins_over_the_archive_it_lags() -> None:
+    model = world()
+    message_id = send(model, GROUP, "team")
+    recall(model, "ada", GROUP, "team", message_id, SENT_AT)
+    stale = archived(message_id, "g:team")  # the projector has not seen the recall yet
+    with pytest.raises(Rejected) as caught:
+        decide_recall("owner", GROUP, "team", message_id, model, LIMITS, Stamp(SENT_AT, "r"), stale)
+    assert caught.value.reason is Reason.ALREADY_RECALLED

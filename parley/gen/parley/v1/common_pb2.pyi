@@ -199,6 +199,8 @@ class _ReasonCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasonCode
     """UNAVAILABLE: nothing was stored, retry the upload"""
     MEDIA_SERVER_BUSY: _ReasonCode.ValueType  # 9003
     """RESOURCE_EXHAUSTED: no room to stage the upload now, retry later"""
+    READ_MODELS_UNAVAILABLE: _ReasonCode.ValueType  # 9004
+    """UNAVAILABLE: a message older than the window could not be read"""
 
 class ReasonCode(_ReasonCode, metaclass=_ReasonCodeEnumTypeWrapper):
     """Stable reason codes carried in every rejection (google.rpc.ErrorInfo.metadata["code"] and
@@ -293,6 +295,8 @@ MEDIA_STORE_UNAVAILABLE: ReasonCode.ValueType  # 9002
 """UNAVAILABLE: nothing was stored, retry the upload"""
 MEDIA_SERVER_BUSY: ReasonCode.ValueType  # 9003
 """RESOURCE_EXHAUSTED: no room to stage the upload now, retry later"""
+READ_MODELS_UNAVAILABLE: ReasonCode.ValueType  # 9004
+"""UNAVAILABLE: a message older than the window could not be read"""
 Global___ReasonCode: _TypeAlias = ReasonCode  # noqa: Y015
 
 @_typing.final

@@ -1,0 +1,115 @@
+"""MessageArchive contract, run against the in-memory fake and against real Cassandra: what the
+projector's messages_by_id rows answer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from parley.adapters.cassandra_message_archive import CassandraMessageArchive
+from parley.adapters.cassandra_read_models import CassandraProjectionStore
+from parley.adapters.memory_message_archive import InMemoryMessageArchive
+from parley.domain.message_archive import ArchivedMessage
+from parley.domain.read_models import MessageByIdRecalled, MessageByIdRow, RowWrite
+from parley.ports import MessageArchive
+
+DIGEST = bytes(range(16))
+
+
+@dataclass
+class Archive:
+    """The archive under test and how the projector writes the rows it reads."""
+
+    archive: MessageArchive
+    write: Callable[[list[RowWrite]], Awaitable[None]]
+
+
+@pytest.fixture(scope="module")
+def archive_keyspace(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
+    from infra.local.migrations import apply as apply_migrations
+
+    session = request.getfixturevalue("cassandra_session")
+    keyspace = f"message_archive_{uuid.uuid4().hex[:8]}"
+    apply_migrations(session, keyspace)
+    yield session, keyspace
+    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+
+
+@pytest.fixture(params=["memory", "cassandra"])
+async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Archive]:
+    if request.param == "memory":
+        memory = InMemoryMessageArchive()
+
+        async def apply(writes: list[RowWrite]) -> None:
+            memory.read_models.apply(writes)
+
+        yield Archive(memory, apply)
+        return
+    from parley.adapters.cassandra import connect
+
+    _, keyspace = request.getfixturevalue("archive_keyspace")
+    cluster, session = connect(["127.0.0.1"], 9042, keyspace)
+    try:
+        store = CassandraProjectionStore(session)
+        yield Archive(CassandraMessageArchive(session), store.write_rows)
+    finally:
+        cluster.shutdown()
+
+
+def message_id() -> str:
+    return f"m_{uuid.uuid4().hex}"  # each test its own ids: one keyspace per module
+
+
+def row(mid: str, seq: int = 3, offset: int = 41, **changes: Any) -> MessageByIdRow:
+    values: dict[str, Any] = dict(
+        message_id=mid, conversation_key="g:team", seq=seq, sender_id="alice",
+        sent_at_ms=1_700_000_000_123, order_key=offset, masked=False, content_digest=DIGEST,
+        fingerprint="f" * 32, event_offset=offset,
+    )  # fmt: skip
+    return MessageByIdRow(**(values | changes))
+
+
+async def test_message_archive__answers_each_stored_message_and_leaves_out_the_unknown(
+    subject: Archive,
+) -> None:
+    first, second, unknown = message_id(), message_id(), message_id()
+    await subject.write([row(first), row(second, seq=4, offset=42, masked=True)])
+    found = await subject.archive.get_many([first, unknown, second, first])
+    assert found == {
+        first: ArchivedMessage(first, "g:team", 3, "alice", 1_700_000_000_123, 41, False,
+                               False, DIGEST, "f" * 32),
+        second: ArchivedMessage(second, "g:team", 4, "alice", 1_700_000_000_123, 42, True,
+                                False, DIGEST, "f" * 32),
+    }  # fmt: skip
+    assert await subject.archive.get_many([]) == {}
+    assert await subject.archive.get_many([unknown]) == {}
+
+
+async def test_message_archive__a_recall_is_seen_and_keeps_the_send_s_receipt(
+    subject: Archive,
+) -> None:
+    mid = message_id()
+    await subject.write([row(mid)])
+    await subject.write([MessageByIdRecalled(mid, 57)])
+    found = (await subject.archive.get_many([mid]))[mid]
+    assert found.recalled
+    assert (found.order_key, found.seq, found.sender_id) == (41, 3, "alice")
+
+
+async def test_message_archive__rewriting_the_same_rows_changes_nothing(subject: Archive) -> None:
+    mid = message_id()
+    writes: list[RowWrite] = [row(mid), MessageByIdRecalled(mid, 57)]
+    await subject.write(writes)
+    once = await subject.archive.get_many([mid])
+    await subject.write(writes)  # at-least-once: the projector may write a batch again
+    assert await subject.archive.get_many([mid]) == once
+
+
+async def test_message_archive__a_recall_without_its_send_is_no_message(subject: Archive) -> None:
+    mid = message_id()
+    await subject.write([MessageByIdRecalled(mid, 57)])  # Cassandra's UPDATE makes a row
+    assert await subject.archive.get_many([mid]) == {}

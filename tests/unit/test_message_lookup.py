@@ -1,0 +1,150 @@
+"""Messages older than the index's window: the projection archives them, MessageLookup reads
+them back for the pure rules only on a miss, and a delivery node acks them (in-memory archive
+over the projection's rows)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from parley.adapters.memory import InMemoryEventLog
+from parley.adapters.memory_message_archive import InMemoryMessageArchive
+from parley.domain.commands import SendCommand, Stamp
+from parley.domain.conversations import ConversationType
+from parley.domain.errors import Reason, Rejected
+from parley.domain.events import (
+    CombineContent,
+    Event,
+    ForwardedMessage,
+    Logged,
+    MessageDelivered,
+    Position,
+    TextContent,
+)
+from parley.domain.fold_windows import FoldWindows
+from parley.domain.groups import decide_create_group
+from parley.domain.limits import Limits
+from parley.domain.message_ids import message_id_for
+from parley.domain.moderation import InterceptorChain
+from parley.domain.projection_fold import fold
+from parley.domain.projection_state import ConversationState
+from parley.domain.rate_limit import RateLimiter
+from parley.domain.sending import SendDecider
+from parley.domain.streams import Stream
+from parley.domain.write_model import WriteModel
+from parley.message_lookup import MessageLookup, forwarded_ids
+from services.delivery.acks import DeliveredAcks
+
+WINDOWS = FoldWindows(recall_ms=1_000, idempotency_ms=2_000)
+LIMITS = Limits()
+PEER, GROUP = ConversationType.PEER, ConversationType.GROUP
+
+
+class World:
+    """A write model with narrow windows, and the archive the projector fills from the same log."""
+
+    def __init__(self) -> None:
+        self.model = WriteModel(windows=WINDOWS)
+        self.archive = InMemoryMessageArchive()
+        self.lookup = MessageLookup(self.archive, self.model)
+        self._states: dict[str, ConversationState] = {}
+        self._offsets = itertools.count()
+        self.decider = SendDecider(self.model, LIMITS, RateLimiter(1000), InterceptorChain())
+        self.log(decide_create_group("owner", "team", "T", ["alice", "bob"], self.model, LIMITS,
+                                     Stamp(0, "g")))  # fmt: skip
+
+    def log(self, event: Event) -> Position:
+        position = Position(0, next(self._offsets))
+        self.model.apply_event(event, position.offset)
+        batch = fold(self._states, [Logged(event, position)])
+        self.archive.read_models.apply(batch.writes.values())
+        return position
+
+    def send(self, sender: str, cmid: str, at_ms: int, kind: ConversationType = GROUP) -> str:
+        target = "team" if kind is GROUP else "bob"
+        command = SendCommand(sender, kind, target, cmid, TextContent(f"text of {cmid}"))
+        event = self.decider.prepare(command, Stamp(at_ms, f"e-{cmid}"))
+        assert isinstance(event, Event)
+        self.decider.record(event, self.log(event))
+        return message_id_for(sender, cmid)
+
+
+async def test_message_lookup__reads_the_archive_only_for_what_the_index_no_longer_holds() -> None:
+    world = World()
+    old = world.send("alice", "c-old", at_ms=1_000)
+    recent = world.send("alice", "c-recent", at_ms=10_000)  # old is now past the window
+    assert world.model.messages.get(old) is None
+    found = await world.lookup.missing([recent, old, "m_unknown"], "ack")
+    assert set(found) == {old}
+    assert (found[old].sender_id, found[old].conversation_key) == ("alice", "g:team")
+    assert world.archive.reads == 2  # old and the unknown one; never the one in the window
+    assert (await world.lookup.missing([recent], "ack")) == {}
+    assert world.archive.reads == 2
+
+
+async def test_message_lookup__an_archive_that_does_not_answer_is_read_models_unavailable() -> None:
+    world = World()
+    old = world.send("alice", "c-old", at_ms=1_000)
+    world.send("alice", "c-recent", at_ms=10_000)
+    world.archive.unavailable = True
+    with pytest.raises(Rejected) as caught:
+        await world.lookup.missing([old], "recall")
+    assert caught.value.reason is Reason.READ_MODELS_UNAVAILABLE
+
+
+async def test_message_lookup__a_send_asks_for_its_own_id_only_when_the_ledger_forgot_it() -> None:
+    world = World()
+    world.send("alice", "c-1", at_ms=1_000)
+    retry = SendCommand("alice", GROUP, "team", "c-1", TextContent("text of c-1"))
+    assert (await world.lookup.for_send(retry)) == {}  # the ledger answers it
+    assert world.archive.reads == 0
+    world.send("alice", "c-2", at_ms=10_000)  # c-1 leaves the ledger's window
+    found = await world.lookup.for_send(retry)
+    assert set(found) == {message_id_for("alice", "c-1")}
+    fresh = SendCommand("alice", GROUP, "team", "c-3", TextContent("new"))
+    assert (await world.lookup.for_send(fresh)) == {}
+    assert world.archive.reads == 2
+
+
+async def test_message_lookup__without_the_archive_a_fresh_send_goes_on_a_forward_not() -> None:
+    world = World()
+    old = world.send("alice", "c-old", at_ms=1_000)
+    world.send("alice", "c-recent", at_ms=10_000)
+    world.archive.unavailable = True
+    fresh = SendCommand("alice", GROUP, "team", "c-new", TextContent("new"))
+    assert (await world.lookup.for_send(fresh)) == {}
+    quoted = ForwardedMessage(old, "alice", TextContent("text of c-old"))
+    forward = SendCommand("bob", GROUP, "team", "c-fw", CombineContent("fw", (quoted,)))
+    with pytest.raises(Rejected) as caught:
+        await world.lookup.for_send(forward)
+    assert caught.value.reason is Reason.READ_MODELS_UNAVAILABLE
+
+
+async def test_message_lookup__send_status_answers_only_the_sender_s_own_message() -> None:
+    world = World()
+    old = world.send("alice", "c-old", at_ms=1_000)
+    world.send("alice", "c-recent", at_ms=10_000)
+    found = await world.lookup.send_status("alice", "c-old")
+    assert found is not None and found.message_id == old and found.receipt.duplicate
+    assert (await world.lookup.send_status("alice", "c-never")) is None
+
+
+def test_forwarded_ids__nested_merged_forwards_are_all_named() -> None:
+    inner = CombineContent("in", (ForwardedMessage("m_b", "bob", TextContent("b")),))
+    outer = CombineContent("out", (ForwardedMessage("m_a", "alice", inner),))
+    assert forwarded_ids(outer) == ["m_a", "m_b"]
+
+
+async def test_delivered_acks__a_resumed_client_acks_a_message_older_than_the_window() -> None:
+    world = World()
+    old = world.send("alice", "c-old", at_ms=1_000, kind=PEER)
+    world.send("alice", "c-recent", at_ms=10_000, kind=PEER)
+    assert world.model.messages.get(old) is None
+    log = InMemoryEventLog()
+    acks = DeliveredAcks(world.model, log, world.archive)
+    acks.add("bob", "p:alice:bob", old)
+    await acks.flush()
+    assert [r.event.payload for r in log.records(Stream.CONVERSATION_EVENTS.value)] == [
+        MessageDelivered(old)
+    ]
