@@ -8,6 +8,7 @@ from typing import Protocol
 
 from parley.domain.checkpoints import Checkpoint
 from parley.domain.events import Event, Logged, MessageType, Position
+from parley.domain.media_objects import StoredMedia
 from parley.domain.media_uploads import Probed
 from parley.domain.message_archive import ArchivedMessage
 
@@ -204,6 +205,26 @@ class CheckpointStore(Protocol):
     async def load(self, fold: str, checkpoint_id: int) -> Checkpoint | None: ...
 
     async def delete(self, fold: str, checkpoint_id: int) -> None: ...
+
+
+class MediaArchive(Protocol):
+    """Uploads and the messages that carried them, as the projector stored them (Cassandra in
+    production): what the media rules need about objects older than the media registry's
+    window (parley.domain.media_registry), whose results the caller passes to the rules.
+
+    Contract: read-only (only the projector writes it), so it lags the log by the projector's
+    lag, which the registry's window covers. `media` answers, for each id with an upload, its
+    owner, description and upload time with every message that carried it, a recalled one
+    flagged; ids never uploaded are left out. `objects_of` is the objects a message carried,
+    `objects_in_room` the objects a room's messages carried (both empty when none). Idempotent
+    reads, not ordered with the event log; each call is one or more round trips.
+    """
+
+    async def media(self, object_ids: Sequence[str]) -> dict[str, StoredMedia]: ...
+
+    async def objects_of(self, message_id: str) -> tuple[str, ...]: ...
+
+    async def objects_in_room(self, conversation_key: str) -> list[str]: ...
 
 
 class MessageArchive(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -10,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from parley.adapters.cassandra_read_models import CassandraProjectionStore
-from parley.domain.events import Logged, MessageDelivered, MessageRead, MessageRecalled
+from parley.domain.events import (
+    Logged,
+    MessageDelivered,
+    MessageRead,
+    MessageRecalled,
+    MessageSent,
+)
 from parley.domain.projection import projects
 from parley.domain.projection_fold import fold
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
@@ -74,9 +81,11 @@ class Projector:
     async def _apply(self, batch: Sequence[Logged]) -> BatchStats:
         clock, generation = _Clock(), self._generation
         states = await self._states_for(batch)
-        refs = await self._refs_for(batch, states)
+        refs, carried = await asyncio.gather(
+            self._refs_for(batch, states), self._carried_for(batch)
+        )
         clock.lap("load")
-        out = fold(states, batch, refs)
+        out = fold(states, batch, refs, carried)
         clock.lap("fold")
         # Phase 1 rows, phase 2 states, phase 3 positions: a crash between phases leaves every
         # state at or before its rows, so resuming rewrites identical rows and skips the rest.
@@ -121,6 +130,18 @@ class Projector:
             and e.payload.message_id not in states[e.conversation_key].recent
         ]
         return await self._store.lookup_refs(dict.fromkeys(wanted)) if wanted else {}
+
+    async def _carried_for(self, batch: Sequence[Logged]) -> dict[str, tuple[str, ...]]:
+        """The objects of media messages stored before this batch that it recalls (the media
+        archive's recall flags; messages stored in the batch are known to the fold)."""
+        events = [logged.event for logged in batch]
+        sent_here = {e.payload.message_id for e in events if isinstance(e.payload, MessageSent)}
+        wanted = [
+            (e.conversation_key, e.payload.message_id)
+            for e in events
+            if isinstance(e.payload, MessageRecalled) and e.payload.message_id not in sent_here
+        ]
+        return await self._store.lookup_carried(dict.fromkeys(wanted)) if wanted else {}
 
     def _remember(self, states: dict[str, ConversationState]) -> None:
         for key, state in states.items():

@@ -11,6 +11,12 @@ from cassandra.cluster import Session
 from cassandra.query import BatchStatement, BatchType
 
 from parley.adapters.cassandra import execute, execute_all
+from parley.adapters.cassandra_media_archive import (
+    MEDIA_ROWS,
+    WRITES_CQL,
+    bind_media,
+    lookup_carried,
+)
 from parley.adapters.wire import content_to_proto
 from parley.domain.projection_state import (
     RECENT_MESSAGES,
@@ -97,6 +103,8 @@ def body_of(row: HistoryRow) -> bytes | None:
 def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
     """(statement name, values, Cassandra partition) for one row write."""
     w = write
+    if isinstance(w, MEDIA_ROWS):
+        return bind_media(w)
     if isinstance(w, HistoryRow):
         values: tuple[Any, ...] = (
             w.conversation_key, w.seq, w.message_id, w.sender_id, w.sent_at_ms,
@@ -167,7 +175,8 @@ class CassandraProjectionStore:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._prepared = {name: session.prepare(cql) for name, cql in _CQL.items()}
+        statements = {**_CQL, **WRITES_CQL}
+        self._prepared = {name: session.prepare(cql) for name, cql in statements.items()}
         self._metadata = session.cluster.metadata
         self._keyspace = session.keyspace
 
@@ -262,6 +271,11 @@ class CassandraProjectionStore:
 
         await _gather(look(key, mid) for key, mid in wanted)
         return found
+
+    async def lookup_carried(self, wanted: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+        """message id -> the objects it carried, for (conversation key, message id) pairs of
+        media messages stored earlier (the media archive's rows)."""
+        return await lookup_carried(self._session, self._prepared["media_carried"], wanted)
 
     async def save_positions(self, projector: str, topic: str, offsets: Mapping[int, int]) -> None:
         now = int(time.time() * 1000)

@@ -10,6 +10,8 @@ from parley.domain.read_models import (
     HistoryErased,
     HistoryRecalled,
     HistoryRow,
+    MediaAttachmentRecalled,
+    MediaAttachmentRow,
     MentionAllDeleted,
     MentionDeleted,
     MessageByIdRecalled,
@@ -47,6 +49,8 @@ class InMemoryReadModels:
                         recalled_at_ms=write.recalled_at_ms,
                         event_offset=write.event_offset,
                     )
+            elif isinstance(write, (MediaAttachmentRow, MediaAttachmentRecalled)):
+                self._attach(write)
             elif isinstance(write, MessageByIdRecalled):
                 by_id = self.rows.get(write.key)
                 if isinstance(by_id, MessageByIdRow):  # an UPDATE of an absent row: ignored
@@ -55,6 +59,15 @@ class InMemoryReadModels:
                     )
             else:
                 self.rows[write.key] = write
+
+    def _attach(self, write: MediaAttachmentRow | MediaAttachmentRecalled) -> None:
+        """A recall is set, never unset: a message's row leaves the recalled column alone."""
+        row = self.rows.get(write.key)
+        if isinstance(write, MediaAttachmentRow):
+            recalled = write.recalled or (isinstance(row, MediaAttachmentRow) and row.recalled)
+            self.rows[write.key] = replace(write, recalled=recalled)
+        elif isinstance(row, MediaAttachmentRow):  # an UPDATE of an absent row: ignored here
+            self.rows[write.key] = replace(row, recalled=True, event_offset=write.event_offset)
 
     def table(self, kind: str) -> dict[tuple[Any, ...], dict[str, Any]]:
         """Rows of one table as plain dicts, keyed by their row key."""

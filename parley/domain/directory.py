@@ -134,6 +134,10 @@ class Directory:
     def room(self, room_id: str) -> RoomState | None:
         return self._rooms.get(room_id)
 
+    def dismissed_rooms(self) -> list[str]:
+        """The ids of the rooms dismissed so far (the media cleanup deletes what they showed)."""
+        return [room.room_id for room in self._rooms.values() if room.dismissed]
+
     def has_blocked(self, user: str, other: str) -> bool:
         """True when `user` has blocked `other`."""
         return other in self._blocked.get(user, ())

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 RECALL_WINDOW_MS = 120_000  # Limits.recall_window_ms's default
 IDEMPOTENCY_WINDOW_MS = 600_000
 SAFETY_MAX_ENTRIES = 1_000_000
+MEDIA_WINDOW_MS = 600_000  # far above the projector's lag: older media is in the media archive
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class FoldWindows:
     idempotency_ms: int = IDEMPOTENCY_WINDOW_MS
     max_messages: int = SAFETY_MAX_ENTRIES
     max_sends: int = SAFETY_MAX_ENTRIES
+    media_ms: int = MEDIA_WINDOW_MS  # the media registry's uploads and media messages
 
     @property
     def messages_ms(self) -> int:

@@ -17,7 +17,7 @@ from parley.domain.events import (
     VideoContent,
 )
 from parley.domain.media_content import MEDIA_CONTENTS
-from parley.domain.media_registry import StoredMedia
+from parley.domain.media_objects import NOTHING_ARCHIVED, ArchivedMedia, StoredMedia
 from parley.domain.media_retention import is_left_only_in_dismissed_rooms
 from parley.domain.message_ids import content_digest
 from parley.domain.write_model import WriteModel
@@ -71,31 +71,35 @@ def _can_reach(stored: StoredMedia, user: str, directory: Directory) -> bool:
 # --- sends -----------------------------------------------------------------------------------
 
 
-def resolve_content(content: Content, sender: str, model: WriteModel) -> Content:
+def resolve_content(
+    content: Content, sender: str, model: WriteModel, archived: ArchivedMedia = NOTHING_ARCHIVED
+) -> Content:
     """The content a send really carries: every uploaded object replaced by its validated
     description, every forwarded snapshot checked against the message it copies.
 
     An object may be used by its uploader, or by anyone who can read a live message carrying it
     (forwarding one by one is a plain send of a copied content). Unknown and unreachable objects
-    are both MEDIA_NOT_FOUND, so ids cannot be probed.
+    are both MEDIA_NOT_FOUND, so ids cannot be probed. `archived` holds what the caller read
+    from the media archive about objects the registry does not hold (`media_lookup`).
     """
     if isinstance(content, MEDIA_CONTENTS):
-        return _resolve_media(content, sender, model)
+        return _resolve_media(content, sender, model, archived)
     if isinstance(content, MultipleContent):
-        return replace(
-            content, items=tuple(resolve_content(i, sender, model) for i in content.items)
-        )
+        items = tuple(resolve_content(i, sender, model, archived) for i in content.items)
+        return replace(content, items=items)
     if isinstance(content, CombineContent):
-        messages = tuple(_resolve_forwarded(f, sender, model) for f in content.messages)
+        messages = tuple(_resolve_forwarded(f, sender, model, archived) for f in content.messages)
         return replace(content, messages=messages)
     return content
 
 
-def _resolve_media(content: MediaContent, sender: str, model: WriteModel) -> MediaContent:
+def _resolve_media(
+    content: MediaContent, sender: str, model: WriteModel, archived: ArchivedMedia
+) -> MediaContent:
     object_id = content.media.object_id
     if not object_id:
         return content  # hosted elsewhere: described by the client
-    stored = model.media.get(object_id)
+    stored = model.media.get(object_id, archived)
     if stored is None or not _can_use(stored, sender, model.directory):
         raise Rejected(Reason.MEDIA_NOT_FOUND, f"no usable upload {object_id!r}")
     if type(stored.content) is not type(content):
@@ -117,7 +121,7 @@ def _can_use(stored: StoredMedia, sender: str, directory: Directory) -> bool:
 
 
 def _resolve_forwarded(
-    forwarded: ForwardedMessage, sender: str, model: WriteModel
+    forwarded: ForwardedMessage, sender: str, model: WriteModel, archived: ArchivedMedia
 ) -> ForwardedMessage:
     record = model.messages.get(forwarded.message_id)
     if record is None or not can_read(sender, record.conversation_key, model.directory):
@@ -135,7 +139,7 @@ def _resolve_forwarded(
     return replace(
         forwarded,
         sent_at_ms=record.sent_at_ms,
-        content=resolve_content(forwarded.content, sender, model),
+        content=resolve_content(forwarded.content, sender, model, archived),
     )
 
 
@@ -143,17 +147,24 @@ def _resolve_forwarded(
 
 
 def check_download(
-    user: str, object_id: str, message_id: str, rendition: Rendition, model: WriteModel
+    user: str,
+    object_id: str,
+    message_id: str,
+    rendition: Rendition,
+    model: WriteModel,
+    archived: ArchivedMedia = NOTHING_ARCHIVED,
 ) -> StoredMedia:
     """The object a user may download, or the reason not.
 
     By message: the user must be able to read that message, and it must not be recalled. By
     object id alone: the uploader may fetch an object not yet sent; anyone may fetch one that
     a live message they can read carries. Media of recalled messages is no longer served.
+    `archived` holds what the caller read from the media archive (`media_lookup`).
     """
-    stored = _by_message(user, object_id, message_id, model) if message_id else None
-    if stored is None:
-        stored = _by_object(user, object_id, model)
+    if message_id:
+        stored = _by_message(user, object_id, message_id, model, archived)
+    else:
+        stored = _by_object(user, object_id, model, archived)
     if rendition not in renditions_of(stored.content):
         raise Rejected(
             Reason.RENDITION_UNAVAILABLE,
@@ -162,14 +173,18 @@ def check_download(
     return stored
 
 
-def _by_message(user: str, object_id: str, message_id: str, model: WriteModel) -> StoredMedia:
-    carried = model.media.objects_of(message_id)
+def _by_message(
+    user: str, object_id: str, message_id: str, model: WriteModel, archived: ArchivedMedia
+) -> StoredMedia:
+    carried = model.media.objects_of(message_id, archived)
     if not object_id and len(carried) == 1:
         object_id = carried[0]
-    stored = model.media.get(object_id) if object_id in carried else None
-    if stored is None:
+    stored = model.media.get(object_id, archived) if object_id in carried else None
+    # The archive's tables are written concurrently: a message may be listed a moment before
+    # its object's row names it.
+    attachment = stored.attachments.get(message_id) if stored is not None else None
+    if stored is None or attachment is None:
         raise Rejected(Reason.MEDIA_NOT_FOUND, f"{message_id!r} carries no such media")
-    attachment = stored.attachments[message_id]
     if not can_read(user, attachment.conversation_key, model.directory):
         raise Rejected(Reason.MEDIA_ACCESS_DENIED, f"{user!r} cannot read {message_id!r}")
     if attachment.recalled:
@@ -177,8 +192,10 @@ def _by_message(user: str, object_id: str, message_id: str, model: WriteModel) -
     return stored
 
 
-def _by_object(user: str, object_id: str, model: WriteModel) -> StoredMedia:
-    stored = model.media.get(object_id)
+def _by_object(
+    user: str, object_id: str, model: WriteModel, archived: ArchivedMedia
+) -> StoredMedia:
+    stored = model.media.get(object_id, archived)
     if stored is None:
         raise Rejected(Reason.MEDIA_NOT_FOUND, f"no media {object_id!r}")
     if _can_reach(stored, user, model.directory) or (stored.is_pending and stored.owner == user):

@@ -1,196 +1,280 @@
-"""The media registry: validated uploads and the messages that carry them, folded from the log."""
+"""The media registry: recent uploads and the messages that carry them, folded from the log.
+
+It keeps only what a time window needs (DESIGN decision 11): the uploads of the last
+`window_ms` (FoldWindows.media_ms), so an uploader can send one through any process the moment
+the upload returned, before the projector has archived it, and the media messages and recalls
+of about as long. Everything older is in the media archive (parley.ports.MediaArchive): a
+caller reads from there what the registry does not hold and passes it in as an ArchivedMedia,
+which `get` merges with what the registry holds. The window ends at the newest server time
+folded, never at a clock's now, so the registry is a function of the events alone.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
-from typing import Any
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
 
-from parley.domain.events import (
-    AudioContent,
-    CombineContent,
-    Content,
-    Event,
-    FileContent,
-    ImageContent,
-    MediaContent,
-    MediaRef,
-    MediaUploaded,
-    MessageRecalled,
-    MessageSent,
-    MultipleContent,
-    Picture,
-    VideoContent,
+from parley.domain.events import Event, MediaContent, MediaUploaded, MessageRecalled, MessageSent
+from parley.domain.fold_windows import MEDIA_WINDOW_MS
+from parley.domain.media_objects import (
+    NOTHING_ARCHIVED,
+    ArchivedMedia,
+    Attachment,
+    StoredMedia,
+    media_from_document,
+    media_to_document,
+    object_ids_of,
 )
-from parley.domain.media_content import MEDIA_CONTENTS
 from parley.domain.streams import is_stored
 
+# Ingress clocks differ a little: a message may carry a server time a little before its
+# upload's, a recall one a little before its message's. Each is kept this much longer than what
+# it follows, so that while an upload is kept, so are its messages and their recalls (`holds`).
+CLOCK_SKEW_MS = 60 * 1000
 
-def media_of(content: Content) -> list[MediaContent]:
-    """Every media content inside `content`: itself, composite items, forwarded snapshots."""
-    if isinstance(content, MEDIA_CONTENTS):
-        return [content]
-    if isinstance(content, MultipleContent):
-        return [media for item in content.items for media in media_of(item)]
-    if isinstance(content, CombineContent):
-        return [media for fwd in content.messages for media in media_of(fwd.content)]
-    return []
-
-
-def object_ids_of(content: Content) -> tuple[str, ...]:
-    """The uploaded objects `content` references, in order, each once."""
-    ids = (media.media.object_id for media in media_of(content) if media.media.object_id)
-    return tuple(dict.fromkeys(ids))
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Attachment:
-    """One message carrying an object."""
+class _Upload:
+    owner: str
+    content: MediaContent
+    at_ms: int  # server time of the upload
 
-    message_id: str
+    @property
+    def rank(self) -> tuple[int, str]:
+        return (self.at_ms, self.owner)
+
+
+@dataclass(frozen=True)
+class _Carrier:
+    """A stored message carrying uploaded objects."""
+
     conversation_key: str
-    recalled: bool = False
-
-
-@dataclass
-class StoredMedia:
-    object_id: str
-    owner: str  # the uploader
-    content: MediaContent  # the full description a message referencing it carries
-    uploaded_at_ms: int
-    attachments: dict[str, Attachment] = field(default_factory=dict)  # by message id
+    at_ms: int  # server time of the send
+    object_ids: tuple[str, ...]
 
     @property
-    def is_pending(self) -> bool:
-        """Uploaded but not yet sent in any message."""
-        return not self.attachments
+    def rank(self) -> tuple[int, tuple[str, ...], str]:
+        return (self.at_ms, self.object_ids, self.conversation_key)
+
+
+@dataclass(frozen=True)
+class _Recall:
+    conversation_key: str
+    at_ms: int  # server time of the recall
 
     @property
-    def is_withdrawn(self) -> bool:
-        """Every message that carried it was recalled."""
-        return bool(self.attachments) and all(a.recalled for a in self.attachments.values())
+    def rank(self) -> tuple[int, str]:
+        return (self.at_ms, self.conversation_key)
+
+
+class _Kept(Generic[T]):
+    """Items by key, each kept while its server time is within `keep_ms` of the newest.
+
+    Of two items under one key (a retried append, say), the later one wins, whatever order
+    they arrive in; with each item kept for its own time, what is kept is then a function of
+    the items and the newest time only, not of the order they came in."""
+
+    def __init__(self, keep_ms: int, rank: Callable[[T], Any], at_ms: Callable[[T], int]) -> None:
+        self.items: dict[str, T] = {}
+        self._keep_ms = keep_ms
+        self._rank = rank
+        self._at_ms = at_ms
+        self._expiring: list[tuple[int, str]] = []  # heap of (last ms kept, key)
+
+    def offer(self, key: str, item: T, newest_ms: int) -> bool:
+        """Keeps `item` unless it is behind the window or a later one holds the key."""
+        last_ms = self._at_ms(item) + self._keep_ms
+        present = self.items.get(key)
+        if last_ms < newest_ms or (present is not None and self._rank(present) >= self._rank(item)):
+            return False
+        self.items[key] = item
+        heapq.heappush(self._expiring, (last_ms, key))
+        return True
+
+    def expire(self, newest_ms: int) -> list[tuple[str, T]]:
+        """Drops the items behind the window; returns them."""
+        dropped = []
+        while self._expiring and self._expiring[0][0] < newest_ms:
+            last_ms, key = heapq.heappop(self._expiring)
+            item = self.items.get(key)
+            if item is not None and self._at_ms(item) + self._keep_ms == last_ms:
+                dropped.append((key, self.items.pop(key)))
+        return dropped
 
 
 class MediaRegistry:
-    """object id -> StoredMedia, and message id -> the object ids it carries.
+    """Uploads by object id, media messages and recalls by message id, within the window.
 
-    Applying is idempotent: an upload or attachment already known is kept as it is (so a
-    redelivered send never un-recalls an attachment), and recalling twice changes nothing.
-    It is also independent of how partitions interleave: an upload (on its uploader's stream)
-    and a message carrying it (on the conversation's) sit in different partitions, and a
-    process folding the log may read the message first. Such an attachment waits in `_pending`
-    until its upload arrives (the send decider only lets known objects through, so one always
-    does).
+    Applying is idempotent, and a recall is never undone: whether a message was recalled is
+    whether a recall of it is kept, and recalls are kept longer than messages. What it holds
+    does not depend on how partitions interleave (see _Kept): an upload (on its uploader's
+    stream) and a message carrying it (on the conversation's) may arrive in either order, and
+    an item that arrives already behind the window is never added.
     """
 
-    def __init__(self) -> None:
-        self._objects: dict[str, StoredMedia] = {}
-        self._by_message: dict[str, tuple[str, ...]] = {}
-        self._pending: dict[str, dict[str, Attachment]] = {}  # object id not folded yet
+    def __init__(self, window_ms: int = MEDIA_WINDOW_MS) -> None:
+        self.window_ms = window_ms
+        self._clear()
+
+    def _clear(self) -> None:
+        window = self.window_ms
+        self._newest_ms = 0
+        self._uploads = _Kept[_Upload](window, _rank, _at_ms)
+        self._carriers = _Kept[_Carrier](window + CLOCK_SKEW_MS, _rank, _at_ms)
+        self._recalls = _Kept[_Recall](window + 2 * CLOCK_SKEW_MS, _rank, _at_ms)
+        self._carried_by: dict[str, dict[str, None]] = {}  # object id -> message ids, in order
 
     def __len__(self) -> int:
-        return len(self._objects)
+        return len(self._uploads.items)
+
+    @property
+    def newest_ms(self) -> int:
+        """The newest server time folded: the window ends there."""
+        return self._newest_ms
 
     def to_document(self) -> dict[str, Any]:
-        """Objects (with attachments) and the per-message index as plain JSON values, sorted
-        (by upload time and id, by message id): the same bytes whatever the interleaving of
+        """Uploads, media messages and recalls as plain JSON values, sorted (uploads by time
+        and id, the rest by message id): the same bytes whatever the interleaving of
         partitions they were folded in."""
-        objects = sorted(self._objects.values(), key=lambda s: (s.uploaded_at_ms, s.object_id))
+        uploads = sorted(self._uploads.items.items(), key=lambda kv: (kv[1].at_ms, kv[0]))
         return {
-            "objects": [
-                [s.object_id, s.owner, media_to_document(s.content), s.uploaded_at_ms,
-                 [[a.message_id, a.conversation_key, a.recalled]
-                  for a in (s.attachments[m] for m in sorted(s.attachments))]]
-                for s in objects
-            ],
-            "by_message": [[m, list(self._by_message[m])] for m in sorted(self._by_message)],
-            "pending": [
-                [oid, [[a.message_id, a.conversation_key, a.recalled]
-                       for a in (self._pending[oid][m] for m in sorted(self._pending[oid]))]]
-                for oid in sorted(self._pending)
-            ],
+            "newest_ms": self._newest_ms,
+            "uploads": [[oid, u.owner, media_to_document(u.content), u.at_ms]
+                        for oid, u in uploads],
+            "messages": [[mid, c.conversation_key, c.at_ms, list(c.object_ids)]
+                         for mid, c in sorted(self._carriers.items.items())],
+            "recalls": [[mid, r.conversation_key, r.at_ms]
+                        for mid, r in sorted(self._recalls.items.items())],
         }  # fmt: skip
 
     def restore(self, document: dict[str, Any]) -> None:
-        """Replaces the registry with a to_document value."""
-        self._objects.clear()
-        for object_id, owner, content, uploaded_at_ms, attachments in document["objects"]:
-            stored = StoredMedia(object_id, owner, media_from_document(content), uploaded_at_ms)
-            for message_id, key, recalled in attachments:
-                stored.attachments[message_id] = Attachment(message_id, key, recalled)
-            self._objects[object_id] = stored
-        self._by_message = {mid: tuple(oids) for mid, oids in document["by_message"]}
-        self._pending = {
-            oid: {mid: Attachment(mid, key, recalled) for mid, key, recalled in attachments}
-            for oid, attachments in document["pending"]
-        }
+        """Replaces the registry with a to_document value (kept within this window)."""
+        self._clear()
+        newest = self._newest_ms = document["newest_ms"]
+        for object_id, owner, content, at_ms in document["uploads"]:
+            self._uploads.offer(
+                object_id, _Upload(owner, media_from_document(content), at_ms), newest
+            )
+        for message_id, key, at_ms, object_ids in document["messages"]:
+            self._add_carrier(message_id, _Carrier(key, at_ms, tuple(object_ids)))
+        for message_id, key, at_ms in document["recalls"]:
+            self._recalls.offer(message_id, _Recall(key, at_ms), newest)
 
-    def get(self, object_id: str) -> StoredMedia | None:
-        return self._objects.get(object_id)
-
-    def objects_of(self, message_id: str) -> tuple[str, ...]:
-        return self._by_message.get(message_id, ())
-
-    def all(self) -> list[StoredMedia]:
-        return list(self._objects.values())
+    # --- folding ------------------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
-        payload = event.payload
+        if event.server_time_ms > self._newest_ms:
+            self._newest_ms = event.server_time_ms
+            self._uploads.expire(self._newest_ms)
+            for message_id, carrier in self._carriers.expire(self._newest_ms):
+                self._unindex(message_id, carrier)
+            self._recalls.expire(self._newest_ms)
+        payload, at_ms = event.payload, event.server_time_ms
         if isinstance(payload, MediaUploaded):
             object_id = payload.content.media.object_id
-            if object_id and object_id not in self._objects:
-                self._objects[object_id] = StoredMedia(
-                    object_id, event.actor, payload.content, event.server_time_ms,
-                    self._pending.pop(object_id, {}),
-                )  # fmt: skip
+            if object_id:
+                upload = _Upload(event.actor, payload.content, at_ms)
+                self._uploads.offer(object_id, upload, self._newest_ms)
         elif isinstance(payload, MessageSent) and is_stored(event):
-            self._attach(payload, event.conversation_key)
+            carried = object_ids_of(payload.content)
+            if carried:
+                self._add_carrier(
+                    payload.message_id, _Carrier(event.conversation_key, at_ms, carried)
+                )
         elif isinstance(payload, MessageRecalled):
-            for object_id in self._by_message.get(payload.message_id, ()):
-                attachments = self._attachments_of(object_id)
-                attachment = attachments.get(payload.message_id)
-                if attachment is not None and attachment.conversation_key == event.conversation_key:
-                    attachments[payload.message_id] = replace(attachment, recalled=True)
+            recall = _Recall(event.conversation_key, at_ms)
+            self._recalls.offer(payload.message_id, recall, self._newest_ms)
 
-    def _attachments_of(self, object_id: str) -> dict[str, Attachment]:
-        stored = self._objects.get(object_id)
-        return stored.attachments if stored is not None else self._pending.setdefault(object_id, {})
-
-    def _attach(self, payload: MessageSent, conversation_key: str) -> None:
-        carried = object_ids_of(payload.content)
-        if not carried or payload.message_id in self._by_message:
+    def _add_carrier(self, message_id: str, carrier: _Carrier) -> None:
+        replaced = self._carriers.items.get(message_id)
+        if not self._carriers.offer(message_id, carrier, self._newest_ms):
             return
-        self._by_message[payload.message_id] = carried
-        for object_id in carried:
-            self._attachments_of(object_id)[payload.message_id] = Attachment(
-                payload.message_id, conversation_key
-            )
+        if replaced is not None:
+            self._unindex(message_id, replaced)
+        for object_id in carrier.object_ids:
+            self._carried_by.setdefault(object_id, {})[message_id] = None
+
+    def _unindex(self, message_id: str, carrier: _Carrier) -> None:
+        for object_id in carrier.object_ids:
+            carriers = self._carried_by.get(object_id, {})
+            carriers.pop(message_id, None)
+            if not carriers:
+                self._carried_by.pop(object_id, None)
 
     def forget(self, object_id: str) -> None:
         """Drops an object whose bytes were deleted (a cleanup job's local view)."""
-        stored = self._objects.pop(object_id, None)
-        if stored is None:
-            return
-        for message_id in stored.attachments:
-            rest = tuple(o for o in self._by_message.get(message_id, ()) if o != object_id)
+        self._uploads.items.pop(object_id, None)
+        for message_id in self._carried_by.pop(object_id, {}):
+            carrier = self._carriers.items[message_id]
+            rest = tuple(o for o in carrier.object_ids if o != object_id)
             if rest:
-                self._by_message[message_id] = rest
+                self._carriers.items[message_id] = replace(carrier, object_ids=rest)
             else:
-                self._by_message.pop(message_id, None)
+                del self._carriers.items[message_id]
+
+    # --- views --------------------------------------------------------------------------------
+
+    def holds(self, object_id: str) -> bool:
+        """Whether `get` answers for this object without the archive: its upload is in the
+        window, and so is every message that carried it, and their recalls (they came after)."""
+        return object_id in self._uploads.items
+
+    def holds_message(self, message_id: str) -> bool:
+        return message_id in self._carriers.items
+
+    def get(self, object_id: str, archived: ArchivedMedia = NOTHING_ARCHIVED) -> StoredMedia | None:
+        """The object and every message that carried it: from the registry when it `holds`
+        it, else the archived object plus the newer messages and recalls the registry holds
+        (the archive lags the log by the projector's lag)."""
+        upload = self._uploads.items.get(object_id)
+        if upload is not None:
+            stored = StoredMedia(object_id, upload.owner, upload.content, upload.at_ms)
+        else:
+            old = archived.objects.get(object_id)
+            if old is None:
+                return None
+            stored = replace(old, attachments=dict(old.attachments))
+        for message_id in self._carried_by.get(object_id, ()):
+            carrier = self._carriers.items[message_id]
+            earlier = stored.attachments.get(message_id)
+            recalled = earlier is not None and earlier.recalled
+            stored.attachments[message_id] = Attachment(
+                message_id, carrier.conversation_key, recalled
+            )
+        for message_id, attachment in stored.attachments.items():
+            recall = self._recalls.items.get(message_id)
+            if recall is not None and recall.conversation_key == attachment.conversation_key:
+                stored.attachments[message_id] = replace(attachment, recalled=True)
+        return stored
+
+    def objects_of(
+        self, message_id: str, archived: ArchivedMedia = NOTHING_ARCHIVED
+    ) -> tuple[str, ...]:
+        """The objects a message carried (none for an unknown message)."""
+        carrier = self._carriers.items.get(message_id)
+        if carrier is not None:
+            return carrier.object_ids
+        return archived.messages.get(message_id, ())
+
+    def objects_in(self, conversation_key: str) -> list[str]:
+        """The objects the registry knows a conversation's messages carried (a scan: for the
+        rare cleanup of a dismissed room)."""
+        carriers = self._carriers.items.values()
+        found = (c.object_ids for c in carriers if c.conversation_key == conversation_key)
+        return list(dict.fromkeys(o for ids in found for o in ids))
+
+    def object_ids(self, archived: ArchivedMedia = NOTHING_ARCHIVED) -> list[str]:
+        """Every object `get` can describe: uploads in the window and archived objects."""
+        return list(dict.fromkeys([*self._uploads.items, *archived.objects]))
 
 
-_DOCUMENTED = {cls.__name__: cls for cls in (ImageContent, FileContent, AudioContent,
-                                             VideoContent, MediaRef, Picture)}  # fmt: skip
+def _rank(item: _Upload | _Carrier | _Recall) -> Any:
+    return item.rank
 
 
-def media_to_document(value: Any) -> Any:
-    """A media content (and its MediaRef and Picture parts) as [type name, field values...]."""
-    if type(value).__name__ in _DOCUMENTED:
-        return [type(value).__name__, *(media_to_document(getattr(value, f.name))
-                                        for f in fields(value))]  # fmt: skip
-    return value
-
-
-def media_from_document(document: Any) -> Any:
-    if isinstance(document, list) and document and document[0] in _DOCUMENTED:
-        return _DOCUMENTED[document[0]](*(media_from_document(v) for v in document[1:]))
-    return document
+def _at_ms(item: _Upload | _Carrier | _Recall) -> int:
+    return item.at_ms

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from parley.domain.directory import Directory
-from parley.domain.media_registry import StoredMedia
+from parley.domain.media_objects import NOTHING_ARCHIVED, ArchivedMedia, StoredMedia
 from parley.domain.write_model import WriteModel
 
 
@@ -21,10 +21,15 @@ def is_left_only_in_dismissed_rooms(stored: StoredMedia, directory: Directory) -
     )
 
 
-def doomed_by_dismissal(model: WriteModel) -> list[StoredMedia]:
-    """The objects whose bytes (every rendition) are garbage: left only in dismissed rooms."""
+def doomed_by_dismissal(
+    model: WriteModel, archived: ArchivedMedia = NOTHING_ARCHIVED
+) -> list[StoredMedia]:
+    """The objects whose bytes (every rendition) are garbage: left only in dismissed rooms,
+    among the uploads the registry holds and those `archived` (the cleanup reads there the
+    objects of the rooms dismissed since its last pass)."""
+    found = (model.media.get(object_id, archived) for object_id in model.media.object_ids(archived))
     return [
         stored
-        for stored in model.media.all()
-        if is_left_only_in_dismissed_rooms(stored, model.directory)
+        for stored in found
+        if stored is not None and is_left_only_in_dismissed_rooms(stored, model.directory)
     ]

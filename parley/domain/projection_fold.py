@@ -7,12 +7,15 @@ from dataclasses import dataclass, field, replace
 
 from parley.domain.events import Logged
 from parley.domain.projection import project, projects
+from parley.domain.projection_media import MediaRows
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
 from parley.domain.projection_step import conversation_notice
 from parley.domain.read_models import (
     HistoryErased,
     HistoryRecalled,
     HistoryRow,
+    MediaAttachmentRecalled,
+    MediaAttachmentRow,
     MessageByIdRecalled,
     MessageByIdRow,
     Notice,
@@ -56,6 +59,10 @@ class Batch:
 
 def _merge(earlier: RowWrite | None, later: RowWrite) -> RowWrite:
     """A recall of a message stored in the same batch folds into its full row."""
+    if isinstance(later, MediaAttachmentRecalled) and isinstance(earlier, MediaAttachmentRow):
+        return replace(earlier, recalled=True, event_offset=later.event_offset)
+    if isinstance(later, MediaAttachmentRow) and isinstance(earlier, MediaAttachmentRecalled):
+        return replace(later, recalled=True)  # the row's write leaves a recall standing
     if isinstance(earlier, MessageByIdRow) and isinstance(later, MessageByIdRecalled):
         return replace(earlier, recalled=True, event_offset=later.event_offset)
     if isinstance(earlier, HistoryRow) and isinstance(later, HistoryRecalled):
@@ -74,13 +81,17 @@ def fold(
     states: dict[str, ConversationState],
     events: Iterable[Logged],
     refs: Mapping[str, MessageRef] | None = None,
+    carried: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Batch:
     """Applies events in order, creating states for conversations first seen; events that
-    change no read model (`projects`) touch no state."""
+    change no read model (`projects`) touch no state. `carried`: the objects of earlier media
+    messages that the batch recalls (see MediaRows)."""
     batch = Batch()
+    media = MediaRows(carried or {})
     changed: dict[tuple[str, str], int] = {}
     for logged in events:
         if not projects(logged.event):
+            batch.add_writes(media.of_upload(logged))
             continue
         key = logged.event.conversation_key
         state = states.get(key)
@@ -88,6 +99,7 @@ def fold(
             state = states[key] = new_state(key, logged.event.conversation_type)
         projected = project(state, logged, refs or {})
         batch.add_writes(projected.writes)
+        batch.add_writes(media.of_message(logged, projected.writes))
         batch.add_notices(projected.notices)
         batch.touched[key] = state
         for user, offset in projected.changed.items():

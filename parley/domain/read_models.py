@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parley.domain.conversations import ConversationType
-from parley.domain.events import Content, MessageType, Priority
+from parley.domain.events import Content, MediaContent, MessageType, Priority
 
 PROJECTOR_NAME = "read_models"  # the projector of these tables, as projection_positions names it
 
@@ -101,6 +101,52 @@ class MessageByIdRecalled:
     @property
     def key(self) -> tuple[str, str]:
         return ("message_by_id", self.message_id)
+
+
+@dataclass(frozen=True)
+class MediaUploadRow:
+    """media_by_object: one validated upload (the media archive)."""
+
+    object_id: str
+    owner_id: str
+    content: MediaContent
+    uploaded_at_ms: int
+    event_offset: int  # in the uploader's stream "u:<id>"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("media_upload", self.object_id)
+
+
+@dataclass(frozen=True)
+class MediaAttachmentRow:
+    """media_attachments_by_object, media_objects_by_message and, for rooms,
+    media_objects_by_room: one stored message carrying one object. Its write leaves the
+    recalled column alone unless `recalled` (a recall folded into it in the same batch)."""
+
+    object_id: str
+    message_id: str
+    conversation_key: str
+    sent_at_ms: int
+    event_offset: int
+    recalled: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return ("media_attachment", self.object_id, self.message_id)
+
+
+@dataclass(frozen=True)
+class MediaAttachmentRecalled:
+    """The recalled column of a media_attachments_by_object row (set, never unset)."""
+
+    object_id: str
+    message_id: str
+    event_offset: int
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return ("media_attachment", self.object_id, self.message_id)
 
 
 @dataclass(frozen=True)
@@ -237,6 +283,9 @@ RowWrite = (
     | MentionAllDeleted
     | ReaderRow
     | HistoryErased
+    | MediaUploadRow
+    | MediaAttachmentRow
+    | MediaAttachmentRecalled
 )
 
 

@@ -17,6 +17,7 @@ from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, MessageSent, MessageType, Position, type_of
 from parley.domain.limits import Limits
 from parley.domain.media_access import resolve_content
+from parley.domain.media_objects import NOTHING_ARCHIVED, ArchivedMedia
 from parley.domain.message_ids import (
     check_client_message_id,
     fingerprint,
@@ -50,12 +51,19 @@ class SendDecider:
         self._interceptors = interceptors
 
     def prepare(
-        self, cmd: SendCommand, stamp: Stamp, *, bypass_rate_limit: bool = False
+        self,
+        cmd: SendCommand,
+        stamp: Stamp,
+        *,
+        bypass_rate_limit: bool = False,
+        archived: ArchivedMedia = NOTHING_ARCHIVED,
     ) -> Event | SendReceipt:
+        """`archived`: what the caller read from the media archive about the objects the
+        content names that the media registry does not hold (parley.media_lookup)."""
         earlier = self._earlier_receipt(cmd)
         if earlier is not None:
             return earlier
-        event = self._validated(cmd, stamp)
+        event = self._validated(cmd, stamp, archived)
         if not bypass_rate_limit and type_of(cmd.content) is not MessageType.BARRAGE:
             self._rate_limiter.check(cmd.sender, stamp.now_ms)
         intercepted = self._interceptors.run(event)
@@ -95,7 +103,7 @@ class SendDecider:
             return False
         return fingerprint_of_event(candidate) == recorded
 
-    def _validated(self, cmd: SendCommand, stamp: Stamp) -> Event:
+    def _validated(self, cmd: SendCommand, stamp: Stamp, archived: ArchivedMedia) -> Event:
         """Every rule of a send, in the documented order; the event it becomes."""
         check_id(cmd.sender, "sender id")
         check_client_message_id(cmd.client_message_id, self._limits.client_message_id_max)
@@ -107,7 +115,7 @@ class SendDecider:
         check_reply_to(cmd.reply_to_message_id)
         self._model.directory.check_can_send(conversation, cmd.sender, stamp.now_ms)
         # Uploaded media gets its server-side description; the fingerprint ignores it.
-        content = resolve_content(cmd.content, cmd.sender, self._model)
+        content = resolve_content(cmd.content, cmd.sender, self._model, archived)
         return _event_of(replace(cmd, content=content), conversation, stamp)
 
 

@@ -54,7 +54,7 @@ class WriteModel:
         self.sends = (
             sends if sends is not None else SendLedger(windows.idempotency_ms, windows.max_sends)
         )
-        self.media = media if media is not None else MediaRegistry()
+        self.media = media if media is not None else MediaRegistry(windows.media_ms)
 
     def apply(self, logged: Logged) -> None:
         self.apply_event(logged.event, logged.position.offset)

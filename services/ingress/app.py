@@ -10,7 +10,9 @@ from functools import partial
 
 from parley.adapters.ahocorasick import matcher_from_file
 from parley.adapters.cassandra import connect
+from parley.adapters.cassandra_media_archive import CassandraMediaArchive
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
+from parley.adapters.memory_media_archive import InMemoryMediaArchive
 from parley.adapters.tokens import TokenAuthority
 from parley.checkpointing import restore_with_settings
 from parley.config import Settings
@@ -22,7 +24,8 @@ from parley.domain.read_your_writes import WrittenPositions
 from parley.domain.sending import SendDecider
 from parley.domain.streams import Stream
 from parley.domain.write_model import WRITE_MODEL_FOLD, WriteModel
-from parley.ports import EventFeed, EventLog, LoggedSink
+from parley.media_lookup import MediaLookup
+from parley.ports import EventFeed, EventLog, LoggedSink, MediaArchive
 from services.ingress.auth import Authenticator
 from services.ingress.context import IngressContext
 from services.ingress.sends import SendFlow
@@ -78,10 +81,12 @@ def assemble(
     feed: EventFeed,
     interceptors: Sequence[Interceptor] = (),
     positions: WrittenPositions | None = None,
+    media_archive: MediaArchive | None = None,
 ) -> IngressParts:
     """The ingress over any event log and feed (Kafka here, the in-memory fakes in unit tests).
 
-    `feed` must already follow the log into `model` (and into `positions`, when given)."""
+    `feed` must already follow the log into `model` (and into `positions`, when given);
+    `media_archive` holds the media older than the model's window (none: an empty fake)."""
     limits = limits_of(settings)
     decider = SendDecider(
         model,
@@ -91,7 +96,9 @@ def assemble(
     )
     writer = EventWriter(event_log, feed, positions=positions)
     tokens = TokenAuthority(settings.token_secret, default_ttl_s=settings.token_ttl_s)
-    context = IngressContext(model, limits, writer, SendFlow(decider, writer), tokens)
+    archive = media_archive if media_archive is not None else InMemoryMediaArchive()
+    media = MediaLookup(archive, model.media)
+    context = IngressContext(model, limits, writer, SendFlow(decider, writer, media), tokens, media)
     return IngressParts(context, Authenticator(tokens, settings.admin_secret), [])
 
 
@@ -105,19 +112,16 @@ async def ingress_parts(
 ) -> AsyncIterator[IngressParts]:
     """Follows the log into a fresh write model, connects the producer, yields the wiring with
     MediaService mounted (`media_prefix` namespaces the media bucket) and, with `read_api`, the
-    read API over Cassandra (the media server serves no reads and opens no Cassandra session)."""
+    read API over Cassandra (the media server serves no reads). Both read the media archive in
+    Cassandra for media older than the write model's window."""
     topics = {
         Stream.CONVERSATION_EVENTS: settings.topic_conversation_events,
         Stream.SIGNALS: settings.topic_signals,
         Stream.BROADCASTS: settings.topic_broadcasts,
         Stream.USER_UPDATES: settings.topic_user_updates,
     }
-    cluster, session = (
-        await asyncio.to_thread(
-            connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
-        )
-        if read_api
-        else (None, None)
+    cluster, session = await asyncio.to_thread(
+        connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
     )
     windows = settings.fold_windows()
     restored, start_at = await restore_with_settings(
@@ -136,8 +140,9 @@ async def ingress_parts(
         await feed.start()
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
         await event_log.start()
-        parts = assemble(settings, model, event_log, feed, interceptors, positions)
-        if session is not None:
+        archive = CassandraMediaArchive(session)
+        parts = assemble(settings, model, event_log, feed, interceptors, positions, archive)
+        if read_api:
             query = query_deps(
                 session,
                 positions,
@@ -151,5 +156,4 @@ async def ingress_parts(
     finally:
         await event_log.close()
         await feed.close()
-        if cluster is not None:
-            await asyncio.to_thread(cluster.shutdown)
+        await asyncio.to_thread(cluster.shutdown)

@@ -15,6 +15,7 @@ from parley.domain.errors import Rejected
 from parley.domain.events import Event
 from parley.domain.limits import Limits
 from parley.domain.write_model import WriteModel
+from parley.media_lookup import MediaLookup
 from services.ingress.errors import abort
 from services.ingress.sends import SendFlow
 from services.ingress.writer import EventWriter
@@ -42,6 +43,7 @@ class IngressContext:
     writer: EventWriter
     sends: SendFlow
     tokens: TokenAuthority
+    media_lookup: MediaLookup  # the media archive, for objects older than the registry's window
     clock_ms: Callable[[], int] = field(default=wall_clock_ms)
 
     def stamp(self, context: Any) -> Stamp:

@@ -10,8 +10,10 @@ from parley import metrics
 from parley.domain.commands import SendCommand, SendReceipt, Stamp
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, Position
+from parley.domain.media_objects import object_ids_of
 from parley.domain.message_ids import fingerprint, message_id_for
 from parley.domain.sending import SendDecider
+from parley.media_lookup import MediaLookup
 from parley.ports import UnsettledAppend
 from services.ingress.writer import EventWriter
 
@@ -29,9 +31,10 @@ class _Attempt:
 
 
 class SendFlow:
-    def __init__(self, decider: SendDecider, writer: EventWriter) -> None:
+    def __init__(self, decider: SendDecider, writer: EventWriter, media: MediaLookup) -> None:
         self._decider = decider
         self._writer = writer
+        self._media = media  # objects older than the media registry's window
         # message id -> the attempt whose append is in flight here, or unsettled after an
         # outage (for at most the producer's delivery timeout: the log settles every append).
         self._inflight: dict[str, _Attempt] = {}
@@ -47,8 +50,12 @@ class SendFlow:
                 return replace(receipt, duplicate=True)
             # The log gave up on the earlier append: this retry is the send now.
             self._forget(message_id, running)
-        decision = await self._writer.unless_unseen(
-            lambda: self._decider.prepare(command, stamp, bypass_rate_limit=bypass_rate_limit)
+        decision = await self._media.unless_unseen(
+            self._writer.catch_up,
+            lambda archived: self._decider.prepare(
+                command, stamp, bypass_rate_limit=bypass_rate_limit, archived=archived
+            ),
+            object_ids_of(command.content),
         )
         if isinstance(decision, SendReceipt):
             metrics.SENDS.labels(outcome="duplicate").inc()

@@ -8,14 +8,19 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass
 
+from parley.adapters.cassandra import connect
+from parley.adapters.cassandra_media_archive import CassandraMediaArchive
 from parley.adapters.kafka import KafkaEventFeed
 from parley.config import Settings
 from parley.domain.media_access import object_key, renditions_of
+from parley.domain.media_objects import NOTHING_ARCHIVED
 from parley.domain.media_retention import doomed_by_dismissal
+from parley.domain.rooms import room_conversation
 from parley.domain.write_model import WriteModel
+from parley.media_lookup import MediaLookup
 from parley.ports import BlobStore
 from services.ingress.context import wall_clock_ms
 from services.media.app import blob_store_of
@@ -40,10 +45,19 @@ class CleanupReport:
         return not any(asdict(self).values())
 
 
-async def delete_dismissed(model: WriteModel, store: BlobStore) -> int:
+async def delete_dismissed(
+    model: WriteModel,
+    store: BlobStore,
+    lookup: MediaLookup | None = None,
+    room_keys: Sequence[str] = (),
+) -> int:
     """Deletes every rendition of the objects left only in dismissed rooms, then forgets them
-    (so the next pass does not delete them again); their count."""
-    doomed = doomed_by_dismissal(model)
+    (so the next pass does not delete them again); their count. The registry's window is
+    looked at, and with `lookup` every object the rooms `room_keys` showed, from the archive."""
+    archived = NOTHING_ARCHIVED
+    if lookup is not None and room_keys:
+        archived = await lookup.archived_in_rooms(room_keys)
+    doomed = doomed_by_dismissal(model, archived)
     keys = [
         object_key(stored.object_id, rendition)
         for stored in doomed
@@ -65,19 +79,28 @@ async def delete_stale(
     return len(staged), await store.abort_incomplete_uploads("", cutoff)
 
 
+def dismissed_room_keys(model: WriteModel) -> list[str]:
+    return [room_conversation(room_id).key for room_id in model.directory.dismissed_rooms()]
+
+
 async def sweep(
-    model: WriteModel, store: BlobStore, now_ms: int, stale_after_ms: int = STALE_AFTER_MS
+    model: WriteModel,
+    store: BlobStore,
+    now_ms: int,
+    stale_after_ms: int = STALE_AFTER_MS,
+    lookup: MediaLookup | None = None,
 ) -> CleanupReport:
     """One whole pass; idempotent (deleting what is gone is a no-op), so it may run any time."""
-    deleted = await delete_dismissed(model, store)
+    deleted = await delete_dismissed(model, store, lookup, dismissed_room_keys(model))
     return CleanupReport(deleted, *await delete_stale(store, now_ms, stale_after_ms))
 
 
 class MediaCleanup:
     """The sweep on a schedule, in a process whose write model follows the log (the media
-    server). A pass reads the media registry only when a room was dismissed since the last
-    good pass, and lists the staging area at most hourly: with nothing to do, it is one
-    comparison. Every delete is idempotent, so several media servers may each run one."""
+    server). A pass reads the media registry and the archive only when a room was dismissed
+    since the last good pass, and then only for the rooms it has not swept yet; it lists the
+    staging area at most hourly: with nothing to do, it is one comparison. Every delete is
+    idempotent, so several media servers may each run one."""
 
     def __init__(
         self,
@@ -85,12 +108,15 @@ class MediaCleanup:
         store: BlobStore,
         clock_ms: Callable[[], int],
         stale_check_every_ms: int = STALE_CHECK_EVERY_MS,
+        lookup: MediaLookup | None = None,
     ) -> None:
         self._model = model
         self._store = store
         self._clock_ms = clock_ms
         self._stale_check_every_ms = stale_check_every_ms
-        self._rooms_dismissed_swept = -1  # the first pass looks at the whole registry
+        self._lookup = lookup
+        self._rooms_dismissed_swept = -1  # the first pass looks at every dismissed room
+        self._rooms_swept: set[str] = set()
         self._stale_checked_at_ms: int | None = None
 
     async def sweep_due(self) -> CleanupReport:
@@ -99,7 +125,9 @@ class MediaCleanup:
         # Read before the pass: a dismissal folded while it awaits MinIO makes the next one run.
         rooms_dismissed = self._model.directory.rooms_dismissed
         if rooms_dismissed != self._rooms_dismissed_swept:
-            deleted = await delete_dismissed(self._model, self._store)
+            rooms = [k for k in dismissed_room_keys(self._model) if k not in self._rooms_swept]
+            deleted = await delete_dismissed(self._model, self._store, self._lookup, rooms)
+            self._rooms_swept.update(rooms)
             self._rooms_dismissed_swept = rooms_dismissed
         checked = self._stale_checked_at_ms
         if checked is None or now_ms - checked >= self._stale_check_every_ms:
@@ -122,14 +150,15 @@ class MediaCleanup:
 
 @contextlib.asynccontextmanager
 async def cleanup_every(
-    model: WriteModel, store: BlobStore, interval_s: float
+    model: WriteModel, store: BlobStore, interval_s: float, lookup: MediaLookup | None = None
 ) -> AsyncIterator[None]:
     """Runs `MediaCleanup` every `interval_s` (0: never) while the block runs."""
     if interval_s <= 0:
         log.info("media cleanup is off (media_cleanup_interval_s = 0)")
         yield
         return
-    task = asyncio.create_task(MediaCleanup(model, store, wall_clock_ms).run_every(interval_s))
+    cleanup = MediaCleanup(model, store, wall_clock_ms, lookup=lookup)
+    task = asyncio.create_task(cleanup.run_every(interval_s))
     try:
         yield
     finally:
@@ -139,15 +168,23 @@ async def cleanup_every(
 
 
 async def run(settings: Settings) -> CleanupReport:
-    """Folds the whole conversation log into a fresh write model, then sweeps MinIO once."""
-    model = WriteModel()
+    """Folds the whole conversation log into a fresh write model, then sweeps MinIO once over
+    it and the media archive."""
+    model = WriteModel(windows=settings.fold_windows())
     feed = KafkaEventFeed(settings.kafka_bootstrap, model, (settings.topic_conversation_events,))
     await feed.start()
     try:
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
     finally:
         await feed.close()
-    return await sweep(model, blob_store_of(settings), wall_clock_ms())
+    cluster, session = await asyncio.to_thread(
+        connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+    )
+    try:
+        lookup = MediaLookup(CassandraMediaArchive(session), model.media)
+        return await sweep(model, blob_store_of(settings), wall_clock_ms(), lookup=lookup)
+    finally:
+        await asyncio.to_thread(cluster.shutdown)
 
 
 if __name__ == "__main__":

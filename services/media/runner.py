@@ -32,7 +32,10 @@ async def run_server(settings: Settings) -> None:
         address = f"{settings.ingress_host}:{settings.media_port}"
         running = await serve_mounts(parts.authenticator, address, parts.mounts)
         interval_s = settings.media_cleanup_interval_s
-        async with cleanup_every(parts.context.model, parts.media.store, interval_s):
+        context = parts.context
+        async with cleanup_every(
+            context.model, parts.media.store, interval_s, context.media_lookup
+        ):
             await serve_until_signalled(running)
 
 

@@ -13,7 +13,7 @@ from parley.domain.errors import Reason, Rejected
 from parley.domain.events import MediaContent, MessageType, type_of
 from parley.domain.media_access import Rendition, check_download, object_key
 from parley.domain.media_content import check_size, media_max_bytes
-from parley.domain.media_registry import StoredMedia
+from parley.domain.media_objects import StoredMedia
 from parley.domain.media_uploads import check_media_type
 from parley.gen.parley.v1 import media_pb2 as pb
 from parley.gen.parley.v1 import media_pb2_grpc
@@ -153,10 +153,13 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         if rendition is None:
             raise Rejected(Reason.BAD_PARAMETER, f"rendition: unknown value {request.rendition}")
         user, ingress = current_caller().user_id, self._deps.ingress
-        stored = await ingress.writer.unless_unseen(
-            lambda: check_download(
-                user, request.object_id, request.message_id, rendition, ingress.model
-            )
+        stored = await ingress.media_lookup.unless_unseen(
+            ingress.writer.catch_up,
+            lambda archived: check_download(
+                user, request.object_id, request.message_id, rendition, ingress.model, archived
+            ),
+            [request.object_id],
+            [request.message_id],
         )
         return stored, rendition
 

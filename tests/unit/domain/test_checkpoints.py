@@ -64,7 +64,7 @@ def history(ops: list[Any]) -> list[Logged]:
 
 
 # Windows of a few events (the script's events are 1 s apart), so pruning happens in the tests.
-NARROW = FoldWindows(recall_ms=2_000, idempotency_ms=5_000)
+NARROW = FoldWindows(recall_ms=2_000, idempotency_ms=5_000, media_ms=3_000)
 FOLDS: list[tuple[str, Callable[[], Any], Callable[[Any], Any]]] = [
     (WRITE_MODEL_FOLD, WriteModel, WriteModel.from_document),
     (DELIVERY_FOLD, DeliveryFold, DeliveryFold.from_document),
