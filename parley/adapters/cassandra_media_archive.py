@@ -73,8 +73,10 @@ def bind_media(w: MediaUploadRow | MediaAttachmentRow | MediaAttachmentRecalled)
         recall = (w.event_offset, w.object_id, w.message_id)
         return [("media_recall", recall, ("media_attachment", w.object_id))]
     name = "media_attachment_recalled" if w.recalled else "media_attachment"
+    # With a recall folded in, the row's offset is the later of the two writes'.
+    offset = max(w.event_offset, w.recall_offset)
     bound: list[Bound] = [
-        (name, (w.object_id, w.message_id, w.conversation_key, w.sent_at_ms, w.event_offset),
+        (name, (w.object_id, w.message_id, w.conversation_key, w.sent_at_ms, offset),
          ("media_attachment", w.object_id)),
         ("media_by_message", (w.message_id, w.object_id, w.conversation_key, w.event_offset),
          ("media_by_message", w.message_id)),

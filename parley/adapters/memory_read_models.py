@@ -64,10 +64,12 @@ class InMemoryReadModels:
         """A recall is set, never unset: a message's row leaves the recalled column alone."""
         row = self.rows.get(write.key)
         if isinstance(write, MediaAttachmentRow):
-            recalled = write.recalled or (isinstance(row, MediaAttachmentRow) and row.recalled)
-            self.rows[write.key] = replace(write, recalled=recalled)
+            if isinstance(row, MediaAttachmentRow) and row.recalled:
+                offset = max(write.recall_offset, row.recall_offset)
+                write = replace(write, recalled=True, recall_offset=offset)
+            self.rows[write.key] = write
         elif isinstance(row, MediaAttachmentRow):  # an UPDATE of an absent row: ignored here
-            self.rows[write.key] = replace(row, recalled=True, event_offset=write.event_offset)
+            self.rows[write.key] = replace(row, recalled=True, recall_offset=write.event_offset)
 
     def table(self, kind: str) -> dict[tuple[Any, ...], dict[str, Any]]:
         """Rows of one table as plain dicts, keyed by their row key."""

@@ -60,9 +60,10 @@ class Batch:
 def _merge(earlier: RowWrite | None, later: RowWrite) -> RowWrite:
     """A recall of a message stored in the same batch folds into its full row."""
     if isinstance(later, MediaAttachmentRecalled) and isinstance(earlier, MediaAttachmentRow):
-        return replace(earlier, recalled=True, event_offset=later.event_offset)
+        return replace(earlier, recalled=True, recall_offset=later.event_offset)
     if isinstance(later, MediaAttachmentRow) and isinstance(earlier, MediaAttachmentRecalled):
-        return replace(later, recalled=True)  # the row's write leaves a recall standing
+        # the row's write leaves a recall standing
+        return replace(later, recalled=True, recall_offset=earlier.event_offset)
     if isinstance(earlier, MessageByIdRow) and isinstance(later, MessageByIdRecalled):
         return replace(earlier, recalled=True, event_offset=later.event_offset)
     if isinstance(earlier, HistoryRow) and isinstance(later, HistoryRecalled):

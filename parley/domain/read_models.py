@@ -122,14 +122,17 @@ class MediaUploadRow:
 class MediaAttachmentRow:
     """media_attachments_by_object, media_objects_by_message and, for rooms,
     media_objects_by_room: one stored message carrying one object. Its write leaves the
-    recalled column alone unless `recalled` (a recall folded into it in the same batch)."""
+    recalled column alone unless `recalled` (a recall folded into it in the same batch, at
+    `recall_offset`: the attachment's event_offset is then the recall's, as the recall's own
+    write would leave it)."""
 
     object_id: str
     message_id: str
     conversation_key: str
     sent_at_ms: int
-    event_offset: int
+    event_offset: int  # of the send
     recalled: bool = False
+    recall_offset: int = -1
 
     @property
     def key(self) -> tuple[str, str, str]:

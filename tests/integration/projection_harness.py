@@ -33,6 +33,10 @@ READ_MODEL_TABLES = {
     "mention_all_by_conversation": "conversation_key, seq",
     "readers_by_message": "conversation_key, seq, reader_id",
     "projection_state_by_conversation": "conversation_key",
+    "media_by_object": "object_id",
+    "media_attachments_by_object": "object_id, message_id",
+    "media_objects_by_message": "message_id, object_id",
+    "media_objects_by_room": "conversation_key, object_id, message_id",
 }
 
 

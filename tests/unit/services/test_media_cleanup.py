@@ -10,8 +10,22 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from parley.adapters.memory import InMemoryBlobStore
+from parley.adapters.memory_media_archive import InMemoryMediaArchive
+from parley.adapters.memory_read_models import InMemoryReadModels
+from parley.domain.commands import SendCommand, Stamp
 from parley.domain.conversations import ConversationType
+from parley.domain.events import Event, ImageContent, Logged, MediaRef, Picture, Position
+from parley.domain.fold_windows import FoldWindows
+from parley.domain.limits import Limits
 from parley.domain.media_access import Rendition, object_key
+from parley.domain.media_uploads import decide_media_uploaded, object_id_from
+from parley.domain.moderation import build_interceptor_chain
+from parley.domain.projection_fold import fold
+from parley.domain.rate_limit import RateLimiter
+from parley.domain.rooms import decide_create_room, decide_dismiss_room
+from parley.domain.sending import SendDecider
+from parley.domain.write_model import WriteModel
+from parley.media_lookup import MediaLookup
 from parley.ports import BlobStoreUnavailable
 from services.media.cleanup import STALE_AFTER_MS, CleanupReport, MediaCleanup, cleanup_every
 from services.media.staging import STAGING_PREFIX
@@ -139,3 +153,38 @@ async def test_cleanup_every__zero_means_never() -> None:
     before = asyncio.all_tasks()
     async with cleanup_every(stage.model, store, interval_s=0):
         assert asyncio.all_tasks() == before  # nothing scheduled
+
+
+async def test_media_cleanup__a_room_s_media_older_than_the_window_comes_from_the_archive() -> None:
+    # 1. alice shows a photo in room "gig"; the log moves on past the media window
+    window_ms = 60_000
+    model = WriteModel(windows=FoldWindows(media_ms=window_ms))
+    logged: list[Logged] = []
+
+    def apply(event: Event) -> None:
+        logged.append(Logged(event, Position(0, len(logged))))
+        model.apply(logged[-1])
+
+    decider = SendDecider(model, Limits(), RateLimiter(1000), build_interceptor_chain(None, []))
+    apply(decide_create_room("alice", "gig", "G", model, Limits(), Stamp(1, "r")))
+    photo = object_id_from(b"old photo.......")
+    image = ImageContent(MediaRef(photo, "", "a.png", 9, "image/png"), 4, 3, Picture(2, 1, 5))
+    apply(decide_media_uploaded("alice", image, Stamp(2, "u")))
+    command = SendCommand("alice", ROOM, "gig", "c1", ImageContent(MediaRef(photo)))
+    decision = decider.prepare(command, Stamp(3, "s"))
+    assert isinstance(decision, Event)
+    apply(decision)
+    apply(decide_create_room("bob", "jam", "J", model, Limits(), Stamp(3 * window_ms, "r2")))
+    assert not model.media.holds(photo) and model.media.objects_in("r:gig") == []
+    # 2. the projector archived it; the room is dismissed
+    models = InMemoryReadModels()
+    models.apply(fold({}, logged).writes.values())
+    apply(decide_dismiss_room("alice", "gig", model, Stamp(3 * window_ms + 1, "d")))
+    store = InMemoryBlobStore()
+    await store_image(store, photo)
+    # 3. the registry alone no longer knows what the room showed; the archive does
+    assert await MediaCleanup(model, store, Clock()).sweep_due() == CleanupReport(0, 0, 0)
+    lookup = MediaLookup(InMemoryMediaArchive(models), model.media)
+    cleanup = MediaCleanup(model, store, Clock(), lookup=lookup)
+    assert await cleanup.sweep_due() == CleanupReport(1, 0, 0)
+    assert await is_gone(store, photo)
