@@ -18,7 +18,7 @@ from parley import metrics
 from parley.domain.commands import SendCommand
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import CombineContent, Content, MultipleContent
-from parley.domain.message_archive import NOTHING_ARCHIVED, Archived, ArchivedMessage
+from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessage, ArchivedMessages
 from parley.domain.message_ids import message_id_for
 from parley.domain.write_model import WriteModel
 from parley.ports import MessageArchive
@@ -37,13 +37,13 @@ class MessageLookup:
         self._archive = archive
         self._model = model
 
-    async def missing(self, message_ids: Iterable[str], use: str) -> Archived:
+    async def missing(self, message_ids: Iterable[str], use: str) -> ArchivedMessages:
         """The named messages the index does not hold, as the archive holds them; Rejected
         READ_MODELS_UNAVAILABLE when it does not answer (the rule cannot be decided)."""
         wanted = [m for m in dict.fromkeys(message_ids) if self._model.messages.get(m) is None]
         return await self._read(wanted, use)
 
-    async def for_send(self, command: SendCommand) -> Archived:
+    async def for_send(self, command: SendCommand) -> ArchivedMessages:
         """The messages a send forwards that the index does not hold and, when the ledger has
         no entry for its client message id, the message that id made before the idempotency
         window (a retry must be answered with it, never make a second one).
@@ -58,7 +58,7 @@ class MessageLookup:
         asks_own = self._model.sends.lookup(command.sender, command.client_message_id) is None
         wanted = list(dict.fromkeys([*forwarded, *([own] if asks_own else [])]))
         if not wanted or self._archive is None:
-            return NOTHING_ARCHIVED
+            return NO_ARCHIVED_MESSAGES
         try:
             found = await asyncio.wait_for(self._archive.get_many(wanted), SEND_LOOKUP_TIMEOUT_S)
         except Exception as error:
@@ -66,7 +66,7 @@ class MessageLookup:
             if forwarded:
                 raise _unavailable() from error
             log.warning("message archive unavailable, send taken as fresh: %r", error)
-            return NOTHING_ARCHIVED
+            return NO_ARCHIVED_MESSAGES
         _count("send", "found", len(found))
         _count("send", "absent", len(wanted) - len(found))
         return found
@@ -77,9 +77,9 @@ class MessageLookup:
         found = (await self._read([message_id], "status")).get(message_id)
         return found if found is not None and found.sender_id == sender else None
 
-    async def _read(self, wanted: list[str], use: str) -> Archived:
+    async def _read(self, wanted: list[str], use: str) -> ArchivedMessages:
         if not wanted or self._archive is None:
-            return NOTHING_ARCHIVED
+            return NO_ARCHIVED_MESSAGES
         try:
             found = await self._archive.get_many(wanted)
         except Exception as error:

@@ -14,7 +14,7 @@ from parley.domain.events import (
     MessageDelivered,
     MessageRead,
 )
-from parley.domain.message_archive import NOTHING_ARCHIVED, Archived, find
+from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages, find
 from parley.domain.write_model import WriteModel
 
 
@@ -46,7 +46,7 @@ def decide_ack(
     kind: AckKind,
     model: WriteModel,
     stamp: Stamp,
-    archived: Archived = NOTHING_ARCHIVED,
+    archived: ArchivedMessages = NO_ARCHIVED_MESSAGES,
 ) -> Event:
     """A receipt for someone else's message in this conversation, of any age: a message older
     than the index's window is found in `archived` (what the caller read from the archive).

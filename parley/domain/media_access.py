@@ -19,6 +19,7 @@ from parley.domain.events import (
 from parley.domain.media_content import MEDIA_CONTENTS
 from parley.domain.media_objects import NOTHING_ARCHIVED, ArchivedMedia, StoredMedia
 from parley.domain.media_retention import is_left_only_in_dismissed_rooms
+from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages, find
 from parley.domain.message_ids import content_digest
 from parley.domain.write_model import WriteModel
 
@@ -72,7 +73,11 @@ def _can_reach(stored: StoredMedia, user: str, directory: Directory) -> bool:
 
 
 def resolve_content(
-    content: Content, sender: str, model: WriteModel, archived: ArchivedMedia = NOTHING_ARCHIVED
+    content: Content,
+    sender: str,
+    model: WriteModel,
+    archived: ArchivedMedia = NOTHING_ARCHIVED,
+    archived_messages: ArchivedMessages = NO_ARCHIVED_MESSAGES,
 ) -> Content:
     """The content a send really carries: every uploaded object replaced by its validated
     description, every forwarded snapshot checked against the message it copies.
@@ -80,15 +85,22 @@ def resolve_content(
     An object may be used by its uploader, or by anyone who can read a live message carrying it
     (forwarding one by one is a plain send of a copied content). Unknown and unreachable objects
     are both MEDIA_NOT_FOUND, so ids cannot be probed. `archived` holds what the caller read
-    from the media archive about objects the registry does not hold (`media_lookup`).
+    from the media archive about objects the registry does not hold (`media_lookup`),
+    `archived_messages` what it read from the message archive about forwarded messages the
+    index does not hold (`message_lookup`).
     """
     if isinstance(content, MEDIA_CONTENTS):
         return _resolve_media(content, sender, model, archived)
     if isinstance(content, MultipleContent):
-        items = tuple(resolve_content(i, sender, model, archived) for i in content.items)
+        items = tuple(
+            resolve_content(i, sender, model, archived, archived_messages) for i in content.items
+        )
         return replace(content, items=items)
     if isinstance(content, CombineContent):
-        messages = tuple(_resolve_forwarded(f, sender, model, archived) for f in content.messages)
+        messages = tuple(
+            _resolve_forwarded(f, sender, model, archived, archived_messages)
+            for f in content.messages
+        )
         return replace(content, messages=messages)
     return content
 
@@ -121,9 +133,13 @@ def _can_use(stored: StoredMedia, sender: str, directory: Directory) -> bool:
 
 
 def _resolve_forwarded(
-    forwarded: ForwardedMessage, sender: str, model: WriteModel, archived: ArchivedMedia
+    forwarded: ForwardedMessage,
+    sender: str,
+    model: WriteModel,
+    archived: ArchivedMedia,
+    archived_messages: ArchivedMessages,
 ) -> ForwardedMessage:
-    record = model.messages.get(forwarded.message_id)
+    record = find(model.messages, archived_messages, forwarded.message_id)
     if record is None or not can_read(sender, record.conversation_key, model.directory):
         raise Rejected(Reason.MESSAGE_NOT_FOUND, f"no readable message {forwarded.message_id!r}")
     if record.recalled:
@@ -139,7 +155,7 @@ def _resolve_forwarded(
     return replace(
         forwarded,
         sent_at_ms=record.sent_at_ms,
-        content=resolve_content(forwarded.content, sender, model, archived),
+        content=resolve_content(forwarded.content, sender, model, archived, archived_messages),
     )
 
 

@@ -52,11 +52,13 @@ class ArchivedMessage:
 
 
 # message id -> what the archive holds, for ids the caller found missing from the index.
-Archived = Mapping[str, ArchivedMessage]
-NOTHING_ARCHIVED: Archived = MappingProxyType({})
+ArchivedMessages = Mapping[str, ArchivedMessage]
+NO_ARCHIVED_MESSAGES: ArchivedMessages = MappingProxyType({})
 
 
-def find(messages: MessageIndex, archived: Archived, message_id: str) -> MessageRecord | None:
+def find(
+    messages: MessageIndex, archived: ArchivedMessages, message_id: str
+) -> MessageRecord | None:
     """The message from the index (it sees a recall first), else from the archive."""
     record = messages.get(message_id)
     if record is not None:

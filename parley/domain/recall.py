@@ -7,7 +7,7 @@ from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, MessageRecalled
 from parley.domain.limits import Limits
-from parley.domain.message_archive import NOTHING_ARCHIVED, Archived, find
+from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages, find
 from parley.domain.message_index import MessageRecord
 from parley.domain.write_model import WriteModel
 
@@ -20,7 +20,7 @@ def decide_recall(
     model: WriteModel,
     limits: Limits,
     stamp: Stamp,
-    archived: Archived = NOTHING_ARCHIVED,
+    archived: ArchivedMessages = NO_ARCHIVED_MESSAGES,
 ) -> Event:
     """The sender may recall within the window; a group owner or admin at any time, so a
     message older than the index's window is found in `archived` (what the caller read from

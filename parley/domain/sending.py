@@ -18,10 +18,12 @@ from parley.domain.events import Event, MessageSent, MessageType, Position, type
 from parley.domain.limits import Limits
 from parley.domain.media_access import resolve_content
 from parley.domain.media_objects import NOTHING_ARCHIVED, ArchivedMedia
+from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages
 from parley.domain.message_ids import (
     check_client_message_id,
     fingerprint,
     fingerprint_of_event,
+    message_id_for,
     normalised_payload,
 )
 from parley.domain.moderation import InterceptorChain
@@ -56,14 +58,17 @@ class SendDecider:
         stamp: Stamp,
         *,
         bypass_rate_limit: bool = False,
+        archived_messages: ArchivedMessages = NO_ARCHIVED_MESSAGES,
         archived: ArchivedMedia = NOTHING_ARCHIVED,
     ) -> Event | SendReceipt:
         """`archived`: what the caller read from the media archive about the objects the
         content names that the media registry does not hold (parley.media_lookup)."""
-        earlier = self._earlier_receipt(cmd)
+        # `archived_messages`: what the caller read from the message archive (parley.
+        # message_lookup): the message this client message id made before the ledger's window.
+        earlier = self._earlier_receipt(cmd, archived_messages)
         if earlier is not None:
             return earlier
-        event = self._validated(cmd, stamp, archived)
+        event = self._validated(cmd, stamp, archived, archived_messages)
         if not bypass_rate_limit and type_of(cmd.content) is not MessageType.BARRAGE:
             self._rate_limiter.check(cmd.sender, stamp.now_ms)
         intercepted = self._interceptors.run(event)
@@ -80,14 +85,20 @@ class SendDecider:
             raise ValueError("record takes the MessageSent event of a send with a client id")
         return kept if kept == receipt_of(event, position.offset) else replace(kept, duplicate=True)
 
-    def _earlier_receipt(self, cmd: SendCommand) -> SendReceipt | None:
+    def _earlier_receipt(self, cmd: SendCommand, archived: ArchivedMessages) -> SendReceipt | None:
+        """The receipt of the first send with this client message id: from the ledger within
+        its window, from the archive after (stored messages only; a command or barrage retried
+        that late is a new send)."""
         entry = self._model.sends.lookup(cmd.sender, cmd.client_message_id)
-        if entry is None:
-            return None
-        if entry.fingerprint == fingerprint(cmd) or self._is_same_after_moderation(
-            cmd, entry.fingerprint
-        ):
-            return replace(entry.receipt, duplicate=True)
+        if entry is not None:
+            kept, receipt = entry.fingerprint, replace(entry.receipt, duplicate=True)
+        else:
+            older = archived.get(message_id_for(cmd.sender, cmd.client_message_id))
+            if older is None or older.sender_id != cmd.sender:
+                return None
+            kept, receipt = older.fingerprint, older.receipt
+        if kept == fingerprint(cmd) or self._is_same_after_moderation(cmd, kept):
+            return receipt
         raise Rejected(
             Reason.CLIENT_MESSAGE_ID_CONFLICT,
             "this client message id was already used for a different message",
@@ -103,7 +114,13 @@ class SendDecider:
             return False
         return fingerprint_of_event(candidate) == recorded
 
-    def _validated(self, cmd: SendCommand, stamp: Stamp, archived: ArchivedMedia) -> Event:
+    def _validated(
+        self,
+        cmd: SendCommand,
+        stamp: Stamp,
+        archived: ArchivedMedia,
+        archived_messages: ArchivedMessages,
+    ) -> Event:
         """Every rule of a send, in the documented order; the event it becomes."""
         check_id(cmd.sender, "sender id")
         check_client_message_id(cmd.client_message_id, self._limits.client_message_id_max)
@@ -115,7 +132,7 @@ class SendDecider:
         check_reply_to(cmd.reply_to_message_id)
         self._model.directory.check_can_send(conversation, cmd.sender, stamp.now_ms)
         # Uploaded media gets its server-side description; the fingerprint ignores it.
-        content = resolve_content(cmd.content, cmd.sender, self._model, archived)
+        content = resolve_content(cmd.content, cmd.sender, self._model, archived, archived_messages)
         return _event_of(replace(cmd, content=content), conversation, stamp)
 
 

@@ -14,7 +14,7 @@ from parley.domain.commands import Stamp
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import Rejected
 from parley.domain.events import Event
-from parley.domain.message_archive import NOTHING_ARCHIVED, Archived
+from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages
 from parley.domain.write_model import WriteModel
 from parley.message_lookup import MessageLookup
 from parley.ports import EventLog, EventLogUnavailable, MessageArchive
@@ -85,13 +85,15 @@ class DeliveredAcks:
             # Receipts are advisory: the next ack of the conversation carries the position on.
             log.warning("dropped %d delivered acks: the event log is unavailable", len(events))
 
-    async def _archived(self, message_ids: Iterable[str]) -> Archived:
+    async def _archived(self, message_ids: Iterable[str]) -> ArchivedMessages:
         try:
             return await self._lookup.missing(message_ids, "ack")
         except Rejected:
-            return NOTHING_ARCHIVED  # advisory: acks of old messages wait for the next one
+            return NO_ARCHIVED_MESSAGES  # advisory: acks of old messages wait for the next one
 
-    def _decide(self, user: str, key: str, message_id: str, archived: Archived) -> Event | None:
+    def _decide(
+        self, user: str, key: str, message_id: str, archived: ArchivedMessages
+    ) -> Event | None:
         target = _target_of(key, user)
         if target is None:
             return None

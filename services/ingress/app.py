@@ -11,6 +11,7 @@ from functools import partial
 from parley.adapters.ahocorasick import matcher_from_file
 from parley.adapters.cassandra import connect
 from parley.adapters.cassandra_media_archive import CassandraMediaArchive
+from parley.adapters.cassandra_message_archive import CassandraMessageArchive
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
 from parley.adapters.memory_media_archive import InMemoryMediaArchive
 from parley.adapters.tokens import TokenAuthority
@@ -25,7 +26,8 @@ from parley.domain.sending import SendDecider
 from parley.domain.streams import Stream
 from parley.domain.write_model import WRITE_MODEL_FOLD, WriteModel
 from parley.media_lookup import MediaLookup
-from parley.ports import EventFeed, EventLog, LoggedSink, MediaArchive
+from parley.message_lookup import MessageLookup
+from parley.ports import EventFeed, EventLog, LoggedSink, MediaArchive, MessageArchive
 from services.ingress.auth import Authenticator
 from services.ingress.context import IngressContext
 from services.ingress.sends import SendFlow
@@ -82,6 +84,7 @@ def assemble(
     interceptors: Sequence[Interceptor] = (),
     positions: WrittenPositions | None = None,
     media_archive: MediaArchive | None = None,
+    message_archive: MessageArchive | None = None,
 ) -> IngressParts:
     """The ingress over any event log and feed (Kafka here, the in-memory fakes in unit tests).
 
@@ -98,7 +101,10 @@ def assemble(
     tokens = TokenAuthority(settings.token_secret, default_ttl_s=settings.token_ttl_s)
     archive = media_archive if media_archive is not None else InMemoryMediaArchive()
     media = MediaLookup(archive, model.media)
-    context = IngressContext(model, limits, writer, SendFlow(decider, writer, media), tokens, media)
+    sends = SendFlow(decider, writer, media, messages=MessageLookup(message_archive, model))
+    context = IngressContext(
+        model, limits, writer, sends, tokens, media, message_archive=message_archive
+    )
     return IngressParts(context, Authenticator(tokens, settings.admin_secret), [])
 
 
@@ -141,7 +147,16 @@ async def ingress_parts(
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
         await event_log.start()
         archive = CassandraMediaArchive(session)
-        parts = assemble(settings, model, event_log, feed, interceptors, positions, archive)
+        parts = assemble(
+            settings,
+            model,
+            event_log,
+            feed,
+            interceptors,
+            positions,
+            archive,
+            message_archive=CassandraMessageArchive(session),
+        )
         if read_api:
             query = query_deps(
                 session,

@@ -14,8 +14,11 @@ from parley.domain.commands import Stamp
 from parley.domain.errors import Rejected
 from parley.domain.events import Event
 from parley.domain.limits import Limits
+from parley.domain.message_archive import ArchivedMessages
 from parley.domain.write_model import WriteModel
 from parley.media_lookup import MediaLookup
+from parley.message_lookup import MessageLookup
+from parley.ports import MessageArchive
 from services.ingress.errors import abort
 from services.ingress.sends import SendFlow
 from services.ingress.writer import EventWriter
@@ -45,6 +48,19 @@ class IngressContext:
     tokens: TokenAuthority
     media_lookup: MediaLookup  # the media archive, for objects older than the registry's window
     clock_ms: Callable[[], int] = field(default=wall_clock_ms)
+    message_archive: MessageArchive | None = None  # messages older than the index's window
+    messages: MessageLookup = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.messages = MessageLookup(self.message_archive, self.model)
+
+    async def archived(self, context: Any, message_id: str, use: str) -> ArchivedMessages:
+        """What the message archive holds about a message the index no longer does; a store
+        that does not answer becomes the call's READ_MODELS_UNAVAILABLE status."""
+        try:
+            return await self.messages.missing([message_id], use)
+        except Rejected as rejected:
+            await abort(context, rejected)
 
     def stamp(self, context: Any) -> Stamp:
         """A fresh event id and the caller's request id (or a new one) for tracing."""

@@ -91,12 +91,20 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     async def GetSendStatus(
         self, request: pb.GetSendStatusRequest, context: Any
     ) -> pb.GetSendStatusResponse:
-        entry = self._ingress.model.sends.lookup(
-            current_caller().user_id, request.client_message_id
-        )
-        if entry is None:
-            return pb.GetSendStatusResponse(status=pb.SEND_STATUS_UNKNOWN)
-        receipt = entry.receipt
+        caller = current_caller().user_id
+        entry = self._ingress.model.sends.lookup(caller, request.client_message_id)
+        if entry is not None:
+            receipt = entry.receipt
+        else:  # past the ledger's window, a stored message is in the archive
+            try:
+                archived = await self._ingress.messages.send_status(
+                    caller, request.client_message_id
+                )
+            except Rejected as rejected:
+                await abort(context, rejected)
+            if archived is None:
+                return pb.GetSendStatusResponse(status=pb.SEND_STATUS_UNKNOWN)
+            receipt = archived.receipt
         return pb.GetSendStatusResponse(
             status=pb.SEND_STATUS_ACCEPTED,
             message_id=receipt.message_id,
@@ -109,6 +117,7 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
         self, request: pb.RecallMessageRequest, context: Any
     ) -> pb.RecallMessageResponse:
         actor, ingress = current_caller().user_id, self._ingress
+        archived = await ingress.archived(context, request.message_id, "recall")
         order_key = await ingress.execute(
             context,
             lambda stamp: decide_recall(
@@ -119,6 +128,7 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
                 ingress.model,
                 ingress.limits,
                 stamp,
+                archived,
             ),
             settle=True,
         )
@@ -129,6 +139,7 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     ) -> pb.AcknowledgeMessageResponse:
         actor, ingress = current_caller().user_id, self._ingress
         kind = AckKind.READ if request.kind == pb.ACK_KIND_READ else AckKind.DELIVERED
+        archived = await ingress.archived(context, request.message_id, "ack")
         order_key = await ingress.execute(
             context,
             lambda stamp: decide_ack(
@@ -139,6 +150,7 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
                 kind,
                 ingress.model,
                 stamp,
+                archived,
             ),
         )
         return pb.AcknowledgeMessageResponse(order_key=order_key)

@@ -11,10 +11,13 @@ from parley.domain.commands import SendCommand, SendReceipt, Stamp
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, Position
 from parley.domain.media_objects import object_ids_of
+from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages
 from parley.domain.message_ids import fingerprint, message_id_for
 from parley.domain.sending import SendDecider
 from parley.media_lookup import MediaLookup
+from parley.message_lookup import MessageLookup
 from parley.ports import UnsettledAppend
+from services.ingress.send_order import SendOrder, Turn
 from services.ingress.writer import EventWriter
 
 
@@ -31,9 +34,17 @@ class _Attempt:
 
 
 class SendFlow:
-    def __init__(self, decider: SendDecider, writer: EventWriter, media: MediaLookup) -> None:
+    def __init__(
+        self,
+        decider: SendDecider,
+        writer: EventWriter,
+        media: MediaLookup,
+        messages: MessageLookup | None = None,
+    ) -> None:
         self._decider = decider
         self._writer = writer
+        self._messages = messages  # messages older than the index's window, sends the ledger's
+        self._order = SendOrder()
         self._media = media  # objects older than the media registry's window
         # message id -> the attempt whose append is in flight here, or unsettled after an
         # outage (for at most the producer's delivery timeout: the log settles every append).
@@ -42,8 +53,31 @@ class SendFlow:
     async def send(
         self, command: SendCommand, stamp: Stamp, *, bypass_rate_limit: bool = False
     ) -> SendReceipt:
+        turn = self._order.take(command.sender)
+        try:
+            # A send the ledger does not know reads the archive once (it may be a retry from
+            # before the ledger's window, or forward an old message); a retry within it does not.
+            found = (
+                await self._messages.for_send(command)
+                if self._messages is not None
+                else NO_ARCHIVED_MESSAGES
+            )
+            await turn.ready()  # reads end in any order; appends go in the sender's order
+            return await self._send(command, stamp, bypass_rate_limit, found, turn)
+        finally:
+            turn.release()
+
+    async def _send(
+        self,
+        command: SendCommand,
+        stamp: Stamp,
+        bypass_rate_limit: bool,
+        found: ArchivedMessages,
+        turn: Turn,
+    ) -> SendReceipt:
         message_id = message_id_for(command.sender, command.client_message_id)
         while (running := self._inflight.get(message_id)) is not None:
+            turn.release()  # a retry of a send in flight waits for it, holding no one up
             receipt = await self._join(command, running)
             if receipt is not None:
                 metrics.SENDS.labels(outcome="duplicate").inc()
@@ -53,7 +87,11 @@ class SendFlow:
         decision = await self._media.unless_unseen(
             self._writer.catch_up,
             lambda archived: self._decider.prepare(
-                command, stamp, bypass_rate_limit=bypass_rate_limit, archived=archived
+                command,
+                stamp,
+                bypass_rate_limit=bypass_rate_limit,
+                archived_messages=found,
+                archived=archived,
             ),
             object_ids_of(command.content),
         )
@@ -64,6 +102,7 @@ class SendFlow:
             fingerprint(command), decision, asyncio.get_running_loop().create_future()
         )
         self._inflight[message_id] = attempt
+        turn.release()  # the log takes the append before the sender's next send runs again
         try:
             position = await self._writer.write(
                 decision,

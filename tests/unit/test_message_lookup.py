@@ -19,6 +19,7 @@ from parley.domain.events import (
     ForwardedMessage,
     Logged,
     MessageDelivered,
+    MessageSent,
     Position,
     TextContent,
 )
@@ -148,3 +149,28 @@ async def test_delivered_acks__a_resumed_client_acks_a_message_older_than_the_wi
     assert [r.event.payload for r in log.records(Stream.CONVERSATION_EVENTS.value)] == [
         MessageDelivered(old)
     ]
+
+
+async def test_message_lookup__a_forward_of_an_old_message_is_checked_against_the_archive() -> None:
+    world = World()
+    old = world.send("alice", "c-old", at_ms=1_000)
+    world.send("alice", "c-recent", at_ms=10_000)
+    assert world.model.messages.get(old) is None
+
+    async def forward(body: str, sender: str = "alice", cmid: str = "c-fw") -> Event | object:
+        quoted = ForwardedMessage(old, sender, TextContent(body))
+        command = SendCommand("bob", PEER, "carol", cmid, CombineContent("fw", (quoted,)))
+        found = await world.lookup.for_send(command)
+        return world.decider.prepare(command, Stamp(11_000, "f"), archived_messages=found)
+
+    sent = await forward("text of c-old")
+    assert isinstance(sent, Event) and isinstance(sent.payload, MessageSent)
+    assert isinstance(sent.payload.content, CombineContent)
+    assert sent.payload.content.messages[0].sent_at_ms == 1_000  # filled from the archive
+    for body, sender, expected in (
+        ("a misquote", "alice", Reason.BAD_PARAMETER),
+        ("text of c-old", "bob", Reason.BAD_PARAMETER),
+    ):
+        with pytest.raises(Rejected) as caught:
+            await forward(body, sender, cmid=f"c-{body}-{sender}")
+        assert caught.value.reason is expected

@@ -23,7 +23,8 @@ from parley.domain.events import (
 )
 from parley.domain.groups import decide_create_group
 from parley.domain.limits import Limits
-from parley.domain.message_ids import message_id_for
+from parley.domain.message_archive import ArchivedMessage
+from parley.domain.message_ids import content_digest, fingerprint_of_event, message_id_for
 from parley.domain.moderation import (
     Interceptor,
     SensitiveWordFilter,
@@ -71,15 +72,17 @@ def command(
     return dataclasses.replace(cmd, **fields)  # type: ignore[arg-type]
 
 
-def prepared(send: SendDecider, cmd: SendCommand, now_ms: int = NOW, **kw: bool) -> Event:
-    result = send.prepare(cmd, Stamp(now_ms, "ev", "req"), **kw)
+def prepared(
+    send: SendDecider, cmd: SendCommand, now_ms: int = NOW, bypass_rate_limit: bool = False
+) -> Event:
+    result = send.prepare(cmd, Stamp(now_ms, "ev", "req"), bypass_rate_limit=bypass_rate_limit)
     assert isinstance(result, Event)
     return result
 
 
-def reason(send: SendDecider, cmd: SendCommand, now_ms: int = NOW, **kw: bool) -> Reason:
+def reason(send: SendDecider, cmd: SendCommand, now_ms: int = NOW) -> Reason:
     with pytest.raises(Rejected) as caught:
-        send.prepare(cmd, Stamp(now_ms, "ev"), **kw)
+        send.prepare(cmd, Stamp(now_ms, "ev"))
     return caught.value.reason
 
 
@@ -165,6 +168,35 @@ def test_send_decider__retry_of_a_masked_send_is_a_duplicate_even_after_a_restar
     )
     assert isinstance(retry, SendReceipt) and retry.duplicate
     assert reason(send, command(TextContent("bad night"))) is Reason.CLIENT_MESSAGE_ID_CONFLICT
+
+
+def archived_as(event: Event, offset: int) -> dict[str, ArchivedMessage]:
+    """The message archive's row of a logged send, as the caller reads it back."""
+    assert isinstance(event.payload, MessageSent)
+    p = event.payload
+    row = ArchivedMessage(
+        p.message_id, event.conversation_key, 1, event.actor, event.server_time_ms, offset,
+        p.masked, False, content_digest(p.content), fingerprint_of_event(event),
+    )  # fmt: skip
+    return {p.message_id: row}
+
+
+def test_send_decider__a_retry_after_the_ledger_window_is_answered_from_the_archive() -> None:
+    word_filter = SensitiveWordFilter(SubstringWordMatcher(["bad"]), "mask")
+    event = prepared(decider(word_filter=word_filter), command(TextContent("bad day")))
+    found = archived_as(event, 41)
+    later = decider(word_filter=word_filter)  # its ledger never saw the send: long forgotten
+    retry = later.prepare(command(TextContent("bad day")), Stamp(NOW, "e2"),
+                          archived_messages=found)  # fmt: skip
+    assert retry == SendReceipt(
+        message_id_for("alice", "c-1"), 41, NOW, "p:alice:bob", duplicate=True, masked=True
+    )
+    for other in (command(TextContent("good day")), command(target_id="carol")):
+        with pytest.raises(Rejected) as caught:
+            later.prepare(other, Stamp(NOW, "e3"), archived_messages=found)
+        assert caught.value.reason is Reason.CLIENT_MESSAGE_ID_CONFLICT
+    # Without what the archive holds, the same retry would be a second message.
+    assert isinstance(later.prepare(command(TextContent("bad day")), Stamp(NOW, "e4")), Event)
 
 
 def test_send_decider__retries_consume_no_rate_tokens() -> None:
