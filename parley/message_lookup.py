@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 
 from parley import metrics
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # A fresh send waits at most this long for the archive before going on without it.
 SEND_LOOKUP_TIMEOUT_S = 1.0
+WARN_EVERY_S = 10.0
 
 
 class MessageLookup:
@@ -36,6 +38,7 @@ class MessageLookup:
     def __init__(self, archive: MessageArchive | None, model: WriteModel) -> None:
         self._archive = archive
         self._model = model
+        self._warned_at = -WARN_EVERY_S
 
     async def missing(self, message_ids: Iterable[str], use: str) -> ArchivedMessages:
         """The named messages the index does not hold, as the archive holds them; Rejected
@@ -60,12 +63,15 @@ class MessageLookup:
         if not wanted or self._archive is None:
             return NO_ARCHIVED_MESSAGES
         try:
-            found = await asyncio.wait_for(self._archive.get_many(wanted), SEND_LOOKUP_TIMEOUT_S)
+            async with asyncio.timeout(SEND_LOOKUP_TIMEOUT_S):  # no task per send
+                found = await self._archive.get_many(wanted)
         except Exception as error:
             _count("send", "failed")
             if forwarded:
                 raise _unavailable() from error
-            log.warning("message archive unavailable, send taken as fresh: %r", error)
+            if time.monotonic() - self._warned_at >= WARN_EVERY_S:  # not once per send
+                self._warned_at = time.monotonic()
+                log.warning("message archive unavailable, sends taken as fresh: %r", error)
             return NO_ARCHIVED_MESSAGES
         _count("send", "found", len(found))
         _count("send", "absent", len(wanted) - len(found))

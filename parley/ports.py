@@ -238,8 +238,9 @@ class MessageArchive(Protocol):
     hold and a message just sent is never looked for here. `get_many` answers, for each id of a
     message the projector stored, its row (`recalled` once the recall is projected: set, never
     unset); ids of messages never stored (unknown, command or barrage) are left out. Reads are
-    idempotent, not ordered with the event log; one round trip per id, run concurrently. Raises
-    when the store does not answer; nothing is cached.
+    idempotent, not ordered with the event log; concurrent callers' reads may share a round
+    trip, and a caller that gives up (cancels) affects no other. Raises when the store does
+    not answer; nothing is cached.
     """
 
     async def get_many(self, message_ids: Collection[str]) -> dict[str, ArchivedMessage]: ...

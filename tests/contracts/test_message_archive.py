@@ -3,6 +3,7 @@ projector's messages_by_id rows answer."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -107,6 +108,20 @@ async def test_message_archive__rewriting_the_same_rows_changes_nothing(subject:
     once = await subject.archive.get_many([mid])
     await subject.write(writes)  # at-least-once: the projector may write a batch again
     assert await subject.archive.get_many([mid]) == once
+
+
+async def test_message_archive__many_callers_at_once_each_get_their_own_answer(
+    subject: Archive,
+) -> None:
+    stored = [message_id() for _ in range(150)]
+    await subject.write([row(mid, seq=n, offset=n) for n, mid in enumerate(stored)])
+    asks = [[stored[n], stored[(n * 7) % 150], message_id()] for n in range(150)]
+    # One caller gives up at once: the others' answers do not depend on it.
+    abandoned = asyncio.ensure_future(subject.archive.get_many(stored[:40]))
+    abandoned.cancel()
+    answers = await asyncio.gather(*(subject.archive.get_many(ask) for ask in asks))
+    for ask, answer in zip(asks, answers, strict=True):
+        assert {m: a.seq for m, a in answer.items()} == {m: stored.index(m) for m in ask[:2]}
 
 
 async def test_message_archive__a_recall_without_its_send_is_no_message(subject: Archive) -> None:
