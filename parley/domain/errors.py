@@ -236,8 +236,9 @@ REASONS: dict[Reason, ReasonInfo] = {
     ),
     Reason.READ_MODELS_UNAVAILABLE: ReasonInfo(
         "UNAVAILABLE",
-        "The read models (Cassandra) did not answer about a message older than the in-memory "
-        "window (an ack, recall, forward or GetSendStatus of it); nothing was written.",
+        "The read models (Cassandra) did not answer about a message or media older than the "
+        "in-memory window (an ack, recall, forward or GetSendStatus of the message; a send or "
+        "download of the media); nothing was written.",
         "Retry in a moment.",
     ),
 }
