@@ -124,6 +124,11 @@ def conversation_notice(state: ConversationState, user: str, offset: int) -> Con
 
 def mention_count(state: ConversationState, user: str) -> int:
     """Unread messages that mention the user or everyone (a message counts once)."""
+    return len(mention_seqs(state, user))
+
+
+def mention_seqs(state: ConversationState, user: str) -> set[int]:
+    """The seqs of the unread messages that mention the user or everyone."""
     view = state.members[user]
     last = visible_last(state.last_seq, view.until_seq)
     seqs = {q for q in state.mentions.get(user, ()) if view.read_seq < q <= last}
@@ -132,4 +137,4 @@ def mention_count(state: ConversationState, user: str) -> int:
         for q, sender in state.mention_all
         if counts_mention_all(q, sender, user, view.read_seq, view.joined_seq, last)
     }
-    return len(seqs)
+    return seqs
