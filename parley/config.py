@@ -172,8 +172,9 @@ class Settings(BaseSettings):
         description="How long the ingress keeps each send in memory to answer a retry or "
         "GetSendStatus, seconds of server time behind the newest send. Processes keep each "
         "message for this or the recall window, whichever is longer; older ones are read from "
-        "Cassandra (messages_by_id), so a retry still never makes a second message; keep it far "
-        "above the projector's lag, which the archive trails the log by.",
+        "Cassandra (messages_by_id), so a retry marked `retry` (the SDK marks its resends) "
+        "still never makes a second message; keep it far above the projector's lag, which the "
+        "archive trails the log by.",
     )
     rate_per_second: int = Field(
         default=10, gt=0, description="Rate-limited sends per user per second."

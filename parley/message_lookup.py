@@ -47,9 +47,9 @@ class MessageLookup:
         return await self._read(wanted, use)
 
     async def for_send(self, command: SendCommand) -> ArchivedMessages:
-        """The messages a send forwards that the index does not hold and, when the ledger has
-        no entry for its client message id, the message that id made before the idempotency
-        window (a retry must be answered with it, never make a second one).
+        """The messages a send forwards that the index does not hold and, for a declared retry
+        the ledger has no entry for, the message its id made before the idempotency window (a
+        retry must be answered with it, never make a second one).
 
         The archive is read once for both. When it does not answer, a send that forwards an
         old message is READ_MODELS_UNAVAILABLE; any other goes on as a fresh send (logged and
@@ -58,7 +58,12 @@ class MessageLookup:
         """
         forwarded = [m for m in forwarded_ids(command.content) if not self._model.messages.get(m)]
         own = message_id_for(command.sender, command.client_message_id)
-        asks_own = self._model.sends.lookup(command.sender, command.client_message_id) is None
+        # Only a declared retry: a read per fresh send costs the ingress more CPU than the send
+        # itself (measured: bench-ingest p50 5 -> 58 ms at 800/s on this machine).
+        asks_own = (
+            command.retry
+            and self._model.sends.lookup(command.sender, command.client_message_id) is None
+        )
         wanted = list(dict.fromkeys([*forwarded, *([own] if asks_own else [])]))
         if not wanted or self._archive is None:
             return NO_ARCHIVED_MESSAGES

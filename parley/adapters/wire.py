@@ -265,6 +265,7 @@ def send_command_from_proto(req: ingress_pb2.SendMessageRequest, sender: str) ->
         reply_to_message_id=req.reply_to_message_id,
         ext=tuple(sorted(req.ext.items())),
         receipt_requested=req.receipt_requested,
+        retry=req.retry,
     )
 
 

@@ -51,6 +51,8 @@ class SendCommand:
     reply_to_message_id: str = ""
     ext: tuple[tuple[str, str], ...] = ()  # sorted (key, value) pairs
     receipt_requested: bool = False
+    # The client repeats a send whose answer it lost: past the ledger's window, look it up.
+    retry: bool = False
 
 
 @dataclass(frozen=True)

@@ -107,11 +107,14 @@ class ParleyClient:
         reply_to: str = "",
         ext: dict[str, str] | None = None,
         receipt_requested: bool = False,
+        retry: bool = False,
     ) -> SentMessage:
         """Sends once, however often the network fails: every retry carries the same client
         message id, so the server answers a retry with the original message (duplicate=True).
         Without `client_message_id` the SDK makes one (the server requires it). A rate-limited
-        send is sent again after the server's retry delay."""
+        send is sent again after the server's retry delay. Pass `retry=True` when the app
+        resends a send whose answer it never got (say after a restart): the SDK marks its own
+        resends so, and the server then finds the original even past its idempotency window."""
         cmid = client_message_id or uuid.uuid4().hex
         request = ingress_pb2.SendMessageRequest(
             conversation=conversation.to_proto(),
@@ -123,8 +126,10 @@ class ParleyClient:
             reply_to_message_id=reply_to,
             ext=ext or {},
             receipt_requested=receipt_requested,
+            retry=retry,
         )
         for attempt in range(SEND_ATTEMPTS):
+            request.retry = retry or attempt > 0
             try:
                 reply = await self._call(self.messaging.SendMessage, request)
                 break

@@ -178,15 +178,16 @@ async def test_old_message__send_status_and_a_retry_answer_the_original(world: W
         ingress_pb2.SEND_STATUS_ACCEPTED, message_id, original.order_key,
     )  # fmt: skip
     assert (status.conversation_key, status.server_time_ms) == ("g:g1", original.sent_at_ms)
-    # 2. the same send again is its duplicate, and nothing new is written
+    # 2. the same send again, marked as a retry (the SDK marks its resends), is its duplicate,
+    #    and nothing new is written
     before = len(world.events())
-    retry = await alice.send(GROUP, "g1", "from long ago", cmid=cmid)
+    retry = await alice.send(GROUP, "g1", "from long ago", cmid=cmid, retry=True)
     assert (retry.message_id, retry.order_key, retry.duplicate) == (
         message_id, original.order_key, True,
     )  # fmt: skip
     # 3. the same id for another message is still a conflict
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await alice.send(GROUP, "g1", "something else", cmid=cmid)
+        await alice.send(GROUP, "g1", "something else", cmid=cmid, retry=True)
     assert reason_of(caught.value) is Reason.CLIENT_MESSAGE_ID_CONFLICT
     sends = [e for e in world.events()[before:] if isinstance(e.payload, MessageSent)]
     assert sends == []

@@ -94,18 +94,21 @@ async def test_message_lookup__an_archive_that_does_not_answer_is_read_models_un
     assert caught.value.reason is Reason.READ_MODELS_UNAVAILABLE
 
 
-async def test_message_lookup__a_send_asks_for_its_own_id_only_when_the_ledger_forgot_it() -> None:
+async def test_message_lookup__a_retry_asks_for_its_own_id_only_when_the_ledger_forgot_it() -> None:
     world = World()
     world.send("alice", "c-1", at_ms=1_000)
-    retry = SendCommand("alice", GROUP, "team", "c-1", TextContent("text of c-1"))
+    retry = SendCommand("alice", GROUP, "team", "c-1", TextContent("text of c-1"), retry=True)
     assert (await world.lookup.for_send(retry)) == {}  # the ledger answers it
     assert world.archive.reads == 0
     world.send("alice", "c-2", at_ms=10_000)  # c-1 leaves the ledger's window
     found = await world.lookup.for_send(retry)
     assert set(found) == {message_id_for("alice", "c-1")}
+    # A send not marked as a retry never costs a read, whether fresh or a late repeat.
     fresh = SendCommand("alice", GROUP, "team", "c-3", TextContent("new"))
+    unmarked = SendCommand("alice", GROUP, "team", "c-1", TextContent("text of c-1"))
     assert (await world.lookup.for_send(fresh)) == {}
-    assert world.archive.reads == 2
+    assert (await world.lookup.for_send(unmarked)) == {}
+    assert world.archive.reads == 1
 
 
 async def test_message_lookup__without_the_archive_a_fresh_send_goes_on_a_forward_not() -> None:

@@ -100,6 +100,7 @@ class SendMessageRequest(_message.Message):
     REPLY_TO_MESSAGE_ID_FIELD_NUMBER: _builtins.int
     EXT_FIELD_NUMBER: _builtins.int
     RECEIPT_REQUESTED_FIELD_NUMBER: _builtins.int
+    RETRY_FIELD_NUMBER: _builtins.int
     client_message_id: _builtins.str
     """Required: chosen by the client, unique per sender (a UUID is fine), 1 to 64 printable ASCII
     characters without spaces. The message id derives from (sender, client_message_id), which is
@@ -110,6 +111,14 @@ class SendMessageRequest(_message.Message):
     priority: _common_pb2.Priority.ValueType
     reply_to_message_id: _builtins.str
     receipt_requested: _builtins.bool
+    retry: _builtins.bool
+    """Set when this request repeats a send whose answer the client did not get (a timeout, a
+    lost connection, UNAVAILABLE), including a resend after the app restarted; the SDK sets it
+    on every resend. Within the idempotency window (PARLEY_IDEMPOTENCY_WINDOW_S, 10 minutes)
+    the server recognises any repeat of a client_message_id in memory. Past it, it looks the
+    send up in the read models only when `retry` is set: an unmarked repeat after the window
+    may make a second message. (Looking every fresh send up would cost a Cassandra read each.)
+    """
     @_builtins.property
     def conversation(self) -> _common_pb2.ConversationRef: ...
     @_builtins.property
@@ -136,10 +145,11 @@ class SendMessageRequest(_message.Message):
         reply_to_message_id: _builtins.str = ...,
         ext: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         receipt_requested: _builtins.bool = ...,
+        retry: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "conversation", b"conversation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "client_message_id", b"client_message_id", "conversation", b"conversation", "ext", b"ext", "mention_all", b"mention_all", "mentioned_user_ids", b"mentioned_user_ids", "priority", b"priority", "receipt_requested", b"receipt_requested", "reply_to_message_id", b"reply_to_message_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "client_message_id", b"client_message_id", "conversation", b"conversation", "ext", b"ext", "mention_all", b"mention_all", "mentioned_user_ids", b"mentioned_user_ids", "priority", b"priority", "receipt_requested", b"receipt_requested", "reply_to_message_id", b"reply_to_message_id", "retry", b"retry"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
