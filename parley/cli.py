@@ -1,10 +1,13 @@
-"""The `parley` console script: a dispatcher over parley/commands/ (run, status, token, chat)."""
+"""The `parley` console script: a dispatcher over parley/commands/ (run, status, token, chat,
+replay, audit)."""
 
 from __future__ import annotations
 
 import click
 
+from parley.commands.audit import audit
 from parley.commands.chat import chat
+from parley.commands.replay import replay_command
 from parley.commands.run import run
 from parley.commands.status import status
 from parley.commands.token import token
@@ -15,7 +18,9 @@ def cli() -> None:
     """Parley: an event-sourced instant-messaging backend."""
 
 
+cli.add_command(audit)
 cli.add_command(chat)
+cli.add_command(replay_command)
 cli.add_command(run)
 cli.add_command(status)
 cli.add_command(token)

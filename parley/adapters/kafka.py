@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ from parley.domain.events import Event, Position
 from parley.domain.streams import Stream, stream_for
 from parley.ports import EventLogUnavailable
 
-__all__ = ["KafkaEventFeed", "KafkaEventLog"]
+__all__ = ["PARTITIONER", "KafkaEventFeed", "KafkaEventLog", "partition_for"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,16 @@ CONNECT_TIMEOUT_S = 5.0
 # Appends are refused at once while librdkafka reports every broker down; this is how often the
 # poller re-checks the cluster to lift that state.
 PROBE_INTERVAL_S = 1.0
+# librdkafka's default, named so it cannot change unnoticed: a conversation's events are in
+# partition crc32(key) % partitions, which audits read alone (`partition_for`). Not the Java
+# clients' murmur2: changing it would move every conversation of an existing log.
+PARTITIONER = "consistent_random"
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition KafkaEventLog writes `key`'s events to (librdkafka's consistent_random:
+    CRC-32 of the key bytes modulo the partition count; keys are never empty)."""
+    return zlib.crc32(key.encode()) % partitions
 
 
 class KafkaEventLog:
@@ -63,6 +74,7 @@ class KafkaEventLog:
             "client.id": client_id,
             "enable.idempotence": True,
             "acks": "all",
+            "partitioner": PARTITIONER,
             "linger.ms": linger_ms,
             "message.timeout.ms": MESSAGE_TIMEOUT_MS,
             "reconnect.backoff.max.ms": 1000,

@@ -1,0 +1,135 @@
+"""One conversation's events from Kafka (confluent-kafka): only the partition its key maps to,
+between offsets resolved from offsets or times (the broker's time index), filtered by key."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+
+from confluent_kafka import Consumer, TopicPartition
+
+from parley.adapters.kafka import partition_for
+from parley.adapters.kafka_feed import METADATA_TIMEOUT_S, watermarks
+from parley.adapters.wire import UndecodableEvent, decode_event
+from parley.domain.audit_bounds import Bound, OffsetBound
+from parley.domain.events import Logged, Position
+from parley.ports import EventLogUnavailable
+
+log = logging.getLogger(__name__)
+
+CHUNK = 20_000  # records per consume() call
+WAIT_S = 1.0
+
+
+@dataclass(frozen=True)
+class ConversationSpan:
+    """The offsets of the conversation's partition to read: [start, end)."""
+
+    topic: str
+    partition: int
+    start: int
+    end: int
+    low: int  # the partition's first offset still held, and its end, when resolved
+    high: int
+
+
+class KafkaConversationLog:
+    """Reads one conversation's events in log order. A conversation's events are all in one
+    partition (DESIGN decision 2); only that partition is fetched, from the first offset the
+    bounds allow, so an audit of one conversation never reads the rest of the log."""
+
+    def __init__(self, bootstrap: str, topic: str, client_id: str = "parley-audit") -> None:
+        self.topic = topic
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "client.id": client_id,
+                "group.id": client_id,  # required by the client; never joined or committed
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "fetch.wait.max.ms": 10,
+                # Bulk reads of one partition: large fetches, fewer round trips.
+                "max.partition.fetch.bytes": 16 * 1024 * 1024,
+                "logger": logging.getLogger("librdkafka.consumer"),
+            }
+        )
+        self._marks = watermarks(self._consumer, [topic])
+
+    def __enter__(self) -> KafkaConversationLog:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._consumer.close()
+
+    @property
+    def partitions(self) -> int:
+        return len(self._marks)
+
+    def span(
+        self, key: str, start: Bound | None, end: Bound | None, partition: int | None = None
+    ) -> ConversationSpan:
+        """Offsets of `key`'s partition from `start` to `end`, both inclusive: an offset bound
+        is that offset, a time bound the records the log timestamped at or before/after it.
+        `partition` overrides the key's (a log written by a producer with another partitioner)."""
+        if partition is None:
+            partition = partition_for(key, self.partitions)
+        low, high = self._marks[(self.topic, partition)]
+        first = low if start is None else max(low, self._offset_at(partition, start, high, 0))
+        stop = high if end is None else min(high, self._offset_at(partition, end, high, 1))
+        return ConversationSpan(self.topic, partition, first, max(first, stop), low, high)
+
+    def _offset_at(self, partition: int, bound: Bound, high: int, after: int) -> int:
+        """The first offset at `bound` (after=0) or just past it (after=1)."""
+        if isinstance(bound, OffsetBound):
+            return bound.offset + after
+        wanted = TopicPartition(self.topic, partition, bound.time_ms + after)
+        (found,) = self._consumer.offsets_for_times([wanted], timeout=METADATA_TIMEOUT_S)
+        if found.error is not None:
+            raise EventLogUnavailable(f"offsets_for_times failed: {found.error}")
+        return high if found.offset < 0 else int(found.offset)  # none that late: the end
+
+    def read(self, key: str, span: ConversationSpan) -> Iterator[tuple[Logged, int]]:
+        """(event, the log's timestamp in ms) for each event of `key` in the span, in order;
+        records that are not Parley events are skipped with a log line."""
+        if span.start >= span.end:
+            return
+        wanted = key.encode()
+        self._consumer.assign([TopicPartition(span.topic, span.partition, span.start)])
+        try:
+            at = span.start
+            while at < span.end:
+                # Offsets are contiguous: asking for exactly what is left returns at once at
+                # the end of the span instead of waiting out the timeout for a full chunk.
+                for record in self._consumer.consume(min(CHUNK, span.end - at), WAIT_S):
+                    if record.error() is not None:
+                        continue
+                    offset = record.offset()
+                    assert offset is not None
+                    if offset >= span.end:
+                        at = span.end
+                        break
+                    at = offset + 1
+                    if record.key() != wanted:
+                        continue
+                    try:
+                        event = decode_event(record.value() or b"")
+                    except UndecodableEvent:
+                        log.exception("skipped an undecodable record at p%s@%s",
+                                      span.partition, offset)  # fmt: skip
+                        continue
+                    yield (
+                        Logged(event, Position(span.partition, offset), span.topic),
+                        (record.timestamp()[1]),
+                    )
+        finally:
+            self._consumer.unassign()
