@@ -50,6 +50,10 @@ class MinioExportStore:
         )  # fmt: skip
         return cls(client, bucket)
 
+    @property
+    def client(self) -> Minio:
+        return self._client
+
     def ensure_bucket(self) -> bool:
         """Creates the bucket with Object Lock; an existing bucket must have it. True when the
         bucket was created."""
