@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-FORMAT_VERSION = 4  # bump whenever a fold's document changes shape or meaning
+FORMAT_VERSION = 5  # bump whenever a fold's document changes shape or meaning
 
 
 class Unusable(StrEnum):

@@ -89,6 +89,12 @@ class DeliveryFold:
                 for user in key.split(":")[1:]:
                     self._of_user.setdefault(user, set()).add(key)
         projected = project(state, logged)
+        # Delivery pushes the reducer's seqs and nothing of its read-model bookkeeping: unread
+        # mentions and tracked receipts grow with the messages nobody has read yet, and only the
+        # projector's rows and notices need them (its own state keeps them).
+        state.mentions.clear()
+        state.mention_all.clear()
+        state.receipts.clear()
         if isinstance(event.payload, _MEMBERSHIP):
             self._index_members(key, before, self.members_of(key))
         return projected, before
