@@ -55,7 +55,11 @@ class KafkaConversationLog:
                 "logger": logging.getLogger("librdkafka.consumer"),
             }
         )
-        self._marks = watermarks(self._consumer, [topic])
+        try:
+            self._marks = watermarks(self._consumer, [topic])
+        except BaseException:
+            self._consumer.close()
+            raise
 
     def __enter__(self) -> KafkaConversationLog:
         return self

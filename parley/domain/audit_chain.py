@@ -85,7 +85,9 @@ class ChainWriter:
         self.count = 0
 
     def line(self, record: Plain) -> bytes:
-        text = to_json({"n": self.count, "prev": self.head, **record}).encode()
+        body = to_json(record)  # "{...}": the record's own fields follow the chain's two
+        comma = "," if len(body) > 2 else ""
+        text = f'{{"n":{self.count},"prev":"{self.head}"{comma}{body[1:]}'.encode()
         self.head = hashlib.sha256(text).hexdigest()
         self.count += 1
         return text + b"\n"
@@ -131,8 +133,46 @@ def _parse(line: bytes) -> _Entry | None:
     return _Entry(n, prev, record)
 
 
+# The start of every record as ChainWriter and trail_record lay it out: what the fast pass reads.
+_LAYOUT = re.compile(
+    rb'\{"n":(\d+),"prev":"([0-9a-f]{64})","partition":(-?\d+),"offset":(\d+),'
+    rb'"log_time_ms":-?\d+,"event":\{"event_id":"(?:[^"\\]|\\.)*","type":"\w+",'
+    rb'"conversation_key":"([^"\\]*)"'
+)
+
+
 def verify(manifest: Manifest, data: bytes) -> Verdict:
     """Recomputes the chain of `data` (the trail's bytes) against `manifest`."""
+    return _intact(manifest, data) or _examine(manifest, data)
+
+
+def _intact(manifest: Manifest, data: bytes) -> Verdict | None:
+    """The verdict on a trail whose every record is in place, chained and in range; None when
+    anything is off, for `_examine` to name. An intact chain ending on the manifest's head
+    means these are the exported bytes, so no JSON needs parsing: sha256 and the layout of
+    each record's start are enough (about 10 times faster than parsing)."""
+    if data and not data.endswith(b"\n"):
+        return None
+    lines = data.split(b"\n")[:-1]
+    if len(lines) != manifest.events:
+        return None
+    prev, last, key = manifest.genesis.encode(), manifest.from_offset - 1, manifest.conversation
+    match, sha256, wanted_key = _LAYOUT.match, hashlib.sha256, key.encode()
+    for i, line in enumerate(lines):
+        found = match(line)
+        if found is None or found[2] != prev or int(found[1]) != i:
+            return None
+        offset = int(found[4])
+        in_range = last < offset <= manifest.to_offset and found[5] == wanted_key
+        if not in_range or int(found[3]) != manifest.partition:
+            return None
+        prev, last = sha256(line).hexdigest().encode(), offset
+    head = prev.decode()
+    return Verdict(len(lines), head, None) if head == manifest.head else None
+
+
+def _examine(manifest: Manifest, data: bytes) -> Verdict:
+    """Parses every record to name the first that departs from the export."""
     lines = data.split(b"\n")
     complete = lines[-1] == b""  # every record ends with a newline
     if complete:

@@ -18,34 +18,31 @@ from parley.domain.events import CONTENT_TYPES, Event, Logged, MessageSent
 
 Plain = dict[str, Any]
 
-# Field names per dataclass, computed once: dataclasses.fields() per value is slow.
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _fields_of(kind: type) -> tuple[str, ...]:
-    names = _FIELDS.get(kind)
-    if names is None:
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
-    return names
+_SCALARS = (str, int, bool, type(None))
+_TAGS = {kind: {"type": message_type.name} for kind, message_type in CONTENT_TYPES.items()}
 
 
 def plain(value: Any) -> Any:
     """JSON values of a domain value: enums by name, bytes as base64, a content tagged with
-    its message type, `ext` pairs as an object."""
+    its message type, `ext` pairs as an object. On the export's hot path: a dataclass is read
+    through its __dict__, scalars copied as they are."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind in _SCALARS:
         return value
     if isinstance(value, Enum):
         return value.name
     if kind is tuple:
-        return [plain(item) for item in value]
+        return [item if type(item) is str else plain(item) for item in value]
     if kind is bytes:
         return base64.b64encode(value).decode()
     if dataclasses.is_dataclass(value):
-        out: Plain = {"type": CONTENT_TYPES[kind].name} if kind in CONTENT_TYPES else {}
-        for name in _fields_of(kind):
-            item = getattr(value, name)
-            out[name] = dict(item) if name == "ext" else plain(item)
+        tag = _TAGS.get(kind)
+        out: Plain = dict(tag) if tag is not None else {}
+        for name, item in vars(value).items():
+            if type(item) in _SCALARS:
+                out[name] = item
+            else:
+                out[name] = dict(item) if name == "ext" else plain(item)
         return out
     return value
 
@@ -74,9 +71,12 @@ def trail_record(logged: Logged, log_time_ms: int) -> Plain:
     }
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def to_json(record: Plain) -> str:
     """Compact JSON, non-ASCII kept as UTF-8, keys in the record's own order."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(record)
 
 
 def text_line(logged: Logged) -> str:

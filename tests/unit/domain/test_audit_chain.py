@@ -7,7 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from parley.domain.audit_chain import GENESIS, BadManifest, ChainWriter, Manifest, verify
+from parley.domain.audit_chain import (
+    GENESIS,
+    BadManifest,
+    ChainWriter,
+    Manifest,
+    _intact,
+    verify,
+)
 from parley.domain.audit_records import trail_record
 from tests.unit.domain.projection_script import GROUP, PEER_AB, Script, scripted_history
 
@@ -109,6 +116,14 @@ def test_verify__an_untouched_export_passes_with_its_head() -> None:
 
     assert verdict.ok and verdict.records == manifest.events > 40
     assert verdict.head == manifest.head != GENESIS
+
+
+def test_verify__an_untouched_export_passes_without_parsing_json() -> None:
+    manifest, data = export_of(long_history(), GROUP)
+
+    fast = _intact(manifest, data)
+
+    assert fast is not None and fast.ok and fast.head == manifest.head
 
 
 def test_verify__an_empty_export_passes_on_genesis() -> None:
