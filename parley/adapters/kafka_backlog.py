@@ -110,6 +110,8 @@ class KafkaBacklog:
             with contextlib.suppress(queue.Empty):  # unblock a reader waiting for room
                 self._chunks.get(timeout=0.1)
         self._thread = None
+        with contextlib.suppress(queue.Full):  # and a `take` still waiting (a cancelled one)
+            self._chunks.put_nowait(None)
 
     def _read(self, consumer: Consumer, ends: dict[int, int], remaining: set[int]) -> None:
         try:
