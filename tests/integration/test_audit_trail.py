@@ -44,15 +44,19 @@ async def test_audit_trail__shows_a_recalled_message_then_its_recall(
         (p.partition, p.offset) for _, p in logged.of(PEER_AB)
     ]
     assert all(r["event"]["conversation_key"] == PEER_AB for r in records)
+    sent = next(
+        i
+        for i, r in enumerate(records)
+        if r["event"]["payload"].get("content") == {"type": "TEXT", "text": "hi alice"}
+    )
+    mid = records[sent]["event"]["payload"]["message_id"]  # fmt: skip
     types = [(r["event"]["type"], r["event"]["payload"].get("message_id")) for r in records]
-    sent = types.index(("MessageSent", "m2"))
-    recalled = types.index(("MessageRecalled", "m2"))
-    assert records[sent]["event"]["payload"]["content"] == {"type": "TEXT", "text": "hi alice"}
+    recalled = types.index(("MessageRecalled", mid))
     assert sent < recalled and records[recalled]["event"]["actor"] == "bob"
     text = await run_cli(projection_env, "audit", "trail", "--conversation", PEER_AB)
     lines = text.stdout.splitlines()
-    shown = next(i for i, line in enumerate(lines) if 'MessageSent m2 TEXT "hi alice"' in line)
-    assert "MessageRecalled" in lines[shown + 1] and '"m2"' in lines[shown + 1]
+    shown = next(i for i, line in enumerate(lines) if f'MessageSent {mid} TEXT "hi alice"' in line)
+    assert "MessageRecalled" in lines[shown + 1] and f'"{mid}"' in lines[shown + 1]
 
 
 async def test_audit_trail__offset_and_time_bounds(projection_env: ProjectionEnv) -> None:
