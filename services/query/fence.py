@@ -52,7 +52,11 @@ class ReadFence:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout_s
         while True:
-            await self._refresh()
+            try:
+                await self._refresh()
+            except Exception as error:  # the read itself will say whether Cassandra answers
+                log.warning("projection positions unreadable, read not held back: %r", error)
+                return
             if not still_ahead(required, self._applied):
                 return
             if loop.time() >= deadline:
