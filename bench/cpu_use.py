@@ -18,6 +18,7 @@ PYTHON_MODULES = {
     "streams": "projector",
     "services.delivery": "delivery",
     "services.media": "media",
+    "services.checkpoints": "checkpoints",
 }
 JAVA_MAIN_CLASSES = {
     "kafka.Kafka": "kafka",

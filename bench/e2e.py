@@ -212,6 +212,13 @@ def running_system(
         spawn(["streams", "--app-id", f"bench-e2e-{run}"], env, f"bench-e2e-{run}-projector.log"),
         spawn(["services.delivery"], env, f"bench-e2e-{run}-delivery.log"),
         spawn(["services.media"], env, f"bench-e2e-{run}-media.log"),
+        # As `parley run` does; a checkpoint every 20,000 events seals several during a run, so
+        # a pause it caused would show in the latencies.
+        spawn(
+            ["services.checkpoints"],
+            env | {"PARLEY_CHECKPOINT_EVERY_EVENTS": "20000"},
+            f"bench-e2e-{run}-checkpoints.log",
+        ),
     ]
     try:
         wait_serving(f"127.0.0.1:{iport}", 120)
