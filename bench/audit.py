@@ -26,9 +26,10 @@ from typing import Any, TypeVar
 from confluent_kafka import Producer
 from minio.error import S3Error
 
-from bench.project import ROOT, wait_applied
+from bench.project import ROOT, cpu_s, wait_applied
 from bench.restart import TimedWorkload
 from infra.local.migrations import apply as apply_migrations
+from infra.local.settings import Settings as InfraSettings
 from parley.adapters.cassandra import connect
 from parley.adapters.kafka import PARTITIONER
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
@@ -104,6 +105,14 @@ def build_log(bootstrap: str, topic: str, work: TimedWorkload, events: int) -> N
         if n % 10_000 == 0:
             producer.poll(0)
     producer.flush(300)
+
+
+def with_cpu(action: Callable[[], T]) -> tuple[T, dict[str, float]]:
+    """The result, and the CPU seconds this process and Cassandra spent meanwhile."""
+    cassandra = int((InfraSettings.from_env().var_root / "run" / "cassandra.pid").read_text())
+    ours, theirs = time.process_time(), cpu_s(cassandra)
+    result = action()
+    return result, {"replay": time.process_time() - ours, "cassandra": cpu_s(cassandra) - theirs}
 
 
 def timed(action: Callable[[], T]) -> tuple[T, float]:
@@ -208,9 +217,11 @@ def main() -> None:
                    "audited": {"conversation": HOT, **hot}}  # fmt: skip
         exported = export_and_verify(settings, tag)
         result |= exported
-        report = asyncio.run(replay(settings, keyspaces[0]))
+        report, cpu = with_cpu(lambda: asyncio.run(replay(settings, keyspaces[0])))
         result |= {"replay_events_per_s": round(report.events_per_s),
-                   "replay_s": round(report.seconds, 1)}  # fmt: skip
+                   "replay_s": round(report.seconds, 1),
+                   "replay_cpu_us_per_event": {name: round(seconds * 1e6 / report.events)
+                                               for name, seconds in cpu.items()}}  # fmt: skip
         small_work = TimedWorkload(args.simulated_rate, start_ms)
         build_log(base.kafka_bootstrap, small, small_work, args.catch_up_events)
         result["live_catch_up_events_per_s"] = round(
