@@ -179,6 +179,13 @@ class Settings(BaseSettings):
     rate_per_second: int = Field(
         default=10, gt=0, description="Rate-limited sends per user per second."
     )
+    kafka_message_timeout_ms: int = Field(
+        default=8000,
+        gt=0,
+        description="How long the ingress's producer keeps trying to write a record (no leader, "
+        "no broker): until then a send answered UNAVAILABLE in an outage may still be written "
+        "once Kafka is back, and a retry with the same client message id waits for it.",
+    )
     read_your_writes_timeout_s: float = Field(
         default=2.0,
         ge=0,

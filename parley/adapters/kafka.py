@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 # librdkafka gives a record up after this long (no leader, a broker that stopped answering);
 # until then it keeps it through an outage and sends it, in order, once a broker is back.
 MESSAGE_TIMEOUT_MS = 8000
-# A record without a delivery report after this long is failed by us (librdkafka never should).
-DELIVERY_DEADLINE_S = MESSAGE_TIMEOUT_MS / 1000 + 2
+# A record without a delivery report this long after its message timeout is failed by us
+# (librdkafka never should leave one).
+DELIVERY_GRACE_S = 2.0
 # How long start() waits for the cluster's metadata before declaring the log unavailable.
 CONNECT_TIMEOUT_S = 5.0
 # Appends are refused at once while librdkafka reports every broker down; this is how often the
@@ -66,7 +67,9 @@ class KafkaEventLog:
         *,
         client_id: str = "parley-event-log",
         linger_ms: int = 1,
+        message_timeout_ms: int = MESSAGE_TIMEOUT_MS,
     ) -> None:
+        self._delivery_deadline_s = message_timeout_ms / 1000 + DELIVERY_GRACE_S
         self._bootstrap = bootstrap
         self._topics = {stream: stream.value for stream in Stream} | dict(topics or {})
         self._config: dict[str, Any] = {
@@ -76,7 +79,7 @@ class KafkaEventLog:
             "acks": "all",
             "partitioner": PARTITIONER,
             "linger.ms": linger_ms,
-            "message.timeout.ms": MESSAGE_TIMEOUT_MS,
+            "message.timeout.ms": message_timeout_ms,
             "reconnect.backoff.max.ms": 1000,
             "error_cb": self._on_error,
             "logger": logging.getLogger("librdkafka.producer"),  # not librdkafka's own stderr
@@ -136,8 +139,9 @@ class KafkaEventLog:
             metrics.UNACKNOWLEDGED_APPENDS.inc()
             # librdkafka reports every record within message.timeout.ms; this timer is only a
             # safety net, and far cheaper per append than asyncio.wait_for.
+            deadline_s = self._delivery_deadline_s
             delivery.timer = loop.call_later(
-                DELIVERY_DEADLINE_S, self._settle, delivery, f"no report in {DELIVERY_DEADLINE_S} s"
+                deadline_s, self._settle, delivery, f"no report in {deadline_s} s"
             )
         return await append.wait()
 

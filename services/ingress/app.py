@@ -141,7 +141,9 @@ async def ingress_parts(
         (settings.topic_conversation_events,),
         start_at=start_at,
     )
-    event_log = KafkaEventLog(settings.kafka_bootstrap, topics)
+    event_log = KafkaEventLog(
+        settings.kafka_bootstrap, topics, message_timeout_ms=settings.kafka_message_timeout_ms
+    )
     try:
         await feed.start()
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)

@@ -13,7 +13,6 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from parley.adapters import kafka
 from parley.adapters.kafka_admin import ensure_topics
 from parley.domain.events import MessageSent
 from parley.gen.parley.v1 import ingress_pb2
@@ -85,15 +84,16 @@ async def test_outage__send_fails_with_unavailable_then_retry_lands_once(
 async def test_outage__sends_in_flight_fail_fast_then_retries_land_once(
     ingress_factory: IngressFactory,
     private_kafka: PrivateKafka,
-    monkeypatch: pytest.MonkeyPatch,
     delivery_timeout_ms: int | None,
 ) -> None:
-    if delivery_timeout_ms is not None:
-        monkeypatch.setattr(kafka, "MESSAGE_TIMEOUT_MS", delivery_timeout_ms)
-        monkeypatch.setattr(kafka, "DELIVERY_DEADLINE_S", delivery_timeout_ms / 1000 + 2)
+    timeout = (
+        {} if delivery_timeout_ms is None else {"kafka_message_timeout_ms": delivery_timeout_ms}
+    )
     topics = Topics("conv", "signals", "bcast", "updates")
     ensure_topics(private_kafka.bootstrap, {"conv": 3, "signals": 1, "bcast": 1, "updates": 1})
-    ingress = await ingress_factory(topics=topics, kafka_bootstrap=private_kafka.bootstrap)
+    ingress = await ingress_factory(
+        topics=topics, kafka_bootstrap=private_kafka.bootstrap, **timeout
+    )
     alice = await ingress.client("alice")
     await alice.send(PEER, "bob", text="before the outage")
 
