@@ -36,6 +36,14 @@ def http_pool(timeout_s: float = 10.0, retries: int = 2) -> urllib3.PoolManager:
     )
 
 
+def minio_client(endpoint: str, access_key: str, secret_key: str, *, secure: bool = False) -> Minio:
+    """A MinIO client over the bounded pool: every MinIO adapter connects through this."""
+    return Minio(
+        endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
+        http_client=http_pool(),
+    )  # fmt: skip
+
+
 class MinioBlobStore:
     """Keys live under `prefix` in `bucket` (tests use a unique prefix; production none).
 
@@ -51,11 +59,7 @@ class MinioBlobStore:
     def connect(
         cls, endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool = False
     ) -> MinioBlobStore:
-        client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
-            http_client=http_pool(),
-        )  # fmt: skip
-        return cls(client, bucket)
+        return cls(minio_client(endpoint, access_key, secret_key, secure=secure), bucket)
 
     @property
     def client(self) -> Minio:

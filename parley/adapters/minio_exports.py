@@ -15,7 +15,7 @@ from minio.commonconfig import COMPLIANCE
 from minio.error import S3Error
 from minio.retention import Retention
 
-from parley.adapters.minio import http_pool
+from parley.adapters.minio import minio_client
 
 
 class ExportStoreError(Exception):
@@ -44,11 +44,7 @@ class MinioExportStore:
     def connect(
         cls, endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool = False
     ) -> MinioExportStore:
-        client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
-            http_client=http_pool(),
-        )  # fmt: skip
-        return cls(client, bucket)
+        return cls(minio_client(endpoint, access_key, secret_key, secure=secure), bucket)
 
     @property
     def client(self) -> Minio:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,17 +15,6 @@ from parley.ports import CheckpointStore
 FOLD, TOPIC = "write_model", "conv"
 
 
-@pytest.fixture(scope="module")
-def checkpoint_keyspace(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
-    from infra.local.migrations import apply as apply_migrations
-
-    session = request.getfixturevalue("cassandra_session")
-    keyspace = f"checkpoints_{uuid.uuid4().hex[:8]}"
-    apply_migrations(session, keyspace)
-    yield session, keyspace
-    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
-
-
 @pytest.fixture(params=["memory", "cassandra"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[CheckpointStore]:
     if request.param == "memory":
@@ -34,7 +22,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[CheckpointStore
         return
     from parley.adapters.cassandra import connect
 
-    _, keyspace = request.getfixturevalue("checkpoint_keyspace")
+    keyspace = request.getfixturevalue("contract_keyspace")
     cluster, session = connect(["127.0.0.1"], 9042, keyspace)
     try:
         yield CassandraCheckpointStore(session)

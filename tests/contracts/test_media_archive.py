@@ -5,7 +5,7 @@ the port."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,17 +34,6 @@ class Archive:
     write: Callable[[Sequence[RowWrite]], Awaitable[None]]
 
 
-@pytest.fixture(scope="module")
-def media_keyspace(request: pytest.FixtureRequest) -> Iterator[str]:
-    from infra.local.migrations import apply as apply_migrations
-
-    session = request.getfixturevalue("cassandra_session")
-    keyspace = f"media_archive_{uuid.uuid4().hex[:8]}"
-    apply_migrations(session, keyspace)
-    yield keyspace
-    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
-
-
 @pytest.fixture(params=["memory", "cassandra"])
 async def archive(request: pytest.FixtureRequest) -> AsyncIterator[Archive]:
     if request.param == "memory":
@@ -58,7 +47,7 @@ async def archive(request: pytest.FixtureRequest) -> AsyncIterator[Archive]:
     from parley.adapters.cassandra import connect
     from parley.adapters.cassandra_read_models import CassandraProjectionStore
 
-    cluster, session = connect(["127.0.0.1"], 9042, request.getfixturevalue("media_keyspace"))
+    cluster, session = connect(["127.0.0.1"], 9042, request.getfixturevalue("contract_keyspace"))
     try:
         yield Archive(CassandraMediaArchive(session), CassandraProjectionStore(session).write_rows)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,17 +29,6 @@ class Archive:
     write: Callable[[list[RowWrite]], Awaitable[None]]
 
 
-@pytest.fixture(scope="module")
-def archive_keyspace(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
-    from infra.local.migrations import apply as apply_migrations
-
-    session = request.getfixturevalue("cassandra_session")
-    keyspace = f"message_archive_{uuid.uuid4().hex[:8]}"
-    apply_migrations(session, keyspace)
-    yield session, keyspace
-    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
-
-
 @pytest.fixture(params=["memory", "cassandra"])
 async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Archive]:
     if request.param == "memory":
@@ -52,7 +41,7 @@ async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Archive]:
         return
     from parley.adapters.cassandra import connect
 
-    _, keyspace = request.getfixturevalue("archive_keyspace")
+    keyspace = request.getfixturevalue("contract_keyspace")
     cluster, session = connect(["127.0.0.1"], 9042, keyspace)
     try:
         store = CassandraProjectionStore(session)
