@@ -31,7 +31,7 @@ _CQL = {
     "oldest": "SELECT * FROM messages_by_conversation WHERE conversation_key = ? "
     "AND seq >= ? AND seq <= ? ORDER BY seq ASC LIMIT ?",
     "by_seq": "SELECT * FROM messages_by_conversation WHERE conversation_key = ? AND seq = ?",
-    "seq_of": "SELECT seq FROM message_seq_by_id WHERE conversation_key = ? AND message_id = ?",
+    "seq_of": "SELECT conversation_key, seq FROM messages_by_id WHERE message_id = ?",
     "head": "SELECT * FROM conversation_heads WHERE conversation_key = ?",
     "user_rows": f"SELECT * FROM conversations_by_user WHERE user_id = ? LIMIT {MAX_CONVERSATIONS}",
     "user_row": "SELECT * FROM conversations_by_user WHERE user_id = ? AND conversation_key = ?",
@@ -100,8 +100,8 @@ class CassandraReadModelQueries:
         return history_from_row(rows[0]) if rows else None
 
     async def seq_of(self, key: str, message_id: str) -> int | None:
-        rows = await self._rows("seq_of", key, message_id)
-        return int(rows[0].seq) if rows else None
+        rows = await self._rows("seq_of", message_id)
+        return int(rows[0].seq) if rows and rows[0].conversation_key == key else None
 
     async def head(self, key: str) -> HeadRow | None:
         rows = await self._rows("head", key)

@@ -37,7 +37,6 @@ from parley.domain.read_models import (
     MentionRow,
     MessageByIdRecalled,
     MessageByIdRow,
-    MessageSeqRow,
     ReaderRow,
     RowWrite,
     UserConversationRow,
@@ -54,11 +53,9 @@ _CQL: dict[str, str] = {
     "event_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "recall": "UPDATE messages_by_conversation SET body = null, recalled = true, recalled_by = ?, "
     "recalled_at_ms = ?, event_offset = ? WHERE conversation_key = ? AND seq = ?",
-    "message_seq": "INSERT INTO message_seq_by_id (conversation_key, message_id, seq, sender_id, "
-    "receipt_requested, event_offset) VALUES (?, ?, ?, ?, ?, ?)",
     "message_by_id": "INSERT INTO messages_by_id (message_id, conversation_key, seq, sender_id, "
-    "sent_at_ms, order_key, masked, recalled, content_digest, fingerprint, event_offset) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "sent_at_ms, order_key, masked, recalled, content_digest, fingerprint, receipt_requested, "
+    "event_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "recall_by_id": "UPDATE messages_by_id SET recalled = true, event_offset = ? "
     "WHERE message_id = ?",
     "head": "INSERT INTO conversation_heads (conversation_key, conversation_type, last_seq, "
@@ -78,15 +75,14 @@ _CQL: dict[str, str] = {
     "reader": "INSERT INTO readers_by_message (conversation_key, seq, reader_id, read_at_ms, "
     "event_offset) VALUES (?, ?, ?, ?, ?)",
     "erase_history": "DELETE FROM messages_by_conversation WHERE conversation_key = ?",
-    "erase_seqs": "DELETE FROM message_seq_by_id WHERE conversation_key = ?",
     "save_state": "INSERT INTO projection_state_by_conversation (conversation_key, "
     "kafka_partition, applied_offset, state) VALUES (?, ?, ?, ?)",
     "load_state": "SELECT state FROM projection_state_by_conversation WHERE conversation_key = ?",
     "recent": "SELECT seq, message_id, sender_id, receipt_requested, sent_at_ms "
     "FROM messages_by_conversation "
     "WHERE conversation_key = ? AND seq <= ? LIMIT ?",
-    "ref": "SELECT seq, sender_id, receipt_requested FROM message_seq_by_id "
-    "WHERE conversation_key = ? AND message_id = ?",
+    "ref": "SELECT conversation_key, seq, sender_id, receipt_requested FROM messages_by_id "
+    "WHERE message_id = ?",
     "position": "INSERT INTO projection_positions (projector, topic, partition, applied_offset, "
     "updated_at) VALUES (?, ?, ?, ?, ?)",
     "positions": "SELECT topic, partition, applied_offset FROM projection_positions "
@@ -116,14 +112,11 @@ def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
     if isinstance(w, HistoryRecalled):
         values = (w.recalled_by, w.recalled_at_ms, w.event_offset, w.conversation_key, w.seq)
         return [("recall", values, ("history", w.conversation_key))]
-    if isinstance(w, MessageSeqRow):
-        values = (w.conversation_key, w.message_id, w.seq, w.sender_id, w.receipt_requested,
-                  w.event_offset)  # fmt: skip
-        return [("message_seq", values, ("message_seq", w.conversation_key))]
     if isinstance(w, MessageByIdRow):
         values = (
             w.message_id, w.conversation_key, w.seq, w.sender_id, w.sent_at_ms, w.order_key,
-            w.masked, w.recalled, w.content_digest, w.fingerprint, w.event_offset,
+            w.masked, w.recalled, w.content_digest, w.fingerprint, w.receipt_requested,
+            w.event_offset,
         )  # fmt: skip
         return [("message_by_id", values, ("message_by_id", w.message_id))]
     if isinstance(w, MessageByIdRecalled):
@@ -159,10 +152,7 @@ def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
         return [("reader", values, ("reader", w.conversation_key, w.seq))]
     assert isinstance(w, HistoryErased)
     key = w.conversation_key
-    return [
-        ("erase_history", (key,), ("history", key)),
-        ("erase_seqs", (key,), ("message_seq", key)),
-    ]
+    return [("erase_history", (key,), ("history", key))]
 
 
 class CassandraProjectionStore:
@@ -264,8 +254,8 @@ class CassandraProjectionStore:
         found: dict[str, MessageRef] = {}
 
         async def look(key: str, message_id: str) -> None:
-            rows = await execute(self._session, self._prepared["ref"], (key, message_id))
-            if rows:
+            rows = await execute(self._session, self._prepared["ref"], (message_id,))
+            if rows and rows[0].conversation_key == key:
                 found[message_id] = MessageRef(rows[0].seq, rows[0].sender_id,
                                                bool(rows[0].receipt_requested))  # fmt: skip
 

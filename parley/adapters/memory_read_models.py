@@ -31,9 +31,7 @@ class InMemoryReadModels:
         for write in writes:
             if isinstance(write, HistoryErased):
                 for key in [
-                    k
-                    for k in self.rows
-                    if k[0] in ("history", "message_seq") and k[1] == write.conversation_key
+                    k for k in self.rows if k[0] == "history" and k[1] == write.conversation_key
                 ]:
                     del self.rows[key]
             elif isinstance(write, (MentionDeleted, MentionAllDeleted)):

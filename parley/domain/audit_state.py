@@ -13,7 +13,7 @@ from parley.domain.events import Logged
 from parley.domain.projection import project, projects
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
 from parley.domain.projection_step import mention_seqs
-from parley.domain.read_models import HistoryErased, HistoryRecalled, HistoryRow, MessageSeqRow
+from parley.domain.read_models import HistoryErased, HistoryRecalled, HistoryRow, MessageByIdRow
 from parley.domain.unread import is_hidden, unread_count
 
 HISTORY_PAGE = 20
@@ -67,7 +67,7 @@ class ConversationMoment:
 class AuditFold:
     """Folds one conversation's events in log order, as the projector does.
 
-    The projector looks up messages older than a state's recent window in message_seq_by_id;
+    The projector looks up messages older than a state's recent window in messages_by_id;
     here every message of the conversation is remembered from the fold's own rows instead, so
     the fold needs no storage and resolves exactly what those lookups would."""
 
@@ -95,7 +95,7 @@ class AuditFold:
     def _remember(self, write: object) -> None:
         if isinstance(write, HistoryRow):
             self._history[write.seq] = write
-        elif isinstance(write, MessageSeqRow):
+        elif isinstance(write, MessageByIdRow):
             self._refs[write.message_id] = MessageRef(
                 write.seq, write.sender_id, write.receipt_requested
             )

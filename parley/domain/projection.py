@@ -44,7 +44,6 @@ from parley.domain.read_models import (
     MentionRow,
     MessageByIdRecalled,
     MessageByIdRow,
-    MessageSeqRow,
 )
 from parley.domain.receipts import (
     peer_delivered,
@@ -63,7 +62,7 @@ def project(
 
     The position guard: an event at or below the state's applied offset was folded already and
     changes nothing. `refs` resolves message ids older than the state's recent window (looked up
-    by the caller in message_seq_by_id); it is an input, so this function does no I/O.
+    by the caller in messages_by_id); it is an input, so this function does no I/O.
     """
     out = Projected()
     offset = logged.position.offset
@@ -118,7 +117,6 @@ def _sent(step: Step, p: MessageSent) -> None:
             p.masked,
             step.offset,
         ),
-        MessageSeqRow(s.key, p.message_id, seq, e.actor, p.receipt_requested, step.offset),
         MessageByIdRow(
             p.message_id,
             s.key,
@@ -129,6 +127,7 @@ def _sent(step: Step, p: MessageSent) -> None:
             p.masked,
             content_digest(p.content),
             fingerprint_of_event(e),
+            p.receipt_requested,
             step.offset,
         ),
     ]

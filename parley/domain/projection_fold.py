@@ -43,11 +43,7 @@ class Batch:
 
     def _drop_history(self, conversation_key: str) -> None:
         """Rows an erase deletes anyway are not written in the same batch (no write races)."""
-        doomed = [
-            key
-            for key in self.writes
-            if key[0] in ("history", "message_seq") and key[1] == conversation_key
-        ]
+        doomed = [key for key in self.writes if key[0] == "history" and key[1] == conversation_key]
         for key in doomed:
             del self.writes[key]
 

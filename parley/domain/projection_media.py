@@ -11,7 +11,7 @@ from parley.domain.read_models import (
     MediaAttachmentRecalled,
     MediaAttachmentRow,
     MediaUploadRow,
-    MessageSeqRow,
+    MessageByIdRow,
     RowWrite,
 )
 
@@ -76,4 +76,4 @@ class MediaRows:
 
 
 def _stores(projected: Sequence[RowWrite], message_id: str) -> bool:
-    return any(isinstance(w, MessageSeqRow) and w.message_id == message_id for w in projected)
+    return any(isinstance(w, MessageByIdRow) and w.message_id == message_id for w in projected)

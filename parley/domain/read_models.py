@@ -54,25 +54,10 @@ class HistoryRecalled:
 
 
 @dataclass(frozen=True)
-class MessageSeqRow:
-    """message_seq_by_id: where a message sits in its conversation."""
-
-    conversation_key: str
-    message_id: str
-    seq: int
-    sender_id: str
-    receipt_requested: bool
-    event_offset: int
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return ("message_seq", self.conversation_key, self.message_id)
-
-
-@dataclass(frozen=True)
 class MessageByIdRow:
     """messages_by_id: what the write-side rules need about a stored message of any age (the
-    message archive), by its id alone: a receipt, a recall, a forward, a retried send."""
+    message archive), by its id alone: a receipt, a recall, a forward, a retried send; and where
+    it sits in its conversation (GetMessage by id, the projector's look-ups of old messages)."""
 
     message_id: str
     conversation_key: str
@@ -83,6 +68,7 @@ class MessageByIdRow:
     masked: bool
     content_digest: bytes  # message_ids.content_digest of the stored content
     fingerprint: str  # message_ids.fingerprint_of_event: tells a retry from a reused id
+    receipt_requested: bool
     event_offset: int
     recalled: bool = False
 
@@ -275,7 +261,6 @@ class HistoryErased:
 RowWrite = (
     HistoryRow
     | HistoryRecalled
-    | MessageSeqRow
     | MessageByIdRow
     | MessageByIdRecalled
     | HeadRow

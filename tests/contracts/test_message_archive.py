@@ -58,7 +58,7 @@ def row(mid: str, seq: int = 3, offset: int = 41, **changes: Any) -> MessageById
     values: dict[str, Any] = dict(
         message_id=mid, conversation_key="g:team", seq=seq, sender_id="alice",
         sent_at_ms=1_700_000_000_123, order_key=offset, masked=False, content_digest=DIGEST,
-        fingerprint="f" * 32, event_offset=offset,
+        fingerprint="f" * 32, receipt_requested=False, event_offset=offset,
     )  # fmt: skip
     return MessageByIdRow(**(values | changes))
 

@@ -25,7 +25,6 @@ from parley.domain.events import Event
 ROOT = Path(__file__).resolve().parents[2]
 READ_MODEL_TABLES = {
     "messages_by_conversation": "conversation_key, seq",
-    "message_seq_by_id": "conversation_key, message_id",
     "messages_by_id": "message_id",
     "conversation_heads": "conversation_key",
     "conversations_by_user": "user_id, conversation_key",
