@@ -103,6 +103,7 @@ async def restore_with_settings(
                 settings.cassandra_hosts,
                 settings.cassandra_port,
                 settings.cassandra_keyspace,
+                consistency=settings.cassandra_consistency,
             )
         store = CassandraCheckpointStore(session)
     except Exception as error:

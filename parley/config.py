@@ -68,6 +68,23 @@ class Settings(BaseSettings):
     )
     cassandra_port: Port = Field(default=9042, description="Cassandra CQL native port.")
     cassandra_keyspace: str = Field(default="parley", description="Keyspace of the read models.")
+    cassandra_consistency: Literal["ONE", "LOCAL_ONE", "LOCAL_QUORUM", "QUORUM", "ALL"] = Field(
+        default="LOCAL_QUORUM",
+        description="Consistency level of every read and write (on one node any level reads "
+        "and writes that node; on a cluster LOCAL_QUORUM keeps a node's loss invisible).",
+    )
+    cassandra_replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor of keyspaces that provisioning creates."
+    )
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor of topics that provisioning creates."
+    )
+    kafka_min_insync_replicas: int = Field(
+        default=1,
+        ge=1,
+        description="min.insync.replicas of provisioned topics: with acks=all an append is "
+        "acknowledged once this many replicas hold it.",
+    )
     minio_endpoint: str = Field(default="127.0.0.1:9000", description="MinIO (S3 API) host:port.")
     minio_access_key: str = Field(default="parley", description="MinIO access key.")
     minio_secret_key: str = Field(default="parley-secret", description="MinIO secret key.")

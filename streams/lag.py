@@ -47,7 +47,10 @@ def projection_lag(settings: Settings, projector: str = PROJECTOR_NAME) -> list[
     """Lag of every partition of the conversation topic (for `parley status` and health)."""
     topic = settings.topic_conversation_events
     cluster, session = connect(
-        settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+        settings.cassandra_hosts,
+        settings.cassandra_port,
+        settings.cassandra_keyspace,
+        consistency=settings.cassandra_consistency,
     )
     try:
         applied = applied_offsets(session, topic, projector)

@@ -104,7 +104,7 @@ def install(app: faust.App, settings: Settings) -> None:
         if "p" not in holder:
             _, session = await asyncio.to_thread(
                 connect, settings.cassandra_hosts, settings.cassandra_port,
-                settings.cassandra_keyspace,
+                settings.cassandra_keyspace, consistency=settings.cassandra_consistency,
             )  # fmt: skip
             store = await asyncio.to_thread(CassandraProjectionStore, session)
             notices = KafkaNoticeSink(settings.kafka_bootstrap, settings.topic_user_updates)

@@ -60,10 +60,18 @@ async def replay(
             f"{keyspace} is the live keyspace (PARLEY_CASSANDRA_KEYSPACE): replay into a new one"
         )
     cluster, session = await asyncio.to_thread(
-        connect, settings.cassandra_hosts, settings.cassandra_port
+        connect,
+        settings.cassandra_hosts,
+        settings.cassandra_port,
+        consistency=settings.cassandra_consistency,
     )
     try:
-        await asyncio.to_thread(migrations.apply, session, keyspace)
+        await asyncio.to_thread(
+            migrations.apply,
+            session,
+            keyspace,
+            replication_factor=settings.cassandra_replication_factor,
+        )
         await asyncio.to_thread(session.set_keyspace, keyspace)
         store = await asyncio.to_thread(CassandraProjectionStore, session)
         topic = settings.topic_conversation_events

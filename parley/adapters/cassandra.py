@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
@@ -15,13 +16,22 @@ MAX_IN_FLIGHT = 64  # concurrent requests per writer: enough to hide latency, no
 
 
 def connect(
-    hosts: Sequence[str], port: int, keyspace: str | None = None, local_dc: str = "datacenter1"
+    hosts: Sequence[str],
+    port: int,
+    keyspace: str | None = None,
+    local_dc: str = "datacenter1",
+    consistency: str = "LOCAL_QUORUM",
 ) -> tuple[Cluster, Session]:
-    """A cluster and session; token-aware, so each write goes straight to a replica."""
+    """A cluster and session; token-aware, so each write goes straight to a replica.
+
+    Every statement runs at `consistency` (a ConsistencyLevel name). LOCAL_QUORUM is the
+    default: on one node it is that node, on a replication factor of 3 a read sees every write
+    acknowledged before it while one replica is down."""
     logging.getLogger("cassandra").setLevel(logging.ERROR)
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
         request_timeout=REQUEST_TIMEOUT_S,
+        consistency_level=ConsistencyLevel.name_to_value[consistency],
     )
     cluster = Cluster(
         list(hosts),

@@ -35,7 +35,11 @@ def diff(keyspace_a: str, keyspace_b: str, fmt: str, limit: int) -> None:
     """Compare the read models of two keyspaces (e.g. live and a replay) row by row."""
     settings = Settings()
     partitions = _partition_count(settings)
-    cluster, session = connect(settings.cassandra_hosts, settings.cassandra_port)
+    cluster, session = connect(
+        settings.cassandra_hosts,
+        settings.cassandra_port,
+        consistency=settings.cassandra_consistency,
+    )
     try:
         try:
             shapes_a, shapes_b = (

@@ -13,7 +13,15 @@ def topic_specs(settings: Settings) -> list[topics.TopicSpec]:
     """infra/kafka/topics.yaml, each stream under the name the settings give it."""
     by_name = {spec.name: spec for spec in topics.load_spec()}
     return [
-        dataclasses.replace(by_name[stream.value], name=name)
+        dataclasses.replace(
+            by_name[stream.value],
+            name=name,
+            replication_factor=settings.kafka_replication_factor,
+            config={
+                **by_name[stream.value].config,
+                "min.insync.replicas": str(settings.kafka_min_insync_replicas),
+            },
+        )
         for stream, name in settings.topics().items()
         if stream.value in by_name
     ]
@@ -22,9 +30,17 @@ def topic_specs(settings: Settings) -> list[topics.TopicSpec]:
 def provision(settings: Settings) -> list[str]:
     """Idempotent; returns what changed. Works on local engines and remote clusters alike."""
     changes = topics.apply(settings.kafka_bootstrap, topic_specs(settings))
-    cluster, session = connect(settings.cassandra_hosts, settings.cassandra_port)
+    cluster, session = connect(
+        settings.cassandra_hosts,
+        settings.cassandra_port,
+        consistency=settings.cassandra_consistency,
+    )
     try:
-        applied = migrations.apply(session, settings.cassandra_keyspace)
+        applied = migrations.apply(
+            session,
+            settings.cassandra_keyspace,
+            replication_factor=settings.cassandra_replication_factor,
+        )
     finally:
         cluster.shutdown()
     changes += [

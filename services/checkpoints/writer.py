@@ -126,7 +126,11 @@ async def write_checkpoints(settings: Settings, stop: asyncio.Event) -> None:
         ),
     ]
     cluster, session = await asyncio.to_thread(
-        connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+        connect,
+        settings.cassandra_hosts,
+        settings.cassandra_port,
+        settings.cassandra_keyspace,
+        consistency=settings.cassandra_consistency,
     )
     store = CassandraCheckpointStore(session)
     heap.settle()

@@ -61,7 +61,11 @@ async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator
     acks: DeliveredAcks | None = None
     try:
         cluster, session = await asyncio.to_thread(
-            connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+            connect,
+            settings.cassandra_hosts,
+            settings.cassandra_port,
+            settings.cassandra_keyspace,
+            consistency=settings.cassandra_consistency,
         )
         acks = DeliveredAcks(fold.model, event_log, CassandraMessageArchive(session))
         history = CassandraReadModelQueries(session)
