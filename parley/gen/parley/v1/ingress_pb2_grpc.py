@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from parley.gen.parley.v1 import ingress_pb2 as parley_dot_v1_dot_ingress__pb2
+from parley.gen.parley.v1 import webhooks_pb2 as parley_dot_v1_dot_webhooks__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -1166,6 +1167,31 @@ class AdminServiceStub:
                 request_serializer=parley_dot_v1_dot_ingress__pb2.RoomRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_ingress__pb2.RoomOperationResponse.FromString,
                 _registered_method=True)
+        self.RegisterWebhook = channel.unary_unary(
+                '/parley.v1.AdminService/RegisterWebhook',
+                request_serializer=parley_dot_v1_dot_webhooks__pb2.RegisterWebhookRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_webhooks__pb2.RegisterWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/parley.v1.AdminService/ListWebhooks',
+                request_serializer=parley_dot_v1_dot_webhooks__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_webhooks__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
+        self.RemoveWebhook = channel.unary_unary(
+                '/parley.v1.AdminService/RemoveWebhook',
+                request_serializer=parley_dot_v1_dot_webhooks__pb2.RemoveWebhookRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_webhooks__pb2.RemoveWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookDeadLetters = channel.unary_unary(
+                '/parley.v1.AdminService/ListWebhookDeadLetters',
+                request_serializer=parley_dot_v1_dot_webhooks__pb2.ListWebhookDeadLettersRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_webhooks__pb2.ListWebhookDeadLettersResponse.FromString,
+                _registered_method=True)
+        self.RedeliverWebhookDeadLetter = channel.unary_unary(
+                '/parley.v1.AdminService/RedeliverWebhookDeadLetter',
+                request_serializer=parley_dot_v1_dot_webhooks__pb2.RedeliverWebhookDeadLetterRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_webhooks__pb2.RedeliverWebhookDeadLetterResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -1231,6 +1257,38 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterWebhook(self, request, context):
+        """Signed webhooks (webhooks.proto, docs/integration.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhooks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeadLetters(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeliverWebhookDeadLetter(self, request, context):
+        """Sends a dead-lettered event to its endpoint again (with the same retries).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1278,6 +1336,31 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DismissRoomAs,
                     request_deserializer=parley_dot_v1_dot_ingress__pb2.RoomRequest.FromString,
                     response_serializer=parley_dot_v1_dot_ingress__pb2.RoomOperationResponse.SerializeToString,
+            ),
+            'RegisterWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterWebhook,
+                    request_deserializer=parley_dot_v1_dot_webhooks__pb2.RegisterWebhookRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_webhooks__pb2.RegisterWebhookResponse.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=parley_dot_v1_dot_webhooks__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_webhooks__pb2.ListWebhooksResponse.SerializeToString,
+            ),
+            'RemoveWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveWebhook,
+                    request_deserializer=parley_dot_v1_dot_webhooks__pb2.RemoveWebhookRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_webhooks__pb2.RemoveWebhookResponse.SerializeToString,
+            ),
+            'ListWebhookDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeadLetters,
+                    request_deserializer=parley_dot_v1_dot_webhooks__pb2.ListWebhookDeadLettersRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_webhooks__pb2.ListWebhookDeadLettersResponse.SerializeToString,
+            ),
+            'RedeliverWebhookDeadLetter': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeliverWebhookDeadLetter,
+                    request_deserializer=parley_dot_v1_dot_webhooks__pb2.RedeliverWebhookDeadLetterRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_webhooks__pb2.RedeliverWebhookDeadLetterResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1524,6 +1607,141 @@ class AdminService:
             '/parley.v1.AdminService/DismissRoomAs',
             parley_dot_v1_dot_ingress__pb2.RoomRequest.SerializeToString,
             parley_dot_v1_dot_ingress__pb2.RoomOperationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.AdminService/RegisterWebhook',
+            parley_dot_v1_dot_webhooks__pb2.RegisterWebhookRequest.SerializeToString,
+            parley_dot_v1_dot_webhooks__pb2.RegisterWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.AdminService/ListWebhooks',
+            parley_dot_v1_dot_webhooks__pb2.ListWebhooksRequest.SerializeToString,
+            parley_dot_v1_dot_webhooks__pb2.ListWebhooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.AdminService/RemoveWebhook',
+            parley_dot_v1_dot_webhooks__pb2.RemoveWebhookRequest.SerializeToString,
+            parley_dot_v1_dot_webhooks__pb2.RemoveWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.AdminService/ListWebhookDeadLetters',
+            parley_dot_v1_dot_webhooks__pb2.ListWebhookDeadLettersRequest.SerializeToString,
+            parley_dot_v1_dot_webhooks__pb2.ListWebhookDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeliverWebhookDeadLetter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.AdminService/RedeliverWebhookDeadLetter',
+            parley_dot_v1_dot_webhooks__pb2.RedeliverWebhookDeadLetterRequest.SerializeToString,
+            parley_dot_v1_dot_webhooks__pb2.RedeliverWebhookDeadLetterResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -13,6 +13,7 @@ google.rpc.RetryInfo whose retry_delay is the wait until it passes.
 from collections import abc as _abc
 from grpc import aio as _aio
 from parley.gen.parley.v1 import ingress_pb2 as _ingress_pb2
+from parley.gen.parley.v1 import webhooks_pb2 as _webhooks_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -383,6 +384,13 @@ class AdminServiceStub:
     RemoveGroupMembersAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]
     CreateRoomAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.CreateRoomAsRequest, _ingress_pb2.RoomOperationResponse]
     DismissRoomAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]
+    RegisterWebhook: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RegisterWebhookRequest, _webhooks_pb2.RegisterWebhookResponse]
+    """Signed webhooks (webhooks.proto, docs/integration.md)."""
+    ListWebhooks: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhooksRequest, _webhooks_pb2.ListWebhooksResponse]
+    RemoveWebhook: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RemoveWebhookRequest, _webhooks_pb2.RemoveWebhookResponse]
+    ListWebhookDeadLetters: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookDeadLettersRequest, _webhooks_pb2.ListWebhookDeadLettersResponse]
+    RedeliverWebhookDeadLetter: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RedeliverWebhookDeadLetterRequest, _webhooks_pb2.RedeliverWebhookDeadLetterResponse]
+    """Sends a dead-lettered event to its endpoint again (with the same retries)."""
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -404,6 +412,13 @@ class AdminServiceAsyncStub(AdminServiceStub):
     RemoveGroupMembersAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
     CreateRoomAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.CreateRoomAsRequest, _ingress_pb2.RoomOperationResponse]  # type: ignore[assignment]
     DismissRoomAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]  # type: ignore[assignment]
+    RegisterWebhook: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RegisterWebhookRequest, _webhooks_pb2.RegisterWebhookResponse]  # type: ignore[assignment]
+    """Signed webhooks (webhooks.proto, docs/integration.md)."""
+    ListWebhooks: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhooksRequest, _webhooks_pb2.ListWebhooksResponse]  # type: ignore[assignment]
+    RemoveWebhook: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RemoveWebhookRequest, _webhooks_pb2.RemoveWebhookResponse]  # type: ignore[assignment]
+    ListWebhookDeadLetters: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookDeadLettersRequest, _webhooks_pb2.ListWebhookDeadLettersResponse]  # type: ignore[assignment]
+    RedeliverWebhookDeadLetter: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RedeliverWebhookDeadLetterRequest, _webhooks_pb2.RedeliverWebhookDeadLetterResponse]  # type: ignore[assignment]
+    """Sends a dead-lettered event to its endpoint again (with the same retries)."""
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Server-side API for other services, authorised by the admin secret, never by a user token."""
@@ -476,5 +491,42 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.RoomRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.RoomOperationResponse, _abc.Awaitable[_ingress_pb2.RoomOperationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RegisterWebhook(
+        self,
+        request: _webhooks_pb2.RegisterWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.RegisterWebhookResponse, _abc.Awaitable[_webhooks_pb2.RegisterWebhookResponse]]:
+        """Signed webhooks (webhooks.proto, docs/integration.md)."""
+
+    @_abc_1.abstractmethod
+    def ListWebhooks(
+        self,
+        request: _webhooks_pb2.ListWebhooksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.ListWebhooksResponse, _abc.Awaitable[_webhooks_pb2.ListWebhooksResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RemoveWebhook(
+        self,
+        request: _webhooks_pb2.RemoveWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.RemoveWebhookResponse, _abc.Awaitable[_webhooks_pb2.RemoveWebhookResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListWebhookDeadLetters(
+        self,
+        request: _webhooks_pb2.ListWebhookDeadLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.ListWebhookDeadLettersResponse, _abc.Awaitable[_webhooks_pb2.ListWebhookDeadLettersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RedeliverWebhookDeadLetter(
+        self,
+        request: _webhooks_pb2.RedeliverWebhookDeadLetterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.RedeliverWebhookDeadLetterResponse, _abc.Awaitable[_webhooks_pb2.RedeliverWebhookDeadLetterResponse]]:
+        """Sends a dead-lettered event to its endpoint again (with the same retries)."""
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
