@@ -13,6 +13,9 @@ from parley.domain.errors import Reason, Rejected
 _ALGORITHM = "HS256"
 # RFC 7518 section 3.2: an HS256 key must be at least as long as the hash output.
 MIN_SECRET_BYTES = 32
+# The longest lifetime a token may be issued for: ten years. Its expiry in milliseconds must fit
+# the int64 fields that carry it (IssueTokenResponse, Welcome).
+MAX_TTL_S = 10 * 366 * 86400
 # Expiry is checked by verify() against its `now_s`, so that callers and tests control time.
 _DECODE_OPTIONS: jwt.types.Options = {
     "require": ["sub", "iss", "exp"],
@@ -41,8 +44,8 @@ class TokenAuthority:
     ) -> None:
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"the token secret must be at least {MIN_SECRET_BYTES} bytes")
-        if default_ttl_s <= 0 or leeway_s < 0:
-            raise ValueError("default_ttl_s must be positive and leeway_s not negative")
+        if not 0 < default_ttl_s <= MAX_TTL_S or leeway_s < 0:
+            raise ValueError(f"default_ttl_s must be 1..{MAX_TTL_S} and leeway_s not negative")
         self._secret = secret
         self._issuer = issuer
         self._default_ttl_s = default_ttl_s
@@ -54,8 +57,10 @@ class TokenAuthority:
         """A token for `user_id` and its expiry in epoch milliseconds."""
         check_id(user_id, "user id")
         ttl = self._default_ttl_s if ttl_s is None else ttl_s
-        if ttl <= 0:
-            raise Rejected(Reason.BAD_PARAMETER, "the token lifetime must be positive")
+        if not 0 < ttl <= MAX_TTL_S:
+            raise Rejected(
+                Reason.BAD_PARAMETER, f"the token lifetime must be 1 to {MAX_TTL_S} seconds"
+            )
         issued_at = int(time.time() if now_s is None else now_s)
         expires_at = issued_at + ttl
         claims = {"sub": user_id, "iss": self._issuer, "iat": issued_at, "exp": expires_at}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from parley.adapters.tokens import Claims, TokenAuthority
+from parley.adapters.tokens import MAX_TTL_S, Claims, TokenAuthority
 from parley.domain.errors import Reason, Rejected
 
 SECRET = "test-secret-0123456789abcdef-0123456789"
@@ -104,3 +104,15 @@ def test_tokens__bad_user_id_or_lifetime_is_bad_parameter() -> None:
 def test_tokens__short_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         TokenAuthority("short")
+
+
+def test_tokens__a_lifetime_past_the_longest_is_bad_parameter() -> None:
+    # Found by the security suite: IssueToken(ttl_s=2**62) answered UNKNOWN, its expiry in
+    # milliseconds overflowing the response's int64.
+    authority = TokenAuthority(SECRET)
+    for ttl_s in (MAX_TTL_S + 1, 2**62, 2**63 - 1):
+        with pytest.raises(Rejected) as caught:
+            authority.issue("alice", ttl_s=ttl_s, now_s=NOW)
+        assert caught.value.reason is Reason.BAD_PARAMETER
+    _, expires_at_ms = authority.issue("alice", ttl_s=MAX_TTL_S, now_s=NOW)
+    assert expires_at_ms == (NOW + MAX_TTL_S) * 1000 < 2**63
