@@ -69,13 +69,38 @@ SESSIONS = Gauge(
 )
 PUSHES = Counter(
     "parley_delivery_pushes_total",
-    "Frames pushed to sessions, by frame kind (message, recall, update, tip, broadcast...).",
+    "Live frames handed to the outboxes of this node's sessions, by kind (message, command, "
+    "barrage, recall, tip, update, broadcast, presence). An outbox drops a stored message its "
+    "gap fill already queued, and barrage while it is half full.",
     ["kind"],
 )
-QUEUE_DEPTH = Histogram(
-    "parley_delivery_queue_depth",
-    "Frames waiting in a session's outbound queue, sampled when a frame is queued.",
-    buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+EVENTS_FOLDED = Counter(
+    "parley_delivery_events_folded_total",
+    "Conversation events this node folded (from its checkpoint or offset 0 at start-up, then "
+    "live as the log grows).",
+)
+FILLS = Counter(
+    "parley_delivery_fills_total",
+    "Gap fills of connecting sessions, by mode: resume (the client resumes from its positions) "
+    "or fresh (a new install: conversations announced, history left to paging).",
+    ["mode"],
+)
+FILLED_FRAMES = Counter(
+    "parley_delivery_filled_frames_total",
+    "Frames queued while filling a connecting session's gap, by kind: message (a row of the "
+    "history read model) or gap (a range left to the client: past the fill cap, a new "
+    "install's history, or rows the projector had not written in time).",
+    ["kind"],
+)
+FILL_SECONDS = Histogram(
+    "parley_delivery_fill_seconds",
+    "Time from a session's Hello until its gap was filled and Synced queued.",
+    buckets=LATENCY_BUCKETS_S,
+)
+SLOW_SESSIONS = Counter(
+    "parley_delivery_slow_sessions_total",
+    "Sessions cut off because their outbox outgrew its bound (a client that does not read "
+    "fast enough); the client resumes from its positions.",
 )
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+from parley import metrics
 from parley.adapters.wire_delivery import presence_frame
 from parley.domain.delivery_fold import DeliveryFold
 from services.delivery.sessions import Session, SessionRegistry
+
+_PUSHED = metrics.PUSHES.labels(kind="presence")
 
 
 class Presence:
@@ -23,9 +26,10 @@ class Presence:
         """The new session learns which contacts are online; contacts learn the user is."""
         now_ms = time.time_ns() // 1_000_000
         peers = self._fold.peers_of(session.user_id)
-        for peer in peers:
-            if self._registry.is_online(peer):
-                session.push(presence_frame(peer, True, now_ms))
+        online = [peer for peer in peers if self._registry.is_online(peer)]
+        for peer in online:
+            session.push(presence_frame(peer, True, now_ms))
+        _PUSHED.inc(len(online))
         if first:
             self._tell(peers, session.user_id, True, now_ms)
 
@@ -35,6 +39,9 @@ class Presence:
 
     def _tell(self, peers: list[str], user_id: str, online: bool, now_ms: int) -> None:
         frame = presence_frame(user_id, online, now_ms)
+        pushes = 0
         for peer in peers:
             for session in self._registry.of(peer):
                 session.push(frame)
+                pushes += 1
+        _PUSHED.inc(pushes)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Protocol
 
+from parley import metrics
 from parley.adapters.wire_delivery import gap_frame, message_frame, synced_frame
 from parley.domain.delivery_fold import DeliveryFold, type_of_key
 from parley.domain.read_models import HistoryRow
@@ -21,6 +22,8 @@ PAGE = 200
 # How long a fill waits for the projector to write rows the log already has (projector lag).
 CATCH_UP_TIMEOUT_S = 10.0
 POLL_S = 0.05
+_FILLED_MESSAGES = metrics.FILLED_FRAMES.labels(kind="message")
+_FILLED_GAPS = metrics.FILLED_FRAMES.labels(kind="gap")
 
 
 class HistoryReader(Protocol):
@@ -51,6 +54,8 @@ class GapFiller:
     async def fill(
         self, session: Session, last_seqs: Mapping[str, int], resume: bool, max_fill: int
     ) -> None:
+        started = time.perf_counter()
+        metrics.FILLS.labels(mode="resume" if resume else "fresh").inc()
         user = session.user_id
         cap = min(max_fill or DEFAULT_MAX_FILL, MAX_FILL)
         known = {k: max(0, v) for k, v in last_seqs.items() if self._fold.can_see(user, k)}
@@ -64,10 +69,12 @@ class GapFiller:
                 session.seqs[key] = live
                 if live:
                     session.push(gap_frame(key, 0, live))
+                    _FILLED_GAPS.inc()
         for key, position in known.items():
             session.seqs[key] = max(position, session.seqs.get(key, 0))
             await self._fill_one(session, key, position, cap)
         session.end_fill(synced_frame(session.seqs))
+        metrics.FILL_SECONDS.observe(time.perf_counter() - started)
 
     async def _fill_one(self, session: Session, key: str, position: int, cap: int) -> None:
         live = self._fold.last_seq(key)
@@ -78,18 +85,24 @@ class GapFiller:
         start = position
         if live - position > cap:
             start = live - cap
-            await session.put_filled(gap_frame(key, position, start), key, 0)
+            await self._gap(session, key, position, start)
         if self._history is None:
-            await session.put_filled(gap_frame(key, start, live), key, 0)
+            await self._gap(session, key, start, live)
             return
         rows = await self._rows(key, start + 1, live)
         for row in rows:
             await session.put_filled(message_frame(row, kind, live=False), key, row.seq)
+        _FILLED_MESSAGES.inc(len(rows))
         filled = rows[-1].seq if rows else start
         if filled < live:
             log.warning("history of %s lags: filled up to %d of %d", key, filled, live)
-            await session.put_filled(gap_frame(key, filled, live), key, 0)
+            await self._gap(session, key, filled, live)
             session.seqs[key] = max(session.seqs.get(key, 0), live)
+
+    @staticmethod
+    async def _gap(session: Session, key: str, after: int, up_to: int) -> None:
+        await session.put_filled(gap_frame(key, after, up_to), key, 0)
+        _FILLED_GAPS.inc()
 
     async def _rows(self, key: str, lowest: int, highest: int) -> list[HistoryRow]:
         """Rows lowest..highest, waiting while the projector has not written them all yet."""

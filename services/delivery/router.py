@@ -6,6 +6,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from parley import metrics
 from parley.adapters.kafka_tail import Record
 from parley.adapters.wire import UndecodableEvent, decode_event
 from parley.adapters.wire_delivery import (
@@ -55,10 +56,11 @@ class TailTopics:
     user_updates: str
 
 
-@dataclass
-class RouterStats:
-    events: int = 0
-    pushes: int = 0
+# Children bound once: a fan-out to thousands of sessions adds to its counter once.
+_PUSHED = {
+    kind: metrics.PUSHES.labels(kind=kind)
+    for kind in ("message", "command", "barrage", "recall", "tip", "update", "broadcast")
+}
 
 
 class Router:
@@ -73,13 +75,12 @@ class Router:
         self.fold = fold
         self.registry = registry
         self.topics = topics
-        self.stats = RouterStats()
 
     # --- conversation events -----------------------------------------------------------------
 
     def apply(self, logged: Logged) -> None:
         projected, before = self.fold.apply(logged)
-        self.stats.events += 1
+        metrics.EVENTS_FOLDED.inc()
         if not self.registry.count:
             return
         event, payload = logged.event, logged.event.payload
@@ -91,15 +92,15 @@ class Router:
                     row, event.conversation_type, order_key=offset,
                     client_message_id=event.client_message_id,
                 )  # fmt: skip
-                self._fan_out(self.fold.member_set(event.conversation_key), frame,
+                self._fan_out(self.fold.member_set(event.conversation_key), frame, "message",
                               event.conversation_key, row.seq)  # fmt: skip
         elif isinstance(payload, MessageRecalled):
             seq = self.fold.seq_of(event.conversation_key, payload.message_id)
             frame = recall_frame(event, payload.message_id, seq, offset)
-            self._fan_out(self.fold.member_set(event.conversation_key), frame)
+            self._fan_out(self.fold.member_set(event.conversation_key), frame, "recall")
         elif isinstance(payload, _TIPS):
             members = self.fold.members_of(event.conversation_key) | before
-            self._fan_out(members, tip_frame(event))
+            self._fan_out(members, tip_frame(event), "tip")
 
     # --- live-only topics --------------------------------------------------------------------
 
@@ -107,9 +108,10 @@ class Router:
         for record in records:
             if record.topic == self.topics.user_updates:
                 user = record.key.decode()
-                for session in self.registry.of(user):
+                sessions = self.registry.of(user)
+                for session in sessions:
                     session.push(update_frame(record.value))
-                    self.stats.pushes += 1
+                _PUSHED["update"].inc(len(sessions))
                 continue
             try:
                 event = decode_event(record.value)
@@ -133,18 +135,21 @@ class Router:
                               client_message_id=event.client_message_id)  # fmt: skip
         droppable = payload.type is MessageType.BARRAGE
         members = self.fold.member_set(event.conversation_key)
-        self._fan_out(members, frame, droppable=droppable)
+        self._fan_out(members, frame, "barrage" if droppable else "command", droppable=droppable)
 
     def _broadcast(self, event: Event) -> None:
         frame = broadcast_frame(event)
+        pushes = 0
         for session in self.registry.all():
             session.push(frame)
-            self.stats.pushes += 1
+            pushes += 1
+        _PUSHED["broadcast"].inc(pushes)
 
     def _fan_out(
         self,
         members: Collection[str],
         frame: bytes,
+        kind: str,
         key: str = "",
         seq: int = 0,
         droppable: bool = False,
@@ -160,4 +165,4 @@ class Router:
             for session in registry.of(user):
                 session.push(frame, key, seq, droppable)
                 pushes += 1
-        self.stats.pushes += pushes
+        _PUSHED[kind].inc(pushes)

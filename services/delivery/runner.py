@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from parley import heap
+from parley import heap, metrics
 from parley.config import Settings
 from parley.observability import configure_logging
 from services.delivery.app import delivery_parts
@@ -12,6 +12,8 @@ from services.delivery.server import serve_until_signalled, start_server
 
 
 async def run_server(settings: Settings) -> None:
+    # Exported from the start, so the start-up fold (events folded) can be watched too.
+    metrics.serve_metrics(settings.delivery_metrics_port, settings.delivery_host)
     async with delivery_parts(settings) as parts:
         heap.settle()
         address = f"{settings.delivery_host}:{settings.delivery_port}"

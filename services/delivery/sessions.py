@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from parley import metrics
 from parley.adapters.wire_delivery import batch_frame, resync_frame
 
 # Bytes an outbox may hold before its session counts as too slow. Barrage is dropped from half
@@ -72,10 +73,6 @@ class Session:
         # an asyncio.Event would cost every idle session a deque (~0.5 KB).
         self._wake: asyncio.Future[None] | None = None
         self._space: asyncio.Future[None] | None = None
-
-    @property
-    def is_filling(self) -> bool:
-        return self._pending is not None
 
     def push(self, frame: bytes, key: str = "", seq: int = 0, droppable: bool = False) -> None:
         """Queues a live frame; `seq` > 0 marks a stored message of conversation `key`."""
@@ -166,6 +163,8 @@ class Session:
     def overflow(self) -> None:
         """The client does not read fast enough: cut it off so memory stays bounded. Its writer
         may be blocked in an HTTP/2 flow-control wait, so it is cancelled, not just woken."""
+        if self.close_reason is None:
+            metrics.SLOW_SESSIONS.inc()
         self.close(
             CloseReason(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -195,6 +194,7 @@ class SessionRegistry:
         sessions = self._by_user.setdefault(session.user_id, [])
         sessions.append(session)
         self.count += 1
+        metrics.SESSIONS.inc()
         return len(sessions) == 1
 
     def remove(self, session: Session) -> bool:
@@ -204,6 +204,7 @@ class SessionRegistry:
             return False
         sessions.remove(session)
         self.count -= 1
+        metrics.SESSIONS.dec()
         if sessions:
             return False
         del self._by_user[session.user_id]

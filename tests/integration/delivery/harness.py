@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from parley.gen.parley.v1 import delivery_pb2 as pb
 from parley.sdk.session import frames_of
+from tests.integration.ingress_harness import Ingress
+
+ROOT = Path(__file__).resolve().parents[3]
 
 WAIT_S = 15.0
 
@@ -144,3 +153,55 @@ async def connect(
     if synced:
         await client.wait(lambda c: bool(c.of("synced")))
     return client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def spawn_delivery(
+    ingress: Ingress, keyspace: str, port: int, metrics_port: int = 0
+) -> subprocess.Popen[bytes]:
+    """`python -m services.delivery` on the ingress's topics (metrics port 0: none)."""
+    s = ingress.settings
+    env = os.environ | {
+        "PARLEY_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+        "PARLEY_TOPIC_CONVERSATION_EVENTS": s.topic_conversation_events,
+        "PARLEY_TOPIC_SIGNALS": s.topic_signals,
+        "PARLEY_TOPIC_BROADCASTS": s.topic_broadcasts,
+        "PARLEY_TOPIC_USER_UPDATES": s.topic_user_updates,
+        "PARLEY_CASSANDRA_KEYSPACE": keyspace,
+        "PARLEY_DELIVERY_PORT": str(port),
+        "PARLEY_DELIVERY_METRICS_PORT": str(metrics_port),
+        "PARLEY_LOG_LEVEL": "WARNING",
+    }
+    (ROOT / "var").mkdir(exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.delivery"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(ROOT / "var" / f"delivery-{port}.log", "ab"),
+    )
+
+
+async def start_delivery_process(
+    ingress: Ingress, keyspace: str, metrics_port: int = 0
+) -> tuple[subprocess.Popen[bytes], int]:
+    """A delivery process on a free port; returns once its health says SERVING."""
+    port = free_port()
+    process = spawn_delivery(ingress, keyspace, port, metrics_port)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        async with asyncio.timeout(60):
+            while True:
+                assert process.poll() is None, f"delivery exited with {process.returncode}"
+                try:
+                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return process, port
+                except grpc.aio.AioRpcError:
+                    await asyncio.sleep(0.2)  # not listening yet

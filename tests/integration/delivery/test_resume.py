@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from parley import metrics
 from parley.adapters.cassandra import connect as connect_cassandra
@@ -24,10 +19,9 @@ from parley.domain.delivery_fold import DELIVERY_FOLD
 from parley.gen.parley.v1 import ingress_pb2
 from services.checkpoints.writer import write_checkpoints
 from tests.integration.delivery.conftest import DeliveryFactory
-from tests.integration.delivery.harness import SessionClient, connect
+from tests.integration.delivery.harness import SessionClient, connect, start_delivery_process
 from tests.integration.ingress_harness import GROUP, PEER, Ingress, IngressFactory, Topics
 from tests.integration.projection_harness import (  # noqa: F401 (fixture)
-    ROOT,
     ProjectionEnv,
     projection_env_fixture,
 )
@@ -99,54 +93,6 @@ async def test_delivery__a_session_back_after_a_disconnect_gets_every_message_on
     # The filled rows are queued at once: a client that takes batches gets them in few writes.
     assert (second.batches > 0) == (max_batch > 1)
     await second.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def spawn_delivery(ingress: Ingress, keyspace: str, port: int) -> subprocess.Popen[bytes]:
-    """`python -m services.delivery` on the ingress's topics."""
-    s = ingress.settings
-    env = os.environ | {
-        "PARLEY_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
-        "PARLEY_TOPIC_CONVERSATION_EVENTS": s.topic_conversation_events,
-        "PARLEY_TOPIC_SIGNALS": s.topic_signals,
-        "PARLEY_TOPIC_BROADCASTS": s.topic_broadcasts,
-        "PARLEY_TOPIC_USER_UPDATES": s.topic_user_updates,
-        "PARLEY_CASSANDRA_KEYSPACE": keyspace,
-        "PARLEY_DELIVERY_PORT": str(port),
-        "PARLEY_LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.delivery"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(ROOT / "var" / f"delivery-{port}.log", "ab"),
-    )
-
-
-async def start_delivery_process(
-    ingress: Ingress, keyspace: str
-) -> tuple[subprocess.Popen[bytes], int]:
-    """A delivery process on a free port; returns once its health says SERVING."""
-    port = free_port()
-    process = spawn_delivery(ingress, keyspace, port)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        async with asyncio.timeout(60):
-            while True:
-                assert process.poll() is None, f"delivery exited with {process.returncode}"
-                try:
-                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return process, port
-                except grpc.aio.AioRpcError:
-                    await asyncio.sleep(0.2)  # not listening yet
 
 
 async def test_delivery__killing_a_node_and_reconnecting_to_another_loses_nothing(
