@@ -21,6 +21,7 @@ Bulk processes are also confined to one CPU, so the other CPU never waits for th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -49,7 +50,7 @@ def bulk_cpus(spec: str, available: set[int]) -> set[int] | None:
 
 
 def run_in_background(
-    nice: int = BACKGROUND_NICE, idle: bool = True, cpus: str = "last"
+    nice: int = BACKGROUND_NICE, idle: bool = True, cpus: str = "last", cgroups: bool = True
 ) -> Placement:
     """Moves this process, all its threads and the threads it starts into the background class:
     `nice`, SCHED_IDLE with `idle` (yet it still gets a small share of a busy CPU), the CPUs
@@ -58,7 +59,8 @@ def run_in_background(
     Returns where the process went: "idle cgroup"; else "session reniced" (its session's
     autogroup to BACKGROUND_SESSION_NICE with `idle`, or to `nice`); else "none", for a process
     that does not lead its session (renicing would slow the shell or supervisor it shares the
-    session with; start it with a session of its own) on a kernel without usable cgroups."""
+    session with; start it with a session of its own) on a kernel without usable cgroups.
+    Without `cgroups` no cgroup is made or entered (the host's hierarchy is left alone)."""
     confined = bulk_cpus(cpus, os.sched_getaffinity(0))
     for thread in os.listdir("/proc/self/task"):
         tid = int(thread)  # on Linux nice, policy and affinity are per thread, then inherited
@@ -67,25 +69,32 @@ def run_in_background(
             os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
         if confined is not None:
             os.sched_setaffinity(tid, confined)
-    if idle and _enter_idle_cgroup():
+    if idle and cgroups and enter_idle_cgroup(cpu_cgroup("self"), os.getpid()):
         return "idle cgroup"
     if _renice_session(BACKGROUND_SESSION_NICE if idle else nice):
         return "session reniced"
     return "none"
 
 
-def _enter_idle_cgroup() -> bool:
-    found = cpu_cgroup("self")
+def idle_cgroup_of(mount: Path, own: Path) -> Path:
+    """The directory of the idle cgroup for a process in cgroup `own` of the hierarchy mounted
+    at `mount`: BACKGROUND_CGROUP under its own, or its own when it is there already (the child
+    of a background process)."""
+    if own.name != BACKGROUND_CGROUP:
+        own /= BACKGROUND_CGROUP
+    return mount / own.relative_to("/")
+
+
+def enter_idle_cgroup(found: tuple[Path, Path] | None, pid: int) -> bool:
+    """Makes the idle cgroup for `found` (mount, own cgroup; see `cpu_cgroup`), marks it idle
+    and moves `pid` with all its threads there; False where that cannot be done."""
     if found is None:
         return False
-    mount, own = found
-    if own.name != BACKGROUND_CGROUP:  # a child of a background process is there already
-        own /= BACKGROUND_CGROUP
-    group = mount / own.relative_to("/")
+    group = idle_cgroup_of(*found)
     try:
         group.mkdir(exist_ok=True)
         (group / "cpu.idle").write_text("1\n")
-        (group / "cgroup.procs").write_text(f"{os.getpid()}\n")  # all threads of the process
+        (group / "cgroup.procs").write_text(f"{pid}\n")
     except OSError:  # no permission, or cgroup v2 rules (a parent with processes of its own)
         return False
     return True
@@ -93,16 +102,27 @@ def _enter_idle_cgroup() -> bool:
 
 def cpu_cgroup(pid: int | str) -> tuple[Path, Path] | None:
     """Where the cgroup hierarchy with the cpu controller is mounted, and `pid`'s cgroup in it."""
+    return find_cpu_cgroup(
+        Path("/proc/self/mountinfo").read_text(), _read(Path(f"/proc/{pid}/cgroup"))
+    )
+
+
+def find_cpu_cgroup(
+    mountinfo: str, proc_cgroup: str, read: Callable[[Path], str] | None = None
+) -> tuple[Path, Path] | None:
+    """`cpu_cgroup` from the text of /proc/self/mountinfo and /proc/<pid>/cgroup; `read` reads
+    a cgroup2 mount's cgroup.controllers (the file itself by default)."""
+    read = read or _read
     mounts: dict[str, Path] = {}  # "v1" / "v2" -> mount point
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+    for line in mountinfo.splitlines():
         left, _, right = line.partition(" - ")
         fstype, _source, options = [*right.split(), "", "", ""][:3]
         mount = Path(left.split()[4])
         if fstype == "cgroup" and "cpu" in options.split(","):
             mounts["v1"] = mount
-        elif fstype == "cgroup2" and "cpu" in _read(mount / "cgroup.controllers").split():
+        elif fstype == "cgroup2" and "cpu" in read(mount / "cgroup.controllers").split():
             mounts["v2"] = mount
-    for line in _read(Path(f"/proc/{pid}/cgroup")).splitlines():
+    for line in proc_cgroup.splitlines():
         _hierarchy, controllers, path = line.split(":", 2)
         if "cpu" in controllers.split(",") and "v1" in mounts:
             return mounts["v1"], Path(path)
