@@ -58,7 +58,7 @@ class GapFiller:
         metrics.FILLS.labels(mode="resume" if resume else "fresh").inc()
         user = session.user_id
         cap = min(max_fill or DEFAULT_MAX_FILL, MAX_FILL)
-        known = {k: max(0, v) for k, v in last_seqs.items() if self._fold.can_see(user, k)}
+        known = self._visible(session, last_seqs)
         for key, live in self._fold.conversations_of(user).items():
             if key in known:
                 continue
@@ -75,6 +75,19 @@ class GapFiller:
             await self._fill_one(session, key, position, cap)
         session.end_fill(synced_frame(session.seqs))
         metrics.FILL_SECONDS.observe(time.perf_counter() - started)
+
+    def _visible(self, session: Session, last_seqs: Mapping[str, int]) -> dict[str, int]:
+        """The client's positions in the conversations this node's fold shows the user. The
+        others are not filled, yet what the client holds there stays held: a fold behind the
+        log (restored from an older checkpoint, or its newest fetch still out) pushes what it
+        catches up on live, and must not push the client's own messages again."""
+        visible: dict[str, int] = {}
+        for key, position in last_seqs.items():
+            if self._fold.can_see(session.user_id, key):
+                visible[key] = max(0, position)
+            else:
+                session.seqs[key] = max(0, position)
+        return visible
 
     async def _fill_one(self, session: Session, key: str, position: int, cap: int) -> None:
         live = self._fold.last_seq(key)
