@@ -11,7 +11,7 @@ from parley.domain.errors import Reason, Rejected
 # User, group and room ids: no separators, so keys can be split without escaping.
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
-SYSTEM_USER = "system"
+_PREFIXES = {"p": 0, "r": 1, "g": 2}  # key prefix -> ConversationType value
 
 
 class ConversationType(IntEnum):
@@ -54,14 +54,31 @@ class Conversation:
         prefix = "g" if type_ is ConversationType.GROUP else "r"
         return Conversation(type_, f"{prefix}:{target_id}")
 
+    @staticmethod
+    def from_key(key: str) -> Conversation | None:
+        """The conversation a log key names ("p:<low>:<high>", "g:<id>", "r:<id>"); None for
+        a key that names none (a user's own stream "u:<id>"). The one parser of keys."""
+        number = _PREFIXES.get(key[:1])
+        if number is None or key[1:2] != ":":
+            return None
+        return Conversation(ConversationType(number), key)
+
     @property
     def target_id(self) -> str:
         """The group or room id (for peers: the "low:high" pair)."""
         return self.key.split(":", 1)[1]
 
+    @property
+    def participants(self) -> tuple[str, ...]:
+        """A peer conversation's two users (low, high); () for groups and rooms."""
+        if self.type is not ConversationType.PEER:
+            return ()
+        low, _, high = self.target_id.partition(":")
+        return (low, high)
+
     def peer_of(self, user_id: str) -> str:
         """The other participant of a peer conversation."""
-        low, high = self.target_id.split(":")
+        low, high = self.participants
         return high if user_id == low else low
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from parley.domain.conversations import ConversationType
+from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.directory import Directory
 from parley.domain.events import (
     GroupCreated,
@@ -42,15 +42,6 @@ _MEMBERSHIP = (
 DELIVERY_FOLD = "delivery"  # the checkpoints' name of this fold
 
 
-def type_of_key(key: str) -> ConversationType | None:
-    """The conversation type a key's prefix names; None for user-scoped keys ("u:")."""
-    return {
-        "p": ConversationType.PEER,
-        "g": ConversationType.GROUP,
-        "r": ConversationType.ROOM,
-    }.get(key[:1])
-
-
 class DeliveryFold:
     """The directory (group and room members), the projection reducer's per-conversation states
     (so a pushed message carries the same seq the read models give it, and a duplicate append
@@ -80,14 +71,14 @@ class DeliveryFold:
         self.directory.apply(event)
         self.model.messages.apply(event)
         key = event.conversation_key
-        if type_of_key(key) is None:
+        conversation = Conversation.from_key(key)
+        if conversation is None:
             return Projected(), before
         state = self._states.get(key)
         if state is None:
             state = self._states[key] = new_state(key, event.conversation_type)
-            if event.conversation_type is ConversationType.PEER:
-                for user in key.split(":")[1:]:
-                    self._of_user.setdefault(user, set()).add(key)
+            for user in conversation.participants:
+                self._of_user.setdefault(user, set()).add(key)
         projected = project(state, logged)
         # Delivery pushes the reducer's seqs and nothing of its read-model bookkeeping: unread
         # mentions and tracked receipts grow with the messages nobody has read yet, and only the
@@ -139,26 +130,25 @@ class DeliveryFold:
 
     def members_of(self, key: str) -> frozenset[str]:
         """Who receives the conversation's events now."""
-        kind = type_of_key(key)
-        if kind is ConversationType.PEER:
-            return frozenset(key.split(":")[1:])
-        target = key[2:]
-        if kind is ConversationType.GROUP:
-            group = self.directory.group(target)
-            return frozenset(group.member_ids) if group and not group.dismissed else frozenset()
-        room = self.directory.room(target)
-        return frozenset(room.members) if room and not room.dismissed else frozenset()
+        conversation = Conversation.from_key(key)
+        if conversation is None:
+            return frozenset()
+        if conversation.type is ConversationType.PEER:
+            return frozenset(conversation.participants)
+        return frozenset(self.member_set(key))
 
     def member_set(self, key: str) -> set[str] | frozenset[str]:
         """members_of without a copy, for fan-out on the loop thread (do not keep it)."""
-        kind = type_of_key(key)
-        if kind is ConversationType.GROUP:
-            group = self.directory.group(key[2:])
+        conversation = Conversation.from_key(key)
+        if conversation is None:
+            return frozenset()
+        if conversation.type is ConversationType.GROUP:
+            group = self.directory.group(conversation.target_id)
             return group.member_ids if group and not group.dismissed else frozenset()
-        if kind is ConversationType.ROOM:
-            room = self.directory.room(key[2:])
+        if conversation.type is ConversationType.ROOM:
+            room = self.directory.room(conversation.target_id)
             return room.members if room and not room.dismissed else frozenset()
-        return self.members_of(key)
+        return frozenset(conversation.participants)
 
     def can_see(self, user_id: str, key: str) -> bool:
         return user_id in self.member_set(key)
@@ -179,10 +169,9 @@ class DeliveryFold:
     def peers_of(self, user_id: str) -> list[str]:
         """Users the user shares a peer conversation with (their contacts, for presence)."""
         keys = self._of_user.get(user_id, ())
-        return [
-            user
-            for key in keys
-            if key.startswith("p:")
-            for user in key.split(":")[1:]
-            if user != user_id
-        ]
+        return [user for key in keys for user in _participants(key) if user != user_id]
+
+
+def _participants(key: str) -> tuple[str, ...]:
+    conversation = Conversation.from_key(key)
+    return conversation.participants if conversation is not None else ()

@@ -268,7 +268,7 @@ def _group_from_document(d: list[Any]) -> GroupState:
 
 
 def _target(event: Event) -> str:
-    return event.conversation_key.split(":", 1)[1]
+    return Conversation(event.conversation_type, event.conversation_key).target_id
 
 
 def _new_group(payload: GroupCreated) -> GroupState:

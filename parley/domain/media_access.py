@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from enum import StrEnum
 
+from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.directory import Directory
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import (
@@ -49,16 +50,16 @@ def object_key(object_id: str, rendition: Rendition) -> str:
 
 def can_read(user: str, conversation_key: str, directory: Directory) -> bool:
     """Peers: both participants; groups: members; rooms: members while the room lives."""
-    kind, _, rest = conversation_key.partition(":")
-    if kind == "p":
-        return user in rest.split(":")
-    if kind == "g":
-        group = directory.group(rest)
+    conversation = Conversation.from_key(conversation_key)
+    if conversation is None:
+        return False
+    if conversation.type is ConversationType.PEER:
+        return user in conversation.participants
+    if conversation.type is ConversationType.GROUP:
+        group = directory.group(conversation.target_id)
         return group is not None and group.is_member(user)
-    if kind == "r":
-        room = directory.room(rest)
-        return room is not None and not room.dismissed and user in room.members
-    return False
+    room = directory.room(conversation.target_id)
+    return room is not None and not room.dismissed and user in room.members
 
 
 def _can_reach(stored: StoredMedia, user: str, directory: Directory) -> bool:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.directory import Directory
 from parley.domain.media_objects import NOTHING_ARCHIVED, ArchivedMedia, StoredMedia
 from parley.domain.write_model import WriteModel
 
 
 def _in_dismissed_room(conversation_key: str, directory: Directory) -> bool:
-    kind, _, room_id = conversation_key.partition(":")
-    room = directory.room(room_id) if kind == "r" else None
+    conversation = Conversation.from_key(conversation_key)
+    is_room = conversation is not None and conversation.type is ConversationType.ROOM
+    room = directory.room(conversation.target_id) if conversation and is_room else None
     return room is not None and room.dismissed
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from parley.domain.conversations import ConversationType
+from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.unread import MEMBER
 
 # Message ids remembered per conversation to drop a duplicate append (two ingress processes
@@ -98,7 +98,7 @@ def new_state(key: str, type_: ConversationType, partition: int = -1) -> Convers
     """A conversation never seen before; peers start with both participants."""
     state = ConversationState(key, type_, partition)
     if type_ is ConversationType.PEER:
-        for user in key.split(":")[1:]:
+        for user in Conversation(type_, key).participants:
             state.members[user] = MemberView()
     return state
 

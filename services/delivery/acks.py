@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from parley.domain.acks import AckKind, decide_ack
 from parley.domain.commands import Stamp
-from parley.domain.conversations import ConversationType
+from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Rejected
 from parley.domain.events import Event
 from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages
@@ -28,15 +28,14 @@ _sequence = itertools.count(1)
 
 def _target_of(key: str, actor: str) -> tuple[ConversationType, str] | None:
     """The (type, target id) an actor names a conversation key by; None for rooms and others."""
-    kind, _, rest = key.partition(":")
-    if kind == "p":
-        low, _, high = rest.partition(":")
-        if actor not in (low, high):
-            return None
-        return ConversationType.PEER, high if actor == low else low
-    if kind == "g":
-        return ConversationType.GROUP, rest
-    return None  # rooms keep no receipts
+    conversation = Conversation.from_key(key)
+    if conversation is None or conversation.type is ConversationType.ROOM:
+        return None  # rooms keep no receipts
+    if conversation.type is ConversationType.GROUP:
+        return ConversationType.GROUP, conversation.target_id
+    if actor not in conversation.participants:
+        return None
+    return ConversationType.PEER, conversation.peer_of(actor)
 
 
 class DeliveredAcks:

@@ -26,8 +26,8 @@ from services.delivery.acks import DeliveredAcks
 from services.delivery.presence import Presence
 from services.delivery.resume import GapFiller
 from services.delivery.sessions import CloseReason, Session, SessionRegistry
-from services.ingress.auth import bearer_of
-from services.ingress.errors import abort, trailing_metadata_of
+from services.shell.auth import bearer_of
+from services.shell.errors import trailing_metadata_of
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,7 @@ class DeliveryServicer:
 
     async def connect(self, requests: AsyncIterator[pb.ClientFrame], context: Any) -> None:
         ctx = self._ctx
-        try:
-            claims = ctx.tokens.verify(bearer_of(context.invocation_metadata()))
-        except Rejected as rejected:
-            await abort(context, rejected)
+        claims = ctx.tokens.verify(bearer_of(context.invocation_metadata()))
         if not ctx.accepting:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "this node is shutting down")
         hello = await _hello(requests, context)
@@ -137,7 +134,7 @@ async def _hello(requests: AsyncIterator[pb.ClientFrame], context: Any) -> pb.He
     except (TimeoutError, StopAsyncIteration):
         first = pb.ClientFrame()
     if first.WhichOneof("frame") != "hello":
-        await abort(context, Rejected(Reason.BAD_PARAMETER, "the first frame must be a hello"))
+        raise Rejected(Reason.BAD_PARAMETER, "the first frame must be a hello")
     return first.hello
 
 

@@ -10,7 +10,8 @@ from typing import Protocol
 
 from parley import metrics
 from parley.adapters.wire_delivery import gap_frame, message_frame, synced_frame
-from parley.domain.delivery_fold import DeliveryFold, type_of_key
+from parley.domain.conversations import Conversation
+from parley.domain.delivery_fold import DeliveryFold
 from parley.domain.read_models import HistoryRow
 from services.delivery.sessions import Session
 
@@ -93,8 +94,9 @@ class GapFiller:
         live = self._fold.last_seq(key)
         if live <= position:
             return
-        kind = type_of_key(key)
-        assert kind is not None
+        conversation = Conversation.from_key(key)
+        assert conversation is not None
+        kind = conversation.type
         start = position
         if live - position > cap:
             start = live - cap

@@ -8,7 +8,8 @@ from parley import heap, metrics
 from parley.config import Settings
 from parley.observability import configure_logging
 from services.delivery.app import delivery_parts
-from services.delivery.server import serve_until_signalled, start_server
+from services.delivery.server import start_server
+from services.shell.server import serve_until_signalled
 
 
 async def run_server(settings: Settings) -> None:

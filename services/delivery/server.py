@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
-from dataclasses import dataclass
+from collections.abc import Sequence
+from functools import partial
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from services.delivery.connect import (
     SERVICE_NAME,
@@ -17,9 +13,8 @@ from services.delivery.connect import (
     DeliveryServicer,
     method_handlers,
 )
-from services.ingress.bad_input import BadInputInterceptor
-
-log = logging.getLogger(__name__)
+from services.shell.bad_input import BadInputInterceptor
+from services.shell.server import RunningServer, serve
 
 # Connects one node accepts arriving at once: the sessions a node holds (20,000).
 SESSION_STORM = 20_000
@@ -44,46 +39,20 @@ SERVER_OPTIONS = (
 )
 
 
-@dataclass
-class RunningDelivery:
-    server: grpc.aio.Server
-    health: health.aio.HealthServicer
-    context: DeliveryContext
-    port: int
-
-    async def stop(self, grace_s: float = 5.0) -> None:
-        """Health goes NOT_SERVING, every session gets GoAway and its stream ends UNAVAILABLE."""
-        await self.health.enter_graceful_shutdown()
-        await self.context.go_away("the node is shutting down: reconnect to another")
-        await self.server.stop(grace_s)
-
-
-async def start_server(context: DeliveryContext, address: str) -> RunningDelivery:
+async def start_server(context: DeliveryContext, address: str) -> RunningServer:
     """Binds `address` ("host:port", port 0 picks one) and starts serving. Authentication runs
-    inside Connect (services.ingress.auth.bearer_of + TokenAuthority): the session needs the
+    inside Connect (services.shell.auth.bearer_of + TokenAuthority): the session needs the
     token's expiry, and a coroutine handler (not the interceptor's generator wrapper) can be
     interrupted while blocked on a client that stopped reading. BadInputInterceptor keeps a
-    coroutine handler a coroutine: an undecodable frame is BAD_PARAMETER, never UNKNOWN."""
-    server = grpc.aio.server(interceptors=[BadInputInterceptor()], options=SERVER_OPTIONS)
-    server.add_generic_rpc_handlers((method_handlers(DeliveryServicer(context)),))
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    coroutine handler a coroutine: an undecodable frame is BAD_PARAMETER, never UNKNOWN.
+    Stopping sends every session GoAway (its stream then ends UNAVAILABLE)."""
+
+    def mount(server: grpc.aio.Server) -> Sequence[str]:
+        server.add_generic_rpc_handlers((method_handlers(DeliveryServicer(context)),))
+        return (SERVICE_NAME,)
+
+    running = await serve("delivery", address, [mount], [BadInputInterceptor()], SERVER_OPTIONS)
+    running.before_stop = partial(
+        context.go_away, "the node is shutting down: reconnect to another"
     )
-    port = server.add_insecure_port(address)
-    await server.start()
-    for name in ("", SERVICE_NAME):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("delivery serving", extra={"address": address, "port": port})
-    return RunningDelivery(server, health_servicer, context, port)
-
-
-async def serve_until_signalled(running: RunningDelivery) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    log.info("delivery stopping")
-    await running.stop()
+    return running

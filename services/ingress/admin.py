@@ -8,17 +8,16 @@ from parley.adapters import wire
 from parley.domain import groups, rooms
 from parley.domain.broadcasts import decide_broadcast
 from parley.domain.conversations import check_id
-from parley.domain.errors import Rejected
 from parley.domain.message_ids import message_id_for
 from parley.gen.parley.v1 import ingress_pb2 as pb
 from parley.gen.parley.v1 import ingress_pb2_grpc
-from services.ingress.auth import current_caller
-from services.ingress.context import IngressContext
-from services.ingress.errors import abort
 from services.ingress.groups import GroupServicer, RoomServicer, new_conversation_id
+from services.shell.auth import current_caller
+from services.webhooks.admin import WebhookAdmin
+from services.writes.context import IngressContext
 
 
-class AdminServicer(ingress_pb2_grpc.AdminServiceServicer):
+class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
     def __init__(self, ingress: IngressContext) -> None:
         self._ingress = ingress
         self._groups = GroupServicer(ingress, as_admin=True)
@@ -27,24 +26,18 @@ class AdminServicer(ingress_pb2_grpc.AdminServiceServicer):
     async def IssueToken(
         self, request: pb.IssueTokenRequest, context: Any
     ) -> pb.IssueTokenResponse:
-        try:
-            user_id = check_id(request.user_id, "user_id")
-            token, expires_at_ms = self._ingress.tokens.issue(user_id, ttl_s=request.ttl_s or None)
-        except Rejected as rejected:
-            await abort(context, rejected)
+        user_id = check_id(request.user_id, "user_id")
+        token, expires_at_ms = self._ingress.tokens.issue(user_id, ttl_s=request.ttl_s or None)
         return pb.IssueTokenResponse(token=token, expires_at_ms=expires_at_ms)
 
     async def SendMessageAs(
         self, request: pb.SendMessageAsRequest, context: Any
     ) -> pb.SendMessageResponse:
-        try:
-            sender = check_id(request.sender_id, "sender_id")
-            command = wire.send_command_from_proto(request.message, sender)
-            receipt = await self._ingress.sends.send(
-                command, self._ingress.stamp(context), bypass_rate_limit=True
-            )
-        except Rejected as rejected:
-            await abort(context, rejected)
+        sender = check_id(request.sender_id, "sender_id")
+        command = wire.send_command_from_proto(request.message, sender)
+        receipt = await self._ingress.sends.send(
+            command, self._ingress.stamp(context), bypass_rate_limit=True
+        )
         return wire.receipt_to_proto(receipt)
 
     async def Broadcast(self, request: pb.BroadcastRequest, context: Any) -> pb.BroadcastResponse:

@@ -7,8 +7,8 @@ from typing import Any
 from parley.domain.contacts import decide_block, decide_unblock
 from parley.gen.parley.v1 import ingress_pb2 as pb
 from parley.gen.parley.v1 import ingress_pb2_grpc
-from services.ingress.auth import current_caller
-from services.ingress.context import IngressContext
+from services.shell.auth import current_caller
+from services.writes.context import IngressContext
 
 
 class ContactServicer(ingress_pb2_grpc.ContactServiceServicer):

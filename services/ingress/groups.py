@@ -11,8 +11,8 @@ from parley.domain.commands import Stamp
 from parley.domain.events import Event, GroupRole
 from parley.gen.parley.v1 import events_pb2, ingress_pb2_grpc
 from parley.gen.parley.v1 import ingress_pb2 as pb
-from services.ingress.auth import current_caller
-from services.ingress.context import IngressContext
+from services.shell.auth import current_caller
+from services.writes.context import IngressContext
 
 
 def new_conversation_id(prefix: str) -> str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
+
+import grpc
 
 from parley import metrics
 from parley.adapters import wire
@@ -18,9 +21,10 @@ from parley.domain.errors import Rejected
 from parley.domain.recall import decide_recall
 from parley.gen.parley.v1 import ingress_pb2 as pb
 from parley.gen.parley.v1 import ingress_pb2_grpc
-from services.ingress.auth import current_caller
-from services.ingress.context import IngressContext
-from services.ingress.errors import abort
+from services.shell.auth import current_caller
+from services.writes.context import IngressContext
+
+log = logging.getLogger(__name__)
 
 # Sends of one stream that may wait for Kafka at the same time: bounds memory per stream.
 STREAM_WINDOW = 512
@@ -33,37 +37,42 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     async def SendMessage(
         self, request: pb.SendMessageRequest, context: Any
     ) -> pb.SendMessageResponse:
-        try:
-            command = wire.send_command_from_proto(request, current_caller().user_id)
-            receipt = await self._ingress.sends.send(command, self._ingress.stamp(context))
-        except Rejected as rejected:
-            await abort(context, rejected)
+        command = wire.send_command_from_proto(request, current_caller().user_id)
+        receipt = await self._ingress.sends.send(command, self._ingress.stamp(context))
         return wire.receipt_to_proto(receipt)
 
     async def SendMessageStream(
         self, request_iterator: AsyncIterator[pb.SendMessageRequest], context: Any
     ) -> AsyncIterator[pb.SendMessageResult]:
         sender = current_caller().user_id
-        results: asyncio.Queue[pb.SendMessageResult | None] = asyncio.Queue()
+        # A result per request, None once every request is answered, or the unexpected error
+        # that ends the call (a request is never left unanswered: the client would wait for it).
+        results: asyncio.Queue[pb.SendMessageResult | BaseException | None] = asyncio.Queue()
         window = asyncio.Semaphore(STREAM_WINDOW)
 
         async def one(request: pb.SendMessageRequest) -> None:
             try:
                 command = wire.send_command_from_proto(request, sender)
                 receipt = await self._ingress.sends.send(command, self._ingress.stamp(context))
-                result = pb.SendMessageResult(
-                    client_message_id=request.client_message_id,
-                    accepted=wire.receipt_to_proto(receipt),
+                results.put_nowait(
+                    pb.SendMessageResult(
+                        client_message_id=request.client_message_id,
+                        accepted=wire.receipt_to_proto(receipt),
+                    )
                 )
             except Rejected as rejected:
                 metrics.rejected(rejected.reason.name)
-                result = pb.SendMessageResult(
-                    client_message_id=request.client_message_id,
-                    rejected=wire.rejection_to_proto(rejected),
+                results.put_nowait(
+                    pb.SendMessageResult(
+                        client_message_id=request.client_message_id,
+                        rejected=wire.rejection_to_proto(rejected),
+                    )
                 )
+            except Exception as error:
+                log.exception("a streamed send failed unexpectedly")
+                results.put_nowait(error)
             finally:
                 window.release()
-            results.put_nowait(result)
 
         async def pump() -> None:
             running: set[asyncio.Task[None]] = set()
@@ -83,6 +92,11 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
         pumping = asyncio.create_task(pump())
         try:
             while (result := await results.get()) is not None:
+                if isinstance(result, BaseException):
+                    await context.abort(
+                        grpc.StatusCode.INTERNAL, "a send failed unexpectedly; retry it"
+                    )
+                    raise result  # abort raises; this only tells the type checker
                 yield result
             await pumping
         finally:
@@ -96,12 +110,7 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
         if entry is not None:
             receipt = entry.receipt
         else:  # past the ledger's window, a stored message is in the archive
-            try:
-                archived = await self._ingress.messages.send_status(
-                    caller, request.client_message_id
-                )
-            except Rejected as rejected:
-                await abort(context, rejected)
+            archived = await self._ingress.messages.send_status(caller, request.client_message_id)
             if archived is None:
                 return pb.GetSendStatusResponse(status=pb.SEND_STATUS_UNKNOWN)
             receipt = archived.receipt
@@ -117,7 +126,7 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
         self, request: pb.RecallMessageRequest, context: Any
     ) -> pb.RecallMessageResponse:
         actor, ingress = current_caller().user_id, self._ingress
-        archived = await ingress.archived(context, request.message_id, "recall")
+        archived = await ingress.archived(request.message_id, "recall")
         order_key = await ingress.execute(
             context,
             lambda stamp: decide_recall(
@@ -139,7 +148,7 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     ) -> pb.AcknowledgeMessageResponse:
         actor, ingress = current_caller().user_id, self._ingress
         kind = AckKind.READ if request.kind == pb.ACK_KIND_READ else AckKind.DELIVERED
-        archived = await ingress.archived(context, request.message_id, "ack")
+        archived = await ingress.archived(request.message_id, "ack")
         order_key = await ingress.execute(
             context,
             lambda stamp: decide_ack(

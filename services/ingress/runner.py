@@ -12,7 +12,8 @@ from parley import heap, metrics
 from parley.config import Settings
 from parley.observability import configure_logging
 from services.ingress.app import ingress_parts
-from services.ingress.server import serve_until_signalled, start_server
+from services.ingress.server import start_server
+from services.shell.server import serve_until_signalled
 
 
 async def run_worker(settings: Settings, *, export_metrics: bool = False) -> None:

@@ -7,9 +7,9 @@ import logging
 from parley.adapters.media_probe import PillowAvMediaProbe
 from parley.adapters.minio import MinioBlobStore
 from parley.config import Settings
-from services.ingress.context import IngressContext
 from services.media.scratch import StagingBudget, scratch_dir_of
 from services.media.uploads import MediaDeps
+from services.writes.context import IngressContext
 
 log = logging.getLogger(__name__)
 

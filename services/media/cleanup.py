@@ -22,9 +22,9 @@ from parley.domain.rooms import room_conversation
 from parley.domain.write_model import WriteModel
 from parley.media_lookup import MediaLookup
 from parley.ports import BlobStore
-from services.ingress.context import wall_clock_ms
 from services.media.app import blob_store_of
 from services.media.staging import STAGING_PREFIX
+from services.writes.context import wall_clock_ms
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,11 @@ async def run(settings: Settings) -> CleanupReport:
     finally:
         await feed.close()
     cluster, session = await asyncio.to_thread(
-        connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+        connect,
+        settings.cassandra_hosts,
+        settings.cassandra_port,
+        settings.cassandra_keyspace,
+        consistency=settings.cassandra_consistency,
     )
     try:
         lookup = MediaLookup(CassandraMediaArchive(session), model.media)

@@ -15,6 +15,6 @@ MEDIA_SERVICE_NAMES = tuple(
 
 def add_media_services(server: Any, deps: MediaDeps) -> tuple[str, ...]:
     """Adds MediaService to a grpc.aio server whose interceptors authenticate callers
-    (services.ingress.auth); returns its full name (for reflection and health)."""
+    (services.shell.auth); returns its full name (for reflection and health)."""
     media_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(deps), server)
     return MEDIA_SERVICE_NAMES

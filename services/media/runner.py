@@ -16,9 +16,11 @@ from parley import heap
 from parley.config import Settings
 from parley.cpu import run_in_background
 from parley.observability import configure_logging
-from services.ingress.app import ingress_parts
-from services.ingress.server import serve_mounts, serve_until_signalled
+from services.media.app import media_deps
 from services.media.cleanup import cleanup_every
+from services.media.mount import add_media_services
+from services.shell.server import serve_api, serve_until_signalled
+from services.writes.app import write_side
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +28,15 @@ log = logging.getLogger(__name__)
 async def run_server(settings: Settings) -> None:
     """Serves MediaService and, beside it, deletes garbage from MinIO on the schedule the
     settings choose (the write model it follows says what a dismissed room left)."""
-    async with ingress_parts(settings, read_api=False) as parts:
-        assert parts.media is not None
+    async with write_side(settings) as parts:
+        media = media_deps(parts.context, settings)
         heap.settle()
         address = f"{settings.ingress_host}:{settings.media_port}"
-        running = await serve_mounts(parts.authenticator, address, parts.mounts)
+        mounts = [lambda server: add_media_services(server, media)]
+        running = await serve_api("media", parts.authenticator, address, mounts)
         interval_s = settings.media_cleanup_interval_s
         context = parts.context
-        async with cleanup_every(
-            context.model, parts.media.store, interval_s, context.media_lookup
-        ):
+        async with cleanup_every(context.model, media.store, interval_s, context.media_lookup):
             await serve_until_signalled(running)
 
 

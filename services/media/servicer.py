@@ -18,11 +18,10 @@ from parley.domain.media_uploads import check_media_type
 from parley.gen.parley.v1 import media_pb2 as pb
 from parley.gen.parley.v1 import media_pb2_grpc
 from parley.ports import BlobStoreUnavailable
-from services.ingress.auth import current_caller
-from services.ingress.errors import abort
 from services.media.scratch import Claim, no_room_is_busy
 from services.media.staging import complete_upload, create_upload_url
 from services.media.uploads import MediaDeps, accept_file, unavailable
+from services.shell.auth import current_caller
 
 CHUNK_MAX_BYTES = 1024 * 1024
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
@@ -54,59 +53,50 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         self, request_iterator: AsyncIterator[pb.UploadChunk], context: Any
     ) -> AsyncIterator[pb.UploadProgress]:
         owner = current_caller().user_id
-        try:
-            with (
-                self._deps.staging.claim() as claim,
-                no_room_is_busy(),  # staging, writing and rendering alike
-                tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory,
-            ):
-                path = Path(directory) / "upload"
-                sink = await asyncio.to_thread(path.open, "wb")
-                try:
-                    received = _Received(self._deps, claim)
-                    async for chunk in request_iterator:
-                        yield await received.add(chunk, sink)
-                finally:
-                    await asyncio.to_thread(sink.close)
-                if received.kind is None:
-                    raise Rejected(Reason.BAD_PARAMETER, "the upload stream had no chunk")
-                content = await accept_file(
-                    self._deps, owner, received.kind, received.file_name, str(path),
-                    self._deps.ingress.stamp(context),
-                )  # fmt: skip
-            yield pb.UploadProgress(
-                received_bytes=received.bytes, total_bytes=received.bytes,
-                result=result_of(content),
+        with (
+            self._deps.staging.claim() as claim,
+            no_room_is_busy(),  # staging, writing and rendering alike
+            tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory,
+        ):
+            path = Path(directory) / "upload"
+            sink = await asyncio.to_thread(path.open, "wb")
+            try:
+                received = _Received(self._deps, claim)
+                async for chunk in request_iterator:
+                    yield await received.add(chunk, sink)
+            finally:
+                await asyncio.to_thread(sink.close)
+            if received.kind is None:
+                raise Rejected(Reason.BAD_PARAMETER, "the upload stream had no chunk")
+            content = await accept_file(
+                self._deps, owner, received.kind, received.file_name, str(path),
+                self._deps.ingress.stamp(context),
             )  # fmt: skip
-        except Rejected as rejected:
-            await abort(context, rejected)
+        yield pb.UploadProgress(
+            received_bytes=received.bytes, total_bytes=received.bytes,
+            result=result_of(content),
+        )  # fmt: skip
 
     async def CreateUploadUrl(
         self, request: pb.CreateUploadUrlRequest, context: Any
     ) -> pb.CreateUploadUrlResponse:
-        try:
-            upload_id, url, expires_at_ms = await create_upload_url(
-                self._deps, current_caller().user_id, media_type_from_proto(request.kind),
-                request.file_name, request.size_bytes, self._deps.ingress.clock_ms(),
-            )  # fmt: skip
-        except Rejected as rejected:
-            await abort(context, rejected)
+        upload_id, url, expires_at_ms = await create_upload_url(
+            self._deps, current_caller().user_id, media_type_from_proto(request.kind),
+            request.file_name, request.size_bytes, self._deps.ingress.clock_ms(),
+        )  # fmt: skip
         return pb.CreateUploadUrlResponse(upload_id=upload_id, url=url, expires_at_ms=expires_at_ms)
 
     async def CompleteUpload(
         self, request: pb.CompleteUploadRequest, context: Any
     ) -> pb.UploadResult:
-        try:
-            with (
-                no_room_is_busy(),
-                tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory,
-            ):
-                content = await complete_upload(
-                    self._deps, current_caller().user_id, request.upload_id, directory,
-                    self._deps.ingress.stamp(context),
-                )  # fmt: skip
-        except Rejected as rejected:
-            await abort(context, rejected)
+        with (
+            no_room_is_busy(),
+            tempfile.TemporaryDirectory(dir=self._deps.scratch_dir) as directory,
+        ):
+            content = await complete_upload(
+                self._deps, current_caller().user_id, request.upload_id, directory,
+                self._deps.ingress.stamp(context),
+            )  # fmt: skip
         return result_of(content)
 
     async def Download(
@@ -126,11 +116,9 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
                     content_type=info.content_type if sent == len(data) else "",
                 )  # fmt: skip
         except KeyError:
-            await abort(context, Rejected(Reason.MEDIA_NOT_FOUND, "the media was removed"))
+            raise Rejected(Reason.MEDIA_NOT_FOUND, "the media was removed") from None
         except BlobStoreUnavailable as error:
-            await abort(context, unavailable(error))
-        except Rejected as rejected:
-            await abort(context, rejected)
+            raise unavailable(error) from error
 
     async def CreateDownloadUrl(
         self, request: pb.DownloadRequest, context: Any
@@ -142,9 +130,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
             key = object_key(stored.object_id, rendition)
             url = await self._deps.store.presign_get(key, ttl_s, download_name)
         except BlobStoreUnavailable as error:
-            await abort(context, unavailable(error))
-        except Rejected as rejected:
-            await abort(context, rejected)
+            raise unavailable(error) from error
         expires_at_ms = self._deps.ingress.clock_ms() + ttl_s * 1000
         return pb.CreateDownloadUrlResponse(url=url, expires_at_ms=expires_at_ms)
 

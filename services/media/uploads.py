@@ -22,8 +22,8 @@ from parley.domain.media_uploads import (
     object_id_from,
 )
 from parley.ports import BlobStore, BlobStoreUnavailable, MediaProbe, RenderedPicture
-from services.ingress.context import IngressContext
 from services.media.scratch import StagingBudget
+from services.writes.context import IngressContext
 
 log = logging.getLogger(__name__)
 

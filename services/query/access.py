@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from parley.adapters.cassandra_queries import CassandraReadModelQueries
 from parley.adapters.wire import conversation_type_from_proto
-from parley.domain.conversations import Conversation
+from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Reason, Rejected
 from parley.domain.read_access import SeqWindow, history_window
 from parley.domain.read_models import HeadRow, UserConversationRow
 from parley.gen.parley.v1 import common_pb2
-from services.ingress.auth import current_caller
-from services.ingress.errors import abort
 from services.query.fence import ReadFence
+from services.shell.auth import current_caller
 
 R = TypeVar("R")
 
@@ -39,21 +36,6 @@ class Readable:
     row: UserConversationRow | None
     head: HeadRow | None
     window: SeqWindow
-
-
-def answering(
-    method: Callable[[Any, Any, Any], Awaitable[R]],
-) -> Callable[[Any, Any, Any], Awaitable[R]]:
-    """Turns a domain rejection raised by the method into its gRPC status."""
-
-    @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: Any) -> R:
-        try:
-            return await method(self, request, context)
-        except Rejected as rejected:
-            await abort(context, rejected)
-
-    return wrapper
 
 
 def conversation_of(ref: common_pb2.ConversationRef, user_id: str) -> Conversation:
@@ -86,5 +68,6 @@ async def readable(deps: QueryDeps, ref: common_pb2.ConversationRef) -> Readable
 def ref_for(key: str, user_id: str, type_: int) -> common_pb2.ConversationRef:
     """The reference a user would name this conversation by (peers: the other user)."""
     conversation = Conversation(conversation_type_from_proto(type_), key)
-    target = conversation.peer_of(user_id) if key.startswith("p:") else conversation.target_id
+    is_peer = conversation.type is ConversationType.PEER
+    target = conversation.peer_of(user_id) if is_peer else conversation.target_id
     return common_pb2.ConversationRef(type=type_, id=target)  # type: ignore[arg-type]

@@ -20,8 +20,8 @@ from parley.domain.read_access import page_size
 from parley.domain.read_models import HeadRow, MentionAllRow, UserConversationRow
 from parley.gen.parley.v1 import query_pb2 as pb
 from parley.gen.parley.v1 import query_pb2_grpc
-from services.ingress.auth import current_caller
-from services.query.access import QueryDeps, answering, readable, ref_for
+from services.query.access import QueryDeps, readable, ref_for
+from services.shell.auth import current_caller
 
 
 def mention_to_proto(m: MentionView) -> pb.Mention:
@@ -93,7 +93,6 @@ class ConversationServicer(query_pb2_grpc.ConversationServiceServicer):
         )
         return {row.conversation_key: rows for row, rows in zip(groups, found, strict=True)}
 
-    @answering
     async def ListConversations(
         self, request: pb.ListConversationsRequest, context: Any
     ) -> pb.ListConversationsResponse:
@@ -104,7 +103,6 @@ class ConversationServicer(query_pb2_grpc.ConversationServiceServicer):
             conversations=[summary_to_proto(v) for v in chosen], next_cursor=cursor
         )
 
-    @answering
     async def GetConversation(
         self, request: pb.GetConversationRequest, context: Any
     ) -> pb.ConversationSummary:
@@ -119,7 +117,6 @@ class ConversationServicer(query_pb2_grpc.ConversationServiceServicer):
         everyone = await q.mention_all(key, row.read_seq)
         return view_of(row, head, mentions, everyone)
 
-    @answering
     async def GetUnreadTotal(
         self, request: pb.GetUnreadTotalRequest, context: Any
     ) -> pb.GetUnreadTotalResponse:
@@ -129,7 +126,6 @@ class ConversationServicer(query_pb2_grpc.ConversationServiceServicer):
             conversations_with_unread=sum(1 for v in views if v.unread),
         )
 
-    @answering
     async def ListMentions(
         self, request: pb.ListMentionsRequest, context: Any
     ) -> pb.ListMentionsResponse:

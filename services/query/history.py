@@ -9,7 +9,7 @@ from parley.domain.errors import Reason, Rejected
 from parley.domain.read_access import page_size
 from parley.gen.parley.v1 import query_pb2 as pb
 from parley.gen.parley.v1 import query_pb2_grpc
-from services.query.access import QueryDeps, answering, readable
+from services.query.access import QueryDeps, readable
 
 
 class HistoryServicer(query_pb2_grpc.HistoryServiceServicer):
@@ -17,7 +17,6 @@ class HistoryServicer(query_pb2_grpc.HistoryServiceServicer):
         self._deps = deps
         self._queries = deps.queries
 
-    @answering
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Any
     ) -> pb.GetHistoryResponse:
@@ -38,7 +37,6 @@ class HistoryServicer(query_pb2_grpc.HistoryServiceServicer):
             next_cursor_seq=rows[-1].seq if more else 0,
         )
 
-    @answering
     async def GetMessage(self, request: pb.GetMessageRequest, context: Any) -> pb.HistoryMessage:
         view = await readable(self._deps, request.conversation)
         key = view.conversation.key

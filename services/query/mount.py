@@ -21,7 +21,7 @@ QUERY_SERVICE_NAMES = tuple(
 
 def add_query_services(server: Any, deps: QueryDeps) -> tuple[str, ...]:
     """Adds HistoryService, ConversationService and ReceiptService to a grpc.aio server whose
-    interceptors authenticate callers (services.ingress.auth); returns their full names (for
+    interceptors authenticate callers (services.shell.auth); returns their full names (for
     reflection and health)."""
     query_pb2_grpc.add_HistoryServiceServicer_to_server(HistoryServicer(deps), server)
     query_pb2_grpc.add_ConversationServiceServicer_to_server(ConversationServicer(deps), server)

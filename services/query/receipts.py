@@ -8,7 +8,7 @@ from parley.domain.conversations import ConversationType
 from parley.domain.errors import Reason, Rejected
 from parley.gen.parley.v1 import query_pb2 as pb
 from parley.gen.parley.v1 import query_pb2_grpc
-from services.query.access import QueryDeps, answering, readable
+from services.query.access import QueryDeps, readable
 
 
 class ReceiptServicer(query_pb2_grpc.ReceiptServiceServicer):
@@ -16,7 +16,6 @@ class ReceiptServicer(query_pb2_grpc.ReceiptServiceServicer):
         self._deps = deps
         self._queries = deps.queries
 
-    @answering
     async def GetReceipts(
         self, request: pb.GetReceiptsRequest, context: Any
     ) -> pb.GetReceiptsResponse:

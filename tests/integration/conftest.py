@@ -13,7 +13,8 @@ from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.config import DEV_ADMIN_SECRET, Settings
 from parley.gen.parley.v1 import ingress_pb2_grpc
 from services.ingress.app import ingress_parts
-from services.ingress.server import RunningIngress, start_server
+from services.ingress.server import start_server
+from services.shell.server import RunningServer
 from tests.integration.ingress_harness import Ingress, IngressFactory, Topics
 
 
@@ -23,7 +24,7 @@ async def ingress_factory(
 ) -> AsyncIterator[IngressFactory]:
     """Starts ingress servers on fresh topics; several may share topics (`topics=`)."""
     created: list[str] = []
-    stack: list[tuple[Any, RunningIngress, grpc.aio.Channel]] = []
+    stack: list[tuple[Any, RunningServer, grpc.aio.Channel]] = []
 
     async def start(topics: Topics | None = None, **overrides: Any) -> Ingress:
         if topics is None:

@@ -14,8 +14,8 @@ from parley.adapters.wire import decode_event
 from parley.config import Settings
 from parley.domain.events import Event
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc, media_pb2_grpc
-from services.ingress.server import RunningIngress
 from services.media.uploads import MediaDeps
+from services.shell.server import RunningServer
 
 PEER, ROOM, GROUP = (
     common_pb2.CONVERSATION_TYPE_PEER,
@@ -101,7 +101,7 @@ class Client:
 
 @dataclass
 class Ingress:
-    running: RunningIngress
+    running: RunningServer
     settings: Settings
     topics: Topics
     channel: grpc.aio.Channel

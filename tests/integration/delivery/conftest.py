@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import pytest
 
 from services.delivery.app import delivery_parts
-from services.delivery.server import RunningDelivery, start_server
+from services.delivery.connect import DeliveryContext
+from services.delivery.server import start_server
+from services.shell.server import RunningServer
 from tests.integration.ingress_harness import Ingress
 
 DeliveryFactory = Callable[..., Any]
+
+
+@dataclass
+class DeliveryNode:
+    """A delivery server started by a test, with the context its sessions live in."""
+
+    running: RunningServer
+    context: DeliveryContext
+
+    @property
+    def port(self) -> int:
+        return self.running.port
 
 
 @pytest.fixture
@@ -20,18 +35,18 @@ async def delivery_factory() -> AsyncIterator[DeliveryFactory]:
     """Starts delivery servers following an ingress's topics; returns (server, channel).
     `keyspace=` names the read models gaps are filled from; the default shared keyspace serves
     tests that never resume."""
-    stack: list[tuple[Any, RunningDelivery, grpc.aio.Channel]] = []
+    stack: list[tuple[Any, RunningServer, grpc.aio.Channel]] = []
 
     async def start(
         ingress: Ingress, keyspace: str = "parley"
-    ) -> tuple[RunningDelivery, grpc.aio.Channel]:
+    ) -> tuple[DeliveryNode, grpc.aio.Channel]:
         settings = ingress.settings.model_copy(update={"cassandra_keyspace": keyspace})
         parts_cm = delivery_parts(settings)
         parts = await parts_cm.__aenter__()
         running = await start_server(parts.context, "127.0.0.1:0")
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         stack.append((parts_cm, running, channel))
-        return running, channel
+        return DeliveryNode(running, parts.context), channel
 
     yield start
     for parts_cm, running, channel in reversed(stack):

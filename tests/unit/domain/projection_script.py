@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from parley.domain.conversations import ConversationType
+from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.events import (
     ConversationDeleted,
     ConversationRead,
@@ -31,9 +31,9 @@ START_MS = 1_700_000_000_000
 
 
 def type_of_key(key: str) -> ConversationType:
-    return {"p": ConversationType.PEER, "g": ConversationType.GROUP, "r": ConversationType.ROOM}[
-        key[0]
-    ]
+    conversation = Conversation.from_key(key)
+    assert conversation is not None, key
+    return conversation.type
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 
 from parley.domain.errors import Reason, Rejected
 from parley.gen.parley.v1 import ingress_pb2
-from services.ingress.bad_input import BadInputInterceptor
+from services.shell.bad_input import BadInputInterceptor
 
 UNDECODABLE = b"\x0a\x05ab"  # a length-delimited field cut short
 SERVICE = "test.Echo"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -10,12 +11,12 @@ import pytest
 
 from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
 from parley.config import Settings
-from parley.domain.events import Logged, MessageSent
+from parley.domain.events import Event, Logged, MessageSent, Position
 from parley.domain.streams import Stream
 from parley.domain.write_model import WriteModel
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
-from services.ingress.app import assemble
 from services.ingress.server import start_server
+from services.writes.app import assemble
 
 
 @dataclass
@@ -106,3 +107,48 @@ async def test_ingress_servicers__missing_token_is_refused_first(harness: Harnes
         await messaging.SendMessage(text_to("bob", "c4"))
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert harness.records() == []
+
+
+class FailingOnce(InMemoryEventLog):
+    """An event log whose second append fails with an error nobody planned for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.appends = 0
+
+    async def append(self, event: Event, topic: str | None = None) -> Position:
+        self.appends += 1
+        if self.appends == 2:
+            raise RuntimeError("the disk caught fire")
+        return await super().append(event, topic)
+
+
+async def test_ingress_servicers__a_stream_never_drops_a_request_on_an_unexpected_error() -> None:
+    """Every request of a SendMessageStream gets its result, or the call ends with an error:
+    an unexpected failure of one send must not leave the client waiting for it."""
+    settings = Settings()
+    log = FailingOnce()
+    model = WriteModel()
+    feed = InMemoryEventFeed(log, model)
+    await feed.start()
+    parts = assemble(settings, model, log, feed)
+    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    try:
+        auth = await Harness(log, channel, settings).token("alice")
+        messaging = ingress_pb2_grpc.MessagingServiceStub(channel)
+
+        async def requests() -> AsyncIterator[ingress_pb2.SendMessageRequest]:
+            for n in range(3):
+                yield text_to("bob", f"c{n}")
+
+        answered: list[str] = []
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            async with asyncio.timeout(10):
+                async for result in messaging.SendMessageStream(requests(), metadata=auth):
+                    answered.append(result.client_message_id)
+        assert failed.value.code() is grpc.StatusCode.INTERNAL
+        assert "c1" not in answered  # the failed send was never answered as accepted
+    finally:
+        await channel.close()
+        await running.stop(0)

@@ -20,8 +20,8 @@ from parley.domain.media_uploads import decide_media_uploaded, object_id_from
 from parley.domain.streams import Stream
 from parley.domain.write_model import WriteModel
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
-from services.ingress.app import assemble
 from services.ingress.server import start_server
+from services.writes.app import assemble
 from tests.unit.services.test_ingress_servicers import text_to
 
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
+from parley.adapters.wire import grpc_status_of
 from parley.domain.errors import Reason, Rejected
 from parley.sdk.errors import ParleyError
-from services.ingress.errors import status_code_of, trailing_metadata_of
+from services.shell.errors import trailing_metadata_of
 
 
 @dataclass
@@ -51,12 +52,12 @@ def test_rejection_status__retry_info_only_when_waiting_helps() -> None:
 def test_rejection_status__the_sdk_error_exposes_the_retry_delay_and_is_retryable() -> None:
     limited = Rejected(Reason.RATE_LIMITED, "slow down", retry_after_ms=250)
     error = ParleyError.from_rpc(
-        FakeRpcError(status_code_of(limited), trailing_metadata_of(limited), limited.message)
+        FakeRpcError(grpc_status_of(limited.reason), trailing_metadata_of(limited), limited.message)
     )
     assert (error.status, error.reason, error.retry_delay_s) == ("RESOURCE_EXHAUSTED", 2007, 0.25)
     assert error.is_retryable
     muted = Rejected(Reason.MUTED, "muted")
     plain = ParleyError.from_rpc(
-        FakeRpcError(status_code_of(muted), trailing_metadata_of(muted), muted.message)
+        FakeRpcError(grpc_status_of(muted.reason), trailing_metadata_of(muted), muted.message)
     )
     assert plain.retry_delay_s is None and not plain.is_retryable

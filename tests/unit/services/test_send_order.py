@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.ingress.send_order import SendOrder
+from services.writes.send_order import SendOrder
 
 
 async def test_send_order__each_send_goes_after_the_one_before_it_of_the_same_sender() -> None:

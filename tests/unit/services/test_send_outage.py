@@ -15,9 +15,9 @@ from parley.domain.events import MessageSent
 from parley.domain.streams import Stream
 from parley.domain.write_model import WriteModel
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
-from services.ingress.app import assemble
-from services.ingress.errors import REASON_TRAILER
 from services.ingress.server import start_server
+from services.shell.errors import REASON_TRAILER
+from services.writes.app import assemble
 
 PROMPT_S = 1.0
 Auth = tuple[tuple[str, str]]

@@ -17,8 +17,8 @@ from parley.domain.sending import SendDecider
 from parley.media_lookup import MediaLookup
 from parley.message_lookup import MessageLookup
 from parley.ports import UnsettledAppend
-from services.ingress.send_order import SendOrder, Turn
-from services.ingress.writer import EventWriter
+from services.writes.send_order import SendOrder, Turn
+from services.writes.writer import EventWriter
 
 
 @dataclass

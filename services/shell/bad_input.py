@@ -20,7 +20,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from parley.domain.errors import Reason, Rejected
-from services.ingress.errors import abort
+from services.shell.errors import abort
 
 Behaviour = Callable[[Any, Any], Any]
 

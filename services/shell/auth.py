@@ -12,7 +12,7 @@ import grpc
 
 from parley.adapters.tokens import TokenAuthority
 from parley.domain.errors import Reason, Rejected
-from services.ingress.errors import abort
+from services.shell.errors import abort
 
 ADMIN_SERVICE_PREFIX = "/parley.v1.AdminService/"
 # Discovery and health stay open so grpcurl and load balancers can use them without a token.

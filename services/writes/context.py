@@ -11,7 +11,6 @@ from typing import Any
 
 from parley.adapters.tokens import TokenAuthority
 from parley.domain.commands import Stamp
-from parley.domain.errors import Rejected
 from parley.domain.events import Event
 from parley.domain.limits import Limits
 from parley.domain.message_archive import ArchivedMessages
@@ -19,9 +18,8 @@ from parley.domain.write_model import WriteModel
 from parley.media_lookup import MediaLookup
 from parley.message_lookup import MessageLookup
 from parley.ports import MessageArchive
-from services.ingress.errors import abort
-from services.ingress.sends import SendFlow
-from services.ingress.writer import EventWriter
+from services.writes.sends import SendFlow
+from services.writes.writer import EventWriter
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -54,13 +52,10 @@ class IngressContext:
     def __post_init__(self) -> None:
         self.messages = MessageLookup(self.message_archive, self.model)
 
-    async def archived(self, context: Any, message_id: str, use: str) -> ArchivedMessages:
+    async def archived(self, message_id: str, use: str) -> ArchivedMessages:
         """What the message archive holds about a message the index no longer does; a store
-        that does not answer becomes the call's READ_MODELS_UNAVAILABLE status."""
-        try:
-            return await self.messages.missing([message_id], use)
-        except Rejected as rejected:
-            await abort(context, rejected)
+        that does not answer is READ_MODELS_UNAVAILABLE."""
+        return await self.messages.missing([message_id], use)
 
     def stamp(self, context: Any) -> Stamp:
         """A fresh event id and the caller's request id (or a new one) for tracing."""
@@ -75,11 +70,9 @@ class IngressContext:
     ) -> int:
         """Decide one event from a fresh stamp, append it, and return its order key.
 
-        Rejections become the call's gRPC status; nothing is written when the decision fails.
+        A rejection propagates (the server's BadInputInterceptor makes it the call's status);
+        nothing is written when the decision fails.
         """
-        try:
-            event = decide(self.stamp(context))
-            position = await self.writer.write(event, settle=settle)
-        except Rejected as rejected:
-            await abort(context, rejected)
+        event = decide(self.stamp(context))
+        position = await self.writer.write(event, settle=settle)
         return position.offset

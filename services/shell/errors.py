@@ -1,24 +1,20 @@
-"""Turns a domain rejection into a gRPC status carrying its stable reason code (and retry hint)."""
+"""The one place a domain rejection becomes a gRPC status carrying its stable reason code (and
+retry hint): servicers raise Rejected, the shell's interceptors (auth, bad_input) abort with it."""
 
 from __future__ import annotations
 
 from typing import Any, NoReturn
 
-import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from parley import metrics
-from parley.adapters.wire import retry_delay_to_proto
+from parley.adapters.wire import grpc_status_of, retry_delay_to_proto
 from parley.domain.errors import Rejected
 
 REASON_TRAILER = "parley-reason-code"
 ERROR_DOMAIN = "parley"
-
-
-def status_code_of(rejected: Rejected) -> grpc.StatusCode:
-    return grpc.StatusCode[rejected.info.status]
 
 
 def _packed(detail: Message) -> any_pb2.Any:
@@ -53,7 +49,7 @@ def trailing_metadata_of(rejected: Rejected) -> tuple[tuple[str, str | bytes], .
 async def abort(context: Any, rejected: Rejected) -> NoReturn:
     metrics.rejected(rejected.reason.name)
     await context.abort(
-        status_code_of(rejected),
+        grpc_status_of(rejected.reason),
         rejected.message,
         trailing_metadata=trailing_metadata_of(rejected),
     )
