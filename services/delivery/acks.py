@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import time
-import uuid
 from collections.abc import Iterable
 
 from parley.domain.acks import AckKind, decide_ack
@@ -18,12 +15,11 @@ from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages
 from parley.domain.write_model import WriteModel
 from parley.message_lookup import MessageLookup
 from parley.ports import EventLog, EventLogUnavailable, MessageArchive
+from services.shell.clock import new_id, wall_clock_ms
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.1
-_PREFIX = "d" + uuid.uuid4().hex[:15]
-_sequence = itertools.count(1)
 
 
 def _target_of(key: str, actor: str) -> tuple[ConversationType, str] | None:
@@ -96,8 +92,7 @@ class DeliveredAcks:
         target = _target_of(key, user)
         if target is None:
             return None
-        now_ms = time.time_ns() // 1_000_000
-        stamp = Stamp(now_ms, f"{_PREFIX}{next(_sequence):x}")
+        stamp = Stamp(wall_clock_ms(), new_id("d"))
         try:
             return decide_ack(
                 user, *target, message_id, AckKind.DELIVERED, self._model, stamp, archived

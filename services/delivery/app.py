@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -25,6 +24,7 @@ from services.delivery.presence import Presence
 from services.delivery.resume import GapFiller
 from services.delivery.router import Router, TailTopics
 from services.delivery.sessions import SessionRegistry
+from services.shell.clock import random_id
 
 # How long start-up may take to fold the existing conversation log.
 CATCH_UP_TIMEOUT_S = 600.0
@@ -40,7 +40,7 @@ class DeliveryParts:
 @contextlib.asynccontextmanager
 async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator[DeliveryParts]:
     """Follows the logs, folds the conversation log up to its end, yields the wiring."""
-    node_id = node_id or f"delivery-{uuid.uuid4().hex[:8]}"
+    node_id = node_id or random_id("delivery-")[:17]
     registry = SessionRegistry()
     windows = settings.fold_windows()
     restored, start_at = await restore_with_settings(

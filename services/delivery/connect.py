@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +24,7 @@ from services.delivery.presence import Presence
 from services.delivery.resume import GapFiller
 from services.delivery.sessions import CloseReason, Session, SessionRegistry
 from services.shell.auth import bearer_of
+from services.shell.clock import new_id, wall_clock_ms
 from services.shell.errors import trailing_metadata_of
 
 log = logging.getLogger(__name__)
@@ -36,12 +34,6 @@ HELLO_TIMEOUT_S = 10.0
 TOKEN_NOTICE_S = 60.0  # how long before expiry TokenWillExpire is sent (at most)
 RESYNC_TRAILER = "parley-resync"
 MAX_BATCH = 64  # frames per batch write at most, whatever the client's Hello asks
-_sessions = itertools.count(1)
-_PREFIX = uuid.uuid4().hex[:12]
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass
@@ -72,7 +64,7 @@ class DeliveryServicer:
         if not ctx.accepting:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "this node is shutting down")
         hello = await _hello(requests, context)
-        session = Session(f"{_PREFIX}{next(_sessions):x}", claims.user_id, claims.expires_at_ms,
+        session = Session(new_id("s"), claims.user_id, claims.expires_at_ms,
                           min(hello.max_batch, MAX_BATCH))  # fmt: skip
         first = ctx.registry.add(session)
         reader = asyncio.ensure_future(self._read(session, requests))
@@ -80,7 +72,7 @@ class DeliveryServicer:
             ctx.filler.fill(session, hello.last_seqs, hello.resume, hello.max_fill_per_conversation)
         )
         try:
-            session.push(welcome_frame(session.session_id, ctx.node_id, now_ms(),
+            session.push(welcome_frame(session.session_id, ctx.node_id, wall_clock_ms(),
                                        session.expires_at_ms))  # fmt: skip
             # Welcome goes out ahead of the held-back live frames, before the fill ends.
             _schedule_expiry(session)
@@ -105,7 +97,7 @@ class DeliveryServicer:
                         self._ctx.acks.add(session.user_id, acked.conversation_key,
                                            acked.message_id)  # fmt: skip
                 elif kind == "ping":
-                    session.push(pong_frame(frame.ping.client_time_ms, now_ms()))
+                    session.push(pong_frame(frame.ping.client_time_ms, wall_clock_ms()))
                 elif kind == "renew_token":
                     self._renew(session, frame.renew_token.token)
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
@@ -162,7 +154,7 @@ def _schedule_expiry(session: Session) -> None:
     for timer in session.timers:
         timer.cancel()
     loop = asyncio.get_running_loop()
-    left_s = (session.expires_at_ms - now_ms()) / 1000
+    left_s = (session.expires_at_ms - wall_clock_ms()) / 1000
     notice_in = max(0.0, left_s - min(TOKEN_NOTICE_S, left_s / 2))
     session.timers = [
         loop.call_later(notice_in, _announce_expiry, session),

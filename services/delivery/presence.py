@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from parley import metrics
 from parley.adapters.wire_delivery import presence_frame
 from parley.domain.delivery_fold import DeliveryFold
 from services.delivery.sessions import Session, SessionRegistry
+from services.shell.clock import wall_clock_ms
 
 _PUSHED = metrics.PUSHES.labels(kind="presence")
 
@@ -24,7 +23,7 @@ class Presence:
 
     def arrived(self, session: Session, first: bool) -> None:
         """The new session learns which contacts are online; contacts learn the user is."""
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = wall_clock_ms()
         peers = self._fold.peers_of(session.user_id)
         online = [peer for peer in peers if self._registry.is_online(peer)]
         for peer in online:
@@ -35,7 +34,7 @@ class Presence:
 
     def left(self, user_id: str, last: bool) -> None:
         if last:
-            self._tell(self._fold.peers_of(user_id), user_id, False, time.time_ns() // 1_000_000)
+            self._tell(self._fold.peers_of(user_id), user_id, False, wall_clock_ms())
 
     def _tell(self, peers: list[str], user_id: str, online: bool, now_ms: int) -> None:
         frame = presence_frame(user_id, online, now_ms)

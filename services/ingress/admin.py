@@ -11,8 +11,9 @@ from parley.domain.conversations import check_id
 from parley.domain.message_ids import message_id_for
 from parley.gen.parley.v1 import ingress_pb2 as pb
 from parley.gen.parley.v1 import ingress_pb2_grpc
-from services.ingress.groups import GroupServicer, RoomServicer, new_conversation_id
+from services.ingress.groups import GroupServicer, RoomServicer
 from services.shell.auth import current_caller
+from services.shell.clock import random_id
 from services.webhooks.admin import WebhookAdmin
 from services.writes.context import IngressContext
 
@@ -58,7 +59,7 @@ class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
         self, request: pb.CreateGroupAsRequest, context: Any
     ) -> pb.GroupOperationResponse:
         ingress, group = self._ingress, request.group
-        group_id = group.group_id or new_conversation_id("grp")
+        group_id = group.group_id or random_id("grp")
         order_key = await ingress.execute(
             context,
             lambda stamp: groups.decide_create_group(
@@ -93,7 +94,7 @@ class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
         self, request: pb.CreateRoomAsRequest, context: Any
     ) -> pb.RoomOperationResponse:
         ingress, room = self._ingress, request.room
-        room_id = room.room_id or new_conversation_id("room")
+        room_id = room.room_id or random_id("room")
         order_key = await ingress.execute(
             context,
             lambda stamp: rooms.decide_create_room(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -12,11 +11,8 @@ from parley.domain.events import Event, GroupRole
 from parley.gen.parley.v1 import events_pb2, ingress_pb2_grpc
 from parley.gen.parley.v1 import ingress_pb2 as pb
 from services.shell.auth import current_caller
+from services.shell.clock import random_id
 from services.writes.context import IngressContext
-
-
-def new_conversation_id(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:20]}"
 
 
 class GroupServicer(ingress_pb2_grpc.GroupServiceServicer):
@@ -42,7 +38,7 @@ class GroupServicer(ingress_pb2_grpc.GroupServiceServicer):
         self, request: pb.CreateGroupRequest, context: Any
     ) -> pb.GroupOperationResponse:
         group_id, model, limits = (
-            request.group_id or new_conversation_id("grp"),
+            request.group_id or random_id("grp"),
             self._ingress.model,
             self._ingress.limits,
         )
@@ -185,7 +181,7 @@ class RoomServicer(ingress_pb2_grpc.RoomServiceServicer):
         self, request: pb.CreateRoomRequest, context: Any
     ) -> pb.RoomOperationResponse:
         room_id, model, limits = (
-            request.room_id or new_conversation_id("room"),
+            request.room_id or random_id("room"),
             self._ingress.model,
             self._ingress.limits,
         )

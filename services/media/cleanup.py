@@ -24,7 +24,7 @@ from parley.media_lookup import MediaLookup
 from parley.ports import BlobStore
 from services.media.app import blob_store_of
 from services.media.staging import STAGING_PREFIX
-from services.writes.context import wall_clock_ms
+from services.shell.clock import wall_clock_ms
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,23 +15,11 @@ from parley.domain.write_model import WriteModel
 from parley.media_lookup import MediaLookup
 from parley.message_lookup import MessageLookup
 from parley.ports import MessageArchive
+from services.shell.clock import new_id, wall_clock_ms
 from services.writes.sends import SendFlow
 from services.writes.writer import EventWriter
 
 REQUEST_ID_HEADER = "x-request-id"
-
-# Ids are this process's random prefix plus a counter: unique across processes and restarts,
-# and far cheaper than a uuid4 per request on the send path.
-_PROCESS_PREFIX = uuid.uuid4().hex[:16]
-_sequence = itertools.count(1)
-
-
-def new_id() -> str:
-    return f"{_PROCESS_PREFIX}{next(_sequence):x}"
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass
