@@ -69,5 +69,8 @@ bench-restart: ## Ready time and memory of each folding service restarted on 0.4
 bench-audit: ## Trail, state, export, verify and replay on a 4 M-event log, beside the live projector's catch-up (JSON line)
 	$(PY) -m bench.audit
 
+bench-idle: ## CPU of each part of an idle stack over 60 s, nothing sent (JSON line per part, then the total)
+	$(PY) -m bench.idle
+
 bench-sessions: ## Idle sessions one delivery process holds, memory per session, group fan-out pushes/s (JSON line)
 	$(PY) -m bench.sessions

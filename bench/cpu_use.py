@@ -9,7 +9,8 @@ or ended within the window ("clients": on this one machine they take CPU from th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 import psutil
 
@@ -47,13 +48,18 @@ def part_of(cmdline: list[str]) -> str | None:
     return EXECUTABLES.get(cmdline[0].rsplit("/", 1)[-1])
 
 
-def snapshot() -> dict[str, float]:
-    """CPU seconds (user + system, all threads) used so far by each part's processes."""
+def snapshot(within: Collection[int] = ()) -> dict[str, float]:
+    """CPU seconds (user + system, all threads) used so far by each part's processes. With
+    `within`, only those processes and their descendants count (one stack on a shared host:
+    others' tests and clusters run the same modules and engines)."""
     parts: dict[int, str | None] = {}
     used: dict[str, float] = dict.fromkeys(PARTS, 0.0)
     own = psutil.Process()
     mine = {child.pid for child in own.children(recursive=True)}
+    counted = _trees(within) if within else None
     for proc in psutil.process_iter():
+        if counted is not None and proc.pid not in counted and proc.pid not in mine:
+            continue
         part = _part(proc, parts) or ("clients" if proc.pid in mine else None)
         if part is None:
             continue
@@ -66,6 +72,17 @@ def snapshot() -> dict[str, float]:
     used["clients"] += ended.children_user + ended.children_system
     used["steal"] = psutil.cpu_times().steal
     return used
+
+
+def _trees(roots: Collection[int]) -> set[int]:
+    """The pids of `roots` and of every process they started, as they stand now."""
+    pids = set(roots)
+    for root in roots:
+        try:
+            pids.update(child.pid for child in psutil.Process(root).children(recursive=True))
+        except psutil.Error:  # it ended
+            continue
+    return pids
 
 
 def _part(proc: psutil.Process, parts: dict[int, str | None]) -> str | None:
@@ -93,13 +110,15 @@ class CpuWindow:
 
     started: dict[str, float]
     at: float
+    within: Collection[int] = field(default=())
 
     @classmethod
-    def start(cls) -> CpuWindow:
-        return cls(snapshot(), time.monotonic())
+    def start(cls, within: Collection[int] = ()) -> CpuWindow:
+        """`within`: count only these processes and their descendants (see `snapshot`)."""
+        return cls(snapshot(within), time.monotonic(), within)
 
     def stop(self) -> dict[str, float]:
-        ended, elapsed = snapshot(), time.monotonic() - self.at
+        ended, elapsed = snapshot(self.within), time.monotonic() - self.at
         return {
             part: round((ended[part] - self.started[part]) / elapsed * 100, 1) for part in PARTS
         }

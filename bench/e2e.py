@@ -182,6 +182,7 @@ class System:
     ingress: str
     delivery: str
     media: str
+    pids: tuple[int, ...] = ()  # of the processes started (each leads its own process tree)
 
 
 @contextlib.contextmanager
@@ -204,6 +205,10 @@ def running_system(
         "PARLEY_INGRESS_WORKERS": str(ingress_workers),
         "PARLEY_DELIVERY_PORT": str(dport),
         "PARLEY_MEDIA_PORT": str(mport),
+        # Metrics on ports of their own: another stack on this host may hold the defaults.
+        "PARLEY_INGRESS_METRICS_PORT": str(free_port()),
+        "PARLEY_DELIVERY_METRICS_PORT": str(free_port()),
+        "PARLEY_PROJECTOR_METRICS_PORT": str(free_port()),
         "PARLEY_LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
@@ -224,7 +229,12 @@ def running_system(
         wait_serving(f"127.0.0.1:{iport}", 120)
         wait_serving(f"127.0.0.1:{dport}", 120)
         wait_serving(f"127.0.0.1:{mport}", 120)
-        yield System(f"127.0.0.1:{iport}", f"127.0.0.1:{dport}", f"127.0.0.1:{mport}")
+        yield System(
+            f"127.0.0.1:{iport}",
+            f"127.0.0.1:{dport}",
+            f"127.0.0.1:{mport}",
+            tuple(proc.pid for proc in procs),
+        )
     finally:
         for proc in procs:
             proc.terminate()
@@ -243,9 +253,9 @@ def measure(
     system: System, pairs: list[tuple[str, str]], rate: float, duration_s: float, processes: int
 ) -> dict[str, Any]:
     """Runs the pairs from `processes` load processes; latency and exactly-once figures."""
-    queue: Any = multiprocessing.Queue()
+    queue: Any = multiprocessing.get_context("spawn").Queue()
     loads = [
-        multiprocessing.Process(
+        multiprocessing.get_context("spawn").Process(
             target=load_process,
             args=(
                 Plan(
