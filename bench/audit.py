@@ -34,10 +34,10 @@ from parley.adapters.cassandra import connect
 from parley.adapters.kafka import PARTITIONER
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.adapters.wire import encode_event
-from parley.audit import open_log, state_at, trail
+from parley.adapters.wire_audit import record_json
+from parley.audit import open_log, state_at, trail_records
 from parley.audit_exports import Target, check, export, store_for
 from parley.config import Settings
-from parley.domain.audit_records import to_json, trail_record
 from parley.domain.events import (
     ConversationRead,
     Event,
@@ -122,12 +122,12 @@ def timed(action: Callable[[], T]) -> tuple[T, float]:
 
 
 def audit_one(settings: Settings, key: str) -> dict[str, Any]:
-    """Seconds for the whole trail (as JSONL, written to /dev/null) and for the state now."""
-    with open_log(settings) as log, open(os.devnull, "w") as sink:
+    """Seconds for the whole trail (as JSONL, as `parley audit trail --format jsonl` writes it,
+    to /dev/null) and for the state now."""
+    with open_log(settings) as log, open(os.devnull, "wb") as sink:
         found, trail_s = timed(
             lambda: sum(
-                sink.write(to_json(trail_record(logged, ts)) + "\n") > 0
-                for logged, ts in trail(log, key).events
+                sink.write(record_json(record) + b"\n") > 0 for record in trail_records(log, key)[1]
             )
         )
         (_, moment), state_s = timed(lambda: state_at(log, key, None))

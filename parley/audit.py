@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from parley.adapters.kafka_audit import ConversationSpan, KafkaConversationLog
 from parley.config import Settings
 from parley.domain.audit_bounds import Bound
+from parley.domain.audit_records import Plain
 from parley.domain.audit_state import HISTORY_PAGE, AuditFold, ConversationMoment
 from parley.domain.events import Logged
 
@@ -33,6 +34,19 @@ def trail(
     """Every event of the conversation from `start` to `end` (inclusive), in log order."""
     span = log.span(key, start, end, partition)
     return Trail(span, log.read(key, span))
+
+
+def trail_records(
+    log: KafkaConversationLog,
+    key: str,
+    start: Bound | None = None,
+    end: Bound | None = None,
+    partition: int | None = None,
+) -> tuple[ConversationSpan, Iterator[Plain]]:
+    """The trail's audit records (what JSONL trails and exports carry), in log order; built
+    from the wire form, without decoding domain events."""
+    span = log.span(key, start, end, partition)
+    return span, log.records(key, span)
 
 
 def state_at(

@@ -9,17 +9,21 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from parley.adapters.kafka_audit import KafkaConversationLog
 from parley.adapters.minio_exports import MinioExportStore
+from parley.adapters.wire_audit import record_json
 from parley.config import Settings
 from parley.domain.audit_bounds import Bound, describe
 from parley.domain.audit_chain import ChainWriter, Manifest, Verdict, verify
-from parley.domain.audit_records import trail_record
 
 MANIFEST = "manifest.json"
 TRAIL = "trail.jsonl"
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
 
 class ExportExists(Exception):
@@ -71,15 +75,16 @@ def write_trail(
     key: str,
     start: Bound | None,
     end: Bound | None,
-    sink: BinaryIO,
+    sink: Sink,
     partition: int | None = None,
 ) -> Manifest:
     """Writes the chained records of `key`'s events to `sink`; the manifest describing them."""
     span = log.span(key, start, end, partition)
     chain = ChainWriter()
     write = sink.write
-    for logged, log_time_ms in log.read(key, span):
-        write(chain.line(trail_record(logged, log_time_ms)))
+    line = chain.line_of
+    for record in log.records(key, span):
+        write(line(record_json(record)))
     return Manifest(
         conversation=key, topic=span.topic, partition=span.partition, from_offset=span.start,
         to_offset=span.end - 1, events=chain.count, head=chain.head,
@@ -105,14 +110,14 @@ def export(
     trail_key, manifest_key = target.key(TRAIL), target.key(MANIFEST)
     if store.exists(trail_key) or store.exists(manifest_key):
         raise ExportExists(f"{target} already holds an export")
+    until = datetime.now(UTC) + retention
+    # The trail is uploaded while it is written; the manifest, once the trail is stored.
+    with store.locked_writer(trail_key, "application/x-ndjson", until) as sink:
+        manifest = write_trail(log, key, start, end, sink, partition)
+    manifest = replace(manifest, retain_until=until.isoformat(timespec="seconds"))
     with tempfile.TemporaryDirectory(prefix="parley-export-") as scratch:
-        trail_path, manifest_path = Path(scratch, TRAIL), Path(scratch, MANIFEST)
-        with trail_path.open("wb", buffering=1 << 20) as sink:
-            manifest = write_trail(log, key, start, end, sink, partition)
-        until = datetime.now(UTC) + retention
-        manifest = replace(manifest, retain_until=until.isoformat(timespec="seconds"))
+        manifest_path = Path(scratch, MANIFEST)
         manifest_path.write_text(manifest.to_json())
-        store.put_locked(trail_key, str(trail_path), "application/x-ndjson", until)
         store.put_locked(manifest_key, str(manifest_path), "application/json", until)
     return manifest
 

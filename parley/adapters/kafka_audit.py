@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from parley.adapters.kafka import partition_for
 from parley.adapters.kafka_feed import METADATA_TIMEOUT_S, watermarks
 from parley.adapters.wire import UndecodableEvent, decode_event
+from parley.adapters.wire_audit import wire_record
 from parley.domain.audit_bounds import Bound, OffsetBound
+from parley.domain.audit_records import Plain
 from parley.domain.events import Logged, Position
 from parley.ports import EventLogUnavailable
 
@@ -108,35 +110,59 @@ class KafkaConversationLog:
     def read(self, key: str, span: ConversationSpan) -> Iterator[tuple[Logged, int]]:
         """(event, the log's timestamp in ms) for each event of `key` in the span, in order;
         records that are not Parley events are skipped with a log line."""
+        for value, offset, log_time_ms in self._values(key, span):
+            try:
+                event = decode_event(value)
+            except UndecodableEvent:
+                _skipped(span, offset)
+                continue
+            yield Logged(event, Position(span.partition, offset), span.topic), log_time_ms
+
+    def records(self, key: str, span: ConversationSpan) -> Iterator[Plain]:
+        """The audit record (`trail_record`) of each event of `key` in the span, in order, read
+        from the wire form without decoding domain events; records that are not Parley events
+        are skipped with a log line."""
+        partition = span.partition
+        for value, offset, log_time_ms in self._values(key, span):
+            try:
+                yield wire_record(value, partition, offset, log_time_ms)
+            except UndecodableEvent:
+                _skipped(span, offset)
+
+    def _values(self, key: str, span: ConversationSpan) -> Iterator[tuple[bytes, int, int]]:
+        """(value, offset, log time in ms) of each record keyed `key` in the span, in order."""
         if span.start >= span.end:
             return
-        wanted = key.encode()
+        wanted, end = key.encode(), span.end
         self._consumer.assign([TopicPartition(span.topic, span.partition, span.start)])
         try:
             at = span.start
-            while at < span.end:
+            while at < end:
                 # Offsets are contiguous: asking for exactly what is left returns at once at
                 # the end of the span instead of waiting out the timeout for a full chunk.
-                for record in self._consumer.consume(min(CHUNK, span.end - at), WAIT_S):
-                    if record.error() is not None:
+                batch = self._consumer.consume(min(CHUNK, end - at), WAIT_S)
+                for record in batch:
+                    # Most records are other conversations': their key is all that is read.
+                    if record.key() != wanted or record.error() is not None:
                         continue
                     offset = record.offset()
                     assert offset is not None
-                    if offset >= span.end:
-                        at = span.end
+                    if offset >= end:
                         break
-                    at = offset + 1
-                    if record.key() != wanted:
-                        continue
-                    try:
-                        event = decode_event(record.value() or b"")
-                    except UndecodableEvent:
-                        log.exception("skipped an undecodable record at p%s@%s",
-                                      span.partition, offset)  # fmt: skip
-                        continue
-                    yield (
-                        Logged(event, Position(span.partition, offset), span.topic),
-                        (record.timestamp()[1]),
-                    )
+                    yield record.value() or b"", offset, record.timestamp()[1]
+                at = max(at, _next_offset(batch))
         finally:
             self._consumer.unassign()
+
+
+def _next_offset(batch: list[Message]) -> int:
+    """The offset after the batch's last record (0 when it holds none)."""
+    for record in reversed(batch):
+        offset = record.offset()
+        if record.error() is None and offset is not None:
+            return offset + 1
+    return 0
+
+
+def _skipped(span: ConversationSpan, offset: int) -> None:
+    log.exception("skipped an undecodable record at p%s@%s", span.partition, offset)

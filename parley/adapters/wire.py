@@ -48,7 +48,7 @@ def _snake(name: str) -> str:
 # Payload and content classes are flat dataclasses whose fields mirror their protobuf message
 # field by field; the oneof field is the snake-cased class name (MessageSent -> message_sent).
 _PAYLOADS: dict[type, str] = {cls: _snake(cls.__name__) for cls in typing.get_args(Payload)}
-_PAYLOAD_BY_FIELD = {name: cls for cls, name in _PAYLOADS.items()}
+PAYLOAD_BY_FIELD = {name: cls for cls, name in _PAYLOADS.items()}
 _CONTENTS: dict[type, str] = {
     TextContent: "text",
     CommandContent: "command",
@@ -61,18 +61,18 @@ _CONTENTS: dict[type, str] = {
     MultipleContent: "multiple",
     CombineContent: "combine",
 }
-_CONTENT_BY_FIELD = {name: cls for cls, name in _CONTENTS.items()}
+CONTENT_BY_FIELD = {name: cls for cls, name in _CONTENTS.items()}
 # Flat dataclasses nested inside contents; a field of one of these types is a sub-message.
 _NESTED = (Picture, MediaRef, ForwardedMessage)
-_HINTS: dict[type, dict[str, Any]] = {
+FIELD_TYPES: dict[type, dict[str, Any]] = {
     cls: typing.get_type_hints(cls) for cls in (*_PAYLOADS, *_CONTENTS, *_NESTED)
 }
 _BODIES = tuple[Content, ...]  # a repeated MessageBody (the items of a composite)
 
 _EVENT_ONEOF = events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"]
 _BODY_ONEOF = common_pb2.MessageBody.DESCRIPTOR.oneofs_by_name["content"]
-assert set(_PAYLOAD_BY_FIELD) == {f.name for f in _EVENT_ONEOF.fields}, "events.proto drifted"
-assert set(_CONTENT_BY_FIELD) == {f.name for f in _BODY_ONEOF.fields}, "MessageBody drifted"
+assert set(PAYLOAD_BY_FIELD) == {f.name for f in _EVENT_ONEOF.fields}, "events.proto drifted"
+assert set(CONTENT_BY_FIELD) == {f.name for f in _BODY_ONEOF.fields}, "MessageBody drifted"
 
 _PAIRS = tuple[tuple[str, str], ...]
 
@@ -87,11 +87,11 @@ def _kind_of(name: str, hint: Any) -> tuple[str, Any]:
         return "content", None
     if hint == _PAIRS:
         return "pairs", None
-    if hint in _HINTS:
+    if hint in FIELD_TYPES:
         return "nested", hint
     if hint == _BODIES:
         return "bodies", None
-    if args[:1] and args[0] in _HINTS:
+    if args[:1] and args[0] in FIELD_TYPES:
         return "nested_list", args[0]
     if typing.get_origin(hint) is tuple:
         return "list", None
@@ -102,15 +102,15 @@ def _kind_of(name: str, hint: Any) -> tuple[str, Any]:
 
 # Per class, (field name, kind, argument): reflection over type hints is far too slow to repeat
 # for every event on the hot path of the ingress and the feeds.
-_PLANS: dict[type, tuple[tuple[str, str, Any], ...]] = {
+FIELD_PLANS: dict[type, tuple[tuple[str, str, Any], ...]] = {
     cls: tuple((name, *_kind_of(name, hint)) for name, hint in hints.items())
-    for cls, hints in _HINTS.items()
+    for cls, hints in FIELD_TYPES.items()
 }
 
 
 def _fill(message: Message, value: Any) -> None:
     """Copies a flat dataclass into `message`; content fields become `body` plus `type`."""
-    for name, kind, _ in _PLANS[type(value)]:
+    for name, kind, _ in FIELD_PLANS[type(value)]:
         item = getattr(value, name)
         if kind == "scalar" or kind == "enum":
             setattr(message, name, item)
@@ -134,7 +134,7 @@ def _fill(message: Message, value: Any) -> None:
 def _read(cls: type, message: Message) -> Any:
     """Builds the flat dataclass `cls` from `message`, converting enums, lists and maps."""
     values: dict[str, Any] = {}
-    for name, kind, arg in _PLANS[cls]:
+    for name, kind, arg in FIELD_PLANS[cls]:
         if kind == "content":
             values[name] = content_from_proto(message.body)  # type: ignore[attr-defined]
             continue
@@ -180,7 +180,7 @@ def content_from_proto(body: common_pb2.MessageBody) -> Content:
     kind = body.WhichOneof("content")
     if kind is None:
         raise Rejected(Reason.BAD_PARAMETER, "the message body has no content")
-    content: Content = _read(_CONTENT_BY_FIELD[kind], getattr(body, kind))
+    content: Content = _read(CONTENT_BY_FIELD[kind], getattr(body, kind))
     return content
 
 
@@ -209,7 +209,7 @@ def event_from_proto(message: events_pb2.Event) -> Event:
     if kind is None:
         raise UndecodableEvent(f"event {message.event_id!r} has no payload")
     try:
-        payload: Payload = _read(_PAYLOAD_BY_FIELD[kind], getattr(message, kind))
+        payload: Payload = _read(PAYLOAD_BY_FIELD[kind], getattr(message, kind))
         conversation_type = _enum(ConversationType, message.conversation_type, "conversation_type")
     except Rejected as error:
         raise UndecodableEvent(f"event {message.event_id!r}: {error.message}") from error

@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from parley.audit import open_log, state_at, trail
+from parley.adapters.wire_audit import record_json
+from parley.audit import open_log, state_at, trail, trail_records
 from parley.commands.audit_diff import diff
 from parley.commands.audit_export import export, verify
 from parley.config import Settings
@@ -22,7 +24,7 @@ from parley.domain.audit_bounds import (
     format_time,
     parse_bound,
 )
-from parley.domain.audit_records import text_line, to_json, trail_record
+from parley.domain.audit_records import text_line, to_json
 from parley.domain.audit_state import ConversationMoment, HistoryEntry, MemberStanding
 
 
@@ -69,21 +71,24 @@ def trail_command(
     """Every event of one conversation in log order, with partition and offset; a recalled
     message's content is shown, its recall after it."""
     out = sys.stdout
+    count = 0
     with open_log(Settings()) as log:
-        found = trail(log, key, start, end, partition)
-        span, count = found.span, 0
+        lines: Iterator[str]
+        if fmt == "text":
+            found = trail(log, key, start, end, partition)
+            span, lines = found.span, (text_line(logged) for logged, _ in found.events)
+        else:
+            span, records = trail_records(log, key, start, end, partition)
+            lines = (record_json(record).decode() for record in records)
         note = (
             f"# {key}: {span.topic} partition {span.partition}, offsets {span.start} to "
             f"{span.end - 1} (the partition holds {span.low} to {span.high - 1})"
         )
         if fmt == "text":
             out.write(note + "\n")
-        for logged, log_time_ms in found.events:
+        for line in lines:
             count += 1
-            if fmt == "text":
-                out.write(text_line(logged) + "\n")
-            else:
-                out.write(to_json(trail_record(logged, log_time_ms)) + "\n")
+            out.write(line + "\n")
     summary = f"# {count} events"
     if fmt == "text":
         out.write(summary + "\n")

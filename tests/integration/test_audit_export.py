@@ -16,6 +16,7 @@ from minio.commonconfig import COMPLIANCE
 from minio.error import S3Error
 from minio.retention import Retention
 
+from parley.adapters.minio_exports import PART_BYTES, MinioExportStore
 from tests.integration.audit_harness import noisy_history, produce, run_cli
 from tests.integration.projection_harness import (  # noqa: F401 (fixture)
     ProjectionEnv,
@@ -120,3 +121,27 @@ async def test_audit_export__refuses_a_bucket_without_object_lock(
                            "--to", f"s3://{bucket}/x")  # fmt: skip
 
     assert result.exit_code != 0 and "without Object Lock" in result.output
+
+
+async def test_audit_export__a_large_trail_streams_in_locked_parts_and_a_failure_leaves_none(
+    minio_client: Any, bucket: str
+) -> None:
+    # 1. more than two parts of bytes written in small lines are stored as one locked object
+    store = MinioExportStore(minio_client, bucket)
+    store.ensure_bucket()
+    until = datetime.now(UTC) + timedelta(seconds=RETENTION_S)
+    lines = [b'{"n":%d,"text":"%s"}\n' % (i, b"x" * (i % 300)) for i in range(260_000)]
+    assert sum(map(len, lines)) > 2 * PART_BYTES
+    with store.locked_writer("big/trail.jsonl", "application/x-ndjson", until) as sink:
+        for line in lines:
+            sink.write(line)
+    stored = store.read_original("big/trail.jsonl")
+    assert stored.data == b"".join(lines)
+    assert stored.mode == COMPLIANCE and stored.retain_until is not None
+    # 2. an export failing after its first part was uploaded leaves no object behind
+    broken = store.locked_writer("broken/trail.jsonl", "application/x-ndjson", until)
+    with pytest.raises(RuntimeError, match="the log went away"), broken as sink:
+        for line in lines:
+            sink.write(line)
+        raise RuntimeError("the log went away")
+    assert not store.exists("broken/trail.jsonl")
