@@ -76,7 +76,7 @@ class MediaLookup:
         message_ids: Sequence[str] = (),
     ) -> T:
         """`decide` on what the archive holds about the named media; refused with
-        MEDIA_NOT_FOUND, once more after `catch_up` with the log (EventWriter.unless_unseen
+        MEDIA_NOT_FOUND, once more after `catch_up` with the log (services.writes.sends
         says why), reading the archive again: what the log brought may name other objects."""
         try:
             return decide(await self.archived(object_ids, message_ids))

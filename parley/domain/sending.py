@@ -97,8 +97,15 @@ class SendDecider:
             if older is None or older.sender_id != cmd.sender:
                 return None
             kept, receipt = older.fingerprint, older.receipt
+        self.check_same_send(cmd, kept)
+        return receipt
+
+    def check_same_send(self, cmd: SendCommand, kept: str) -> None:
+        """The one conflict rule: a send reusing a client message id must be the send that id
+        made (`kept`: the fingerprint of the event appended for it, after moderation), or it
+        is CLIENT_MESSAGE_ID_CONFLICT."""
         if kept == fingerprint(cmd) or self._is_same_after_moderation(cmd, kept):
-            return receipt
+            return
         raise Rejected(
             Reason.CLIENT_MESSAGE_ID_CONFLICT,
             "this client message id was already used for a different message",

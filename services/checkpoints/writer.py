@@ -24,6 +24,7 @@ from parley.adapters.cassandra_checkpoints import CassandraCheckpointStore
 from parley.adapters.kafka_feed import KafkaEventFeed
 from parley.checkpointing import restore_with_settings, store_checkpoint
 from parley.config import Settings
+from parley.cpu import run_in_background
 from parley.domain.delivery_fold import DELIVERY_FOLD, DeliveryFold
 from parley.domain.events import Logged
 from parley.domain.write_model import WRITE_MODEL_FOLD, WriteModel
@@ -159,6 +160,11 @@ async def main(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> int:
+    """Runs in the background CPU class (as the media server does, parley.cpu): checkpoints are
+    never urgent, so when the CPU is short the kernel runs the message path first and the writer
+    falls behind the log instead; it catches up when the load drops."""
     configure_logging("checkpoints", settings.log_level)
+    placement = run_in_background()
+    log.info("checkpoint writer in the background CPU class", extra={"placement": placement})
     asyncio.run(main(settings))
     return 0

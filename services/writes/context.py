@@ -50,14 +50,8 @@ class IngressContext:
                 request_id = str(value)[:64]
         return Stamp(now_ms=self.clock_ms(), event_id=new_id(), request_id=request_id or new_id())
 
-    async def execute(
-        self, context: Any, decide: Callable[[Stamp], Event], *, settle: bool = False
-    ) -> int:
-        """Decide one event from a fresh stamp, append it, and return its order key.
-
-        A rejection propagates (the server's BadInputInterceptor makes it the call's status);
-        nothing is written when the decision fails.
-        """
-        event = decide(self.stamp(context))
+    async def append(self, event: Event, *, settle: bool = False) -> int:
+        """Appends a decided event and returns its order key once the log acknowledged it;
+        with `settle`, also once this process's write model folded it (read-your-writes)."""
         position = await self.writer.write(event, settle=settle)
         return position.offset

@@ -1,5 +1,6 @@
-"""The send use case: decide, append, record; retries of one send share one append, also one an
-outage left unsettled."""
+"""The send use case, in order: decide (and, when the content names media or a message this
+process has not seen yet, catch up with the log and decide again), append, record. Retries of
+one send share one append, also one an outage left unsettled."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, Position
 from parley.domain.media_objects import object_ids_of
 from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages
-from parley.domain.message_ids import fingerprint, message_id_for
+from parley.domain.message_ids import fingerprint_of_event, message_id_for
 from parley.domain.sending import SendDecider
 from parley.media_lookup import MediaLookup
 from parley.message_lookup import MessageLookup
@@ -84,22 +85,21 @@ class SendFlow:
                 return replace(receipt, duplicate=True)
             # The log gave up on the earlier append: this retry is the send now.
             self._forget(message_id, running)
-        decision = await self._media.unless_unseen(
-            self._writer.catch_up,
-            lambda archived: self._decider.prepare(
-                command,
-                stamp,
-                bypass_rate_limit=bypass_rate_limit,
-                archived_messages=found,
-                archived=archived,
-            ),
-            object_ids_of(command.content),
-        )
+        try:
+            decision = await self._decide(command, stamp, bypass_rate_limit, found)
+        except Rejected as rejected:
+            if rejected.reason is not Reason.MEDIA_NOT_FOUND:
+                raise
+            # What the content names (an upload the media server registered, a message that
+            # grants a forward) may have been appended by another process an instant ago: a
+            # client must be able to use it the moment that process answered.
+            await self._writer.catch_up()
+            decision = await self._decide(command, stamp, bypass_rate_limit, found)
         if isinstance(decision, SendReceipt):
             metrics.SENDS.labels(outcome="duplicate").inc()
             return decision
         attempt = _Attempt(
-            fingerprint(command), decision, asyncio.get_running_loop().create_future()
+            fingerprint_of_event(decision), decision, asyncio.get_running_loop().create_future()
         )
         self._inflight[message_id] = attempt
         turn.release()  # the log takes the append before the sender's next send runs again
@@ -120,6 +120,20 @@ class SendFlow:
             if attempt.unsettled is None:
                 self._forget(message_id, attempt)
 
+    async def _decide(
+        self, command: SendCommand, stamp: Stamp, bypass_rate_limit: bool, found: ArchivedMessages
+    ) -> Event | SendReceipt:
+        """The decider's answer on what the media archive holds about the objects the content
+        names that the media registry does not (read first: the decision itself does no I/O)."""
+        archived = await self._media.archived(object_ids_of(command.content))
+        return self._decider.prepare(
+            command,
+            stamp,
+            bypass_rate_limit=bypass_rate_limit,
+            archived_messages=found,
+            archived=archived,
+        )
+
     def _follow(self, message_id: str, attempt: _Attempt, unsettled: UnsettledAppend) -> None:
         """Keeps an attempt answered UNAVAILABLE while the log still holds its append. A retry
         meanwhile waits for that append instead of appending a second record, and once the log
@@ -139,11 +153,7 @@ class SendFlow:
 
     async def _join(self, command: SendCommand, attempt: _Attempt) -> SendReceipt | None:
         """The receipt of the attempt a retry meets; None if the log gave up on its append."""
-        if fingerprint(command) != attempt.fingerprint:
-            raise Rejected(
-                Reason.CLIENT_MESSAGE_ID_CONFLICT,
-                "client message id already used for a different message",
-            )
+        self._decider.check_same_send(command, attempt.fingerprint)
         if attempt.unsettled is None:
             return await asyncio.shield(attempt.outcome)
         # UNAVAILABLE at once while the log is still down: the outcome is still unknown.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 from parley import metrics
 from parley.domain.errors import Reason, Rejected
@@ -14,8 +13,6 @@ from parley.domain.read_your_writes import WrittenPositions
 from parley.ports import EventFeed, EventLog, EventLogUnavailable, UnsettledAppend
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 class EventWriter:
@@ -82,20 +79,6 @@ class EventWriter:
         if self._positions is not None:
             # Noted before the answer, so the caller's next read here waits for it.
             self._positions.note(event, position)
-
-    async def unless_unseen(self, decide: Callable[[], T]) -> T:
-        """`decide()` on the write model; refused with MEDIA_NOT_FOUND, once more after catching
-        up with the log. What it names (an upload registered by the media server, the message
-        that grants a download) may have been appended by another process an instant ago, and
-        a client must be able to use it the moment that process answered. `decide` must have
-        no effect when it raises (validation before any rate-limit token is taken)."""
-        try:
-            return decide()
-        except Rejected as rejected:
-            if rejected.reason is not Reason.MEDIA_NOT_FOUND:
-                raise
-        await self.catch_up()
-        return decide()
 
     async def catch_up(self) -> None:
         """Brings the write model up to the log's present: what other processes appended (an

@@ -11,8 +11,9 @@ from parley.adapters.cassandra import connect
 from parley.adapters.tokens import TokenAuthority
 from parley.domain.events import MessageSent, TextContent
 from parley.gen.parley.v1 import common_pb2, query_pb2, query_pb2_grpc
-from services.ingress.auth import Authenticator, AuthInterceptor
 from services.query.mount import add_query_services, query_deps
+from services.shell.auth import Authenticator
+from services.shell.server import serve_api
 from tests.integration.projection_harness import (  # noqa: F401 (fixture)
     ProjectionEnv,
     projection_env_fixture,
@@ -59,16 +60,16 @@ async def api(projection_env: ProjectionEnv) -> AsyncIterator[tuple[Api, Script]
     await projection_env.wait_applied()
     cluster, session = connect(["127.0.0.1"], 9042, projection_env.keyspace)
     authenticator = Authenticator(TokenAuthority(SECRET), "admin-secret-0123456789")
-    server = grpc.aio.server(interceptors=[AuthInterceptor(authenticator)])
-    add_query_services(server, query_deps(session))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    deps = query_deps(session)
+    running = await serve_api(  # the shell every API server runs on
+        "query", authenticator, "127.0.0.1:0", [lambda server: add_query_services(server, deps)]
+    )
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
     try:
         yield Api(channel), script
     finally:
         await channel.close()
-        await server.stop(None)
+        await running.stop(0)
         cluster.shutdown()
 
 
