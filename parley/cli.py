@@ -1,5 +1,5 @@
 """The `parley` console script: a dispatcher over parley/commands/ (run, status, token, chat,
-replay, audit)."""
+replay, audit, provision)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import click
 
 from parley.commands.audit import audit
 from parley.commands.chat import chat
+from parley.commands.provision import provision_command
 from parley.commands.replay import replay_command
 from parley.commands.run import run
 from parley.commands.status import status
@@ -20,6 +21,7 @@ def cli() -> None:
 
 cli.add_command(audit)
 cli.add_command(chat)
+cli.add_command(provision_command)
 cli.add_command(replay_command)
 cli.add_command(run)
 cli.add_command(status)

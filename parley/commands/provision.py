@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import click
+
 from infra.local import buckets, migrations, topics
 from parley.adapters.cassandra import connect
 from parley.config import Settings
@@ -56,3 +58,14 @@ def provision(settings: Settings) -> list[str]:
     )
     changes += [f"created bucket {name}" for name in buckets.apply(client, [settings.minio_bucket])]
     return changes
+
+
+@click.command("provision")
+def provision_command() -> None:
+    """Create the topics, apply the CQL schema and create the media bucket on the clusters and
+    under the names your PARLEY_* settings give (idempotent; prints what changed)."""
+    changes = provision(Settings())
+    for change in changes:
+        click.echo(change)
+    if not changes:
+        click.echo("nothing to change: everything is provisioned")

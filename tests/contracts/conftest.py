@@ -19,3 +19,15 @@ def contract_keyspace(request: pytest.FixtureRequest) -> Iterator[str]:
     apply_migrations(session, keyspace)
     yield keyspace
     session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+
+
+ENGINES = {"kafka", "cassandra", "minio"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A contract run against a real engine is an integration test (`make check` leaves it out);
+    its in-memory twin is not."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and ENGINES & {str(v) for v in callspec.params.values()}:
+            item.add_marker(pytest.mark.integration)
