@@ -48,12 +48,16 @@ def _user_ids(user_ids: Iterable[str], *, allow_empty: bool = False) -> tuple[st
     return unique
 
 
+# The longest mute: ten years. Its end in milliseconds must fit the events' int64 fields.
+MAX_MUTE_S = 10 * 366 * 86400
+
+
 def mute_until_ms(duration_s: int, now_ms: int) -> int:
     """0 lifts the mute, -1 mutes until lifted, otherwise the mute ends duration_s from now."""
     if duration_s in (NOT_MUTED, UNTIL_LIFTED):
         return duration_s
-    if duration_s < 0:
-        raise Rejected(Reason.BAD_PARAMETER, "duration_s must be -1, 0 or positive")
+    if not 0 < duration_s <= MAX_MUTE_S:
+        raise Rejected(Reason.BAD_PARAMETER, f"duration_s must be -1, 0 or 1 to {MAX_MUTE_S}")
     return now_ms + duration_s * 1000
 
 

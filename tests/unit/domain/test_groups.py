@@ -20,6 +20,7 @@ from parley.domain.events import (
     GroupWhitelistChanged,
 )
 from parley.domain.groups import (
+    MAX_MUTE_S,
     decide_add_members,
     decide_create_group,
     decide_dismiss_group,
@@ -277,3 +278,18 @@ def test_decide_update_whitelist__owner_or_admin() -> None:
 def test_group_deciders__unknown_group() -> None:
     model = WriteModel()
     assert reason_of(decide_mute_group, "a", "nope", 1, model, STAMP) is Reason.GROUP_NOT_FOUND
+
+
+def test_mutes__a_duration_past_the_longest_is_bad_parameter() -> None:
+    # Found by the security suite: MuteGroup(duration_s=2**62) answered UNKNOWN, the mute's end
+    # in milliseconds overflowing the event's int64 when the log encoded it.
+    model = team_model()
+    for duration_s in (MAX_MUTE_S + 1, 2**62, 2**63 - 1):
+        assert reason_of(decide_mute_group, "ada", "team", duration_s, model, STAMP) is (
+            Reason.BAD_PARAMETER
+        )
+        assert reason_of(decide_mute_member, "ada", "team", "bob", duration_s, model, STAMP) is (
+            Reason.BAD_PARAMETER
+        )
+    longest = decide_mute_group("ada", "team", MAX_MUTE_S, model, STAMP).payload
+    assert longest == GroupMuted(NOW + MAX_MUTE_S * 1000)
