@@ -31,6 +31,7 @@ from bench.restart import TimedWorkload
 from infra.local.migrations import apply as apply_migrations
 from infra.local.settings import Settings as InfraSettings
 from parley.adapters.cassandra import connect
+from parley.adapters.cassandra_queries import applied_offsets
 from parley.adapters.kafka import PARTITIONER
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.adapters.wire import encode_event
@@ -46,7 +47,6 @@ from parley.domain.events import (
     MessageSent,
     TextContent,
 )
-from streams.lag import applied_offsets
 from streams.replay import replay
 
 HOT = "g:audited"

@@ -67,7 +67,7 @@ def main() -> None:
 
     @app.agent(source, name="ack_only")
     async def ack_only(stream: Any) -> Any:
-        logging.getLogger().setLevel(logging.WARNING)  # as streams/read_models.py does
+        logging.getLogger().setLevel(logging.WARNING)  # as streams/app.py does
         manual = stream.noack()
         async for event in manual.events():
             if not seen["events"]:

@@ -25,6 +25,7 @@ from kafka import KafkaProducer
 from infra.local.migrations import apply as apply_migrations
 from infra.local.settings import Settings as InfraSettings
 from parley.adapters.cassandra import connect
+from parley.adapters.cassandra_queries import applied_offsets
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.adapters.wire import encode_event
 from parley.config import Settings
@@ -40,7 +41,7 @@ from parley.domain.events import (
     Payload,
     TextContent,
 )
-from streams.lag import applied_offsets, end_offsets
+from streams.lag import end_offsets
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS, GROUPS, GROUP_SIZE = 3000, 300, 8

@@ -54,9 +54,20 @@ EVENTS_APPLIED = Counter(
     "parley_projector_events_applied_total",
     "Conversation events applied to the read models (duplicates included).",
 )
+BATCH_EVENTS = Histogram(
+    "parley_projector_batch_events",
+    "Events per batch the projector stored (large while catching up, small when live).",
+    buckets=(1, 10, 50, 200, 1000, 5000, 20_000, 40_000),
+)
+BATCH_SECONDS = Histogram(
+    "parley_projector_batch_seconds",
+    "Time from taking a batch until its rows, states, positions and notices were stored.",
+    buckets=LATENCY_BUCKETS_S,
+)
 PROJECTION_LAG = Gauge(
     "parley_projector_lag_events",
-    "Events in the conversation topic not yet applied, per partition.",
+    "Events in the conversation topic not yet applied, per partition this worker owns, as of "
+    "its last stored batch from it (log end as its consumer last fetched it).",
     ["partition"],
     multiprocess_mode="max",
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -11,6 +11,17 @@ from parley.domain.events import Event, Logged, MessageType, Position
 from parley.domain.media_objects import StoredMedia
 from parley.domain.media_uploads import Probed
 from parley.domain.message_archive import ArchivedMessage
+from parley.domain.projection_state import ConversationState, MessageRef
+from parley.domain.read_models import (
+    HeadRow,
+    HistoryRow,
+    MentionAllRow,
+    MentionRow,
+    Notice,
+    ReaderRow,
+    RowWrite,
+    UserConversationRow,
+)
 
 
 class EventLogUnavailable(Exception):
@@ -244,3 +255,92 @@ class MessageArchive(Protocol):
     """
 
     async def get_many(self, message_ids: Collection[str]) -> dict[str, ArchivedMessage]: ...
+
+
+class ProjectionStore(Protocol):
+    """Where the projector keeps the read models, each conversation's state and its positions
+    (Cassandra in production; the replay tool writes a fresh keyspace through the same port).
+
+    Contract:
+    - Every write is an absolute upsert or delete, so writing a batch twice changes nothing
+      (at-least-once processing). `write_rows` applies a coalesced batch: no two writes in one
+      call touch the same row, so their order does not matter; erasing a history deletes every
+      row stored before it.
+    - Synchronous: each method returns only once the store has every write (or raises), so the
+      projector may order its phases (rows, then states, then positions) and commit offsets
+      after the last. Nothing is transactional across calls.
+    - `load_states` returns the states saved by `save_states` for the keys that have one, with
+      their window of recent messages rebuilt from the stored history rows at or below the
+      state's last seq (rows of a batch stored only in part are not part of the state).
+    - `lookup_refs` answers, for (conversation key, message id) pairs, the stored message's
+      seq, sender and receipt flag; ids stored in another conversation or never stored are left
+      out. `lookup_carried` answers the objects a stored media message carried, likewise.
+    - `positions` returns the last applied offset per partition of `topic` as `save_positions`
+      stored them for `projector` (the last event applied, not the next to read).
+    Not ordered with the event log: the caller writes what it folded from it.
+    """
+
+    async def write_rows(self, writes: Iterable[RowWrite]) -> None: ...
+
+    async def save_states(self, states: Iterable[ConversationState]) -> None: ...
+
+    async def load_states(self, keys: Iterable[str]) -> dict[str, ConversationState]: ...
+
+    async def lookup_refs(self, wanted: Iterable[tuple[str, str]]) -> dict[str, MessageRef]: ...
+
+    async def lookup_carried(
+        self, wanted: Iterable[tuple[str, str]]
+    ) -> dict[str, tuple[str, ...]]: ...
+
+    async def save_positions(
+        self, projector: str, topic: str, offsets: Mapping[int, int]
+    ) -> None: ...
+
+    async def positions(self, projector: str, topic: str) -> dict[int, int]: ...
+
+
+class ReadModelQueries(Protocol):
+    """The read models as the query side reads them back (what a ProjectionStore wrote).
+
+    Contract: read-only and bounded (one row, or a LIMIT); it lags the log by the projector's
+    lag. `history` returns the rows of a conversation with lowest <= seq <= highest, newest or
+    oldest first, at most `limit`; a recalled message's row has no content. `user_rows` lists a
+    user's conversations by key; `mentions` a user's unread mentions by (key, seq);
+    `mention_all` the mention-all rows after a seq, newest first; `readers` a message's readers
+    by reader id. Missing rows answer None or nothing. Idempotent reads, not cached.
+    """
+
+    async def history(
+        self, key: str, lowest: int, highest: int, limit: int, newest_first: bool
+    ) -> list[HistoryRow]: ...
+
+    async def message(self, key: str, seq: int) -> HistoryRow | None: ...
+
+    async def seq_of(self, key: str, message_id: str) -> int | None: ...
+
+    async def head(self, key: str) -> HeadRow | None: ...
+
+    async def heads(self, keys: Iterable[str]) -> dict[str, HeadRow]: ...
+
+    async def user_rows(self, user_id: str) -> list[UserConversationRow]: ...
+
+    async def user_row(self, user_id: str, key: str) -> UserConversationRow | None: ...
+
+    async def mentions(self, user_id: str, key: str | None = None) -> list[MentionRow]: ...
+
+    async def mention_all(self, key: str, after_seq: int) -> list[MentionAllRow]: ...
+
+    async def readers(self, key: str, seq: int) -> list[ReaderRow]: ...
+
+    async def applied_offsets(self, projector: str, topic: str) -> dict[int, int]: ...
+
+
+class NoticeSink(Protocol):
+    """Publishes per-user notices (Kafka's user-updates topic in production).
+
+    Contract: `publish` returns once the log has acknowledged every notice of the call, or
+    raises (then the caller retries the whole batch: at-least-once; subscribers drop
+    duplicates by event offset). A user's notices keep their order (keyed by user id).
+    """
+
+    async def publish(self, notices: Sequence[Notice]) -> None: ...

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 
+from parley import metrics
 from parley.config import Settings
-from streams.app import DEFAULT_APP_ID, create_app
+from streams.app import DEFAULT_APP_ID, create_app, open_projector
 from streams.read_models import install
 
 
@@ -17,8 +19,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     logging.basicConfig(level=settings.log_level)
+    metrics.serve_metrics(settings.projector_metrics_port)
     app = create_app(settings, args.app_id)
-    install(app, settings)
+    install(app, settings.topic_conversation_events, functools.partial(open_projector, settings))
     names = {"WARNING": "warn", "ERROR": "error"}  # Faust's own spelling of the levels
     level = names.get(settings.log_level, settings.log_level.lower())
     sys.argv = ["streams", "worker", "--loglevel", level, "--without-web"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -9,7 +11,12 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from parley import heap
+from parley.adapters.cassandra import connect
+from parley.adapters.cassandra_read_models import CassandraProjectionStore
+from parley.adapters.kafka_notices import KafkaNoticeSink
 from parley.config import Settings
+from streams.projector import Projector
 
 # Faust fetches with aiokafka's defaults: the broker answers a fetch as soon as one record is
 # there, so under live load the projector paid Faust's fetch-and-dispatch round for nearly
@@ -78,3 +85,18 @@ def create_app(settings: Settings, app_id: str = DEFAULT_APP_ID) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
+
+
+async def open_projector(settings: Settings) -> Projector:
+    """The projector over Cassandra and Kafka, as the agent starts (connects in a thread)."""
+    _, session = await asyncio.to_thread(
+        connect, settings.cassandra_hosts, settings.cassandra_port,
+        settings.cassandra_keyspace, consistency=settings.cassandra_consistency,
+    )  # fmt: skip
+    store = await asyncio.to_thread(CassandraProjectionStore, session)
+    notices = KafkaNoticeSink(settings.kafka_bootstrap, settings.topic_user_updates)
+    # The Faust worker leaves the root logger at DEBUG under `--loglevel warn` (its handler
+    # filters): aiokafka then built a log record for every fetch. Use the level we were given.
+    logging.getLogger().setLevel(settings.log_level)
+    heap.settle()
+    return Projector(store, settings.topic_conversation_events, notices)

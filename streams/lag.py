@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 
 from parley.adapters.cassandra import connect
+from parley.adapters.cassandra_queries import applied_offsets
 from parley.adapters.kafka_feed import CLIENT_LIMITS
 from parley.config import Settings
 from parley.domain.read_models import PROJECTOR_NAME
@@ -33,14 +34,6 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in consumer.end_offsets(parts).items()}
     finally:
         consumer.close()
-
-
-def applied_offsets(session: object, topic: str, projector: str = PROJECTOR_NAME) -> dict[int, int]:
-    rows = session.execute(  # type: ignore[attr-defined]
-        "SELECT topic, partition, applied_offset FROM projection_positions WHERE projector = %s",
-        (projector,),
-    )
-    return {row.partition: row.applied_offset for row in rows if row.topic == topic}
 
 
 def projection_lag(settings: Settings, projector: str = PROJECTOR_NAME) -> list[PartitionLag]:

@@ -1,4 +1,4 @@
-"""The projector: a batch of logged events -> reducer -> Cassandra, in three ordered phases."""
+"""The projector: a batch of logged events -> reducer -> ProjectionStore, in ordered phases."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from parley.adapters.cassandra_read_models import CassandraProjectionStore
 from parley.domain.events import (
     Logged,
     MessageDelivered,
@@ -21,17 +19,12 @@ from parley.domain.events import (
 from parley.domain.projection import projects
 from parley.domain.projection_fold import fold
 from parley.domain.projection_state import ConversationState, MessageRef, new_state
-from parley.domain.read_models import PROJECTOR_NAME, Notice
+from parley.domain.read_models import PROJECTOR_NAME
+from parley.ports import NoticeSink, ProjectionStore
 
 log = logging.getLogger(__name__)
 
 MAX_CACHED_STATES = 200_000  # conversations kept in memory; the rest reload from Cassandra
-
-
-class NoticeSink(Protocol):
-    """Publishes per-user notices; returns once the log has acknowledged them (at-least-once)."""
-
-    async def publish(self, notices: Sequence[Notice]) -> None: ...
 
 
 @dataclass
@@ -46,14 +39,14 @@ class BatchStats:
 class Projector:
     """Owns the states of the conversations in the partitions assigned to this worker.
 
-    `apply` returns only when rows, states and positions are stored and notices published, so
+    `apply` returns only when rows, notices, states and positions are stored, so
     the caller may then commit the Kafka offsets. `forget` drops every cached state (call it on
     a rebalance: another worker may have moved a conversation on meanwhile).
     """
 
     def __init__(
         self,
-        store: CassandraProjectionStore,
+        store: ProjectionStore,
         topic: str,
         notices: NoticeSink | None = None,
         name: str = PROJECTOR_NAME,
@@ -87,16 +80,18 @@ class Projector:
         clock.lap("load")
         out = fold(states, batch, refs, carried)
         clock.lap("fold")
-        # Phase 1 rows, phase 2 states, phase 3 positions: a crash between phases leaves every
-        # state at or before its rows, so resuming rewrites identical rows and skips the rest.
+        # Phase 1 rows, phase 2 notices, phase 3 states and positions: a crash between phases
+        # leaves every state at or before its rows and notices, so resuming rewrites identical
+        # rows, publishes the notices again (delivery drops duplicates by offset) and skips the
+        # rest. A state stored before its notices would make the position guard skip them.
         await self._store.write_rows(out.writes.values())
         clock.lap("rows")
-        await self._store.save_states(out.touched.values())
-        await self._store.save_positions(self._name, self._topic, _last_offsets(batch))
-        clock.lap("states")
         if self._notices is not None and out.notices:
             await self._notices.publish(list(out.notices.values()))
         clock.lap("notices")
+        await self._store.save_states(out.touched.values())
+        await self._store.save_positions(self._name, self._topic, _last_offsets(batch))
+        clock.lap("states")
         if generation == self._generation:
             self._remember(states)
         return BatchStats(

@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
+from faust.types import TP
 
-from parley import heap
-from parley.adapters.cassandra import connect
-from parley.adapters.cassandra_read_models import CassandraProjectionStore
+from parley import metrics
 from parley.adapters.wire import UndecodableEvent, decode_event
-from parley.config import Settings
 from parley.domain.events import Logged, Position
-from streams.notices import KafkaNoticeSink
 from streams.projector import Projector
 
 log = logging.getLogger(__name__)
@@ -41,7 +38,6 @@ class Intake:
         self._waiting = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
-        self._closed = False
 
     async def put(self, event: Any) -> None:
         self._events.append(event)
@@ -61,7 +57,7 @@ class Intake:
         return batch
 
     def close(self) -> None:
-        self._closed = True
+        """Lets a waiting `put` return: the writer stopped and takes no more."""
         self._room.set()
 
 
@@ -81,8 +77,10 @@ def decode_batch(events: Sequence[Any]) -> list[Logged]:
     return batch
 
 
-async def write_batches(intake: Intake, target: Projector, stream: Any) -> None:
-    """Applies batches in log order; acks their events only once Cassandra has them."""
+async def write_batches(
+    intake: Intake, target: Projector, stream: Any, highwater: Callable[[TP], int | None]
+) -> None:
+    """Applies batches in log order; acks their events only once the store has them."""
     try:
         while True:
             events = await intake.take()
@@ -90,37 +88,62 @@ async def write_batches(intake: Intake, target: Projector, stream: Any) -> None:
             stats = await target.apply(decode_batch(events))
             for event in events:
                 await stream.ack(event)
-            log.info("projected %s in %.0f ms", stats, (time.perf_counter() - started) * 1000)
+            seconds = time.perf_counter() - started
+            observe(events, stats.events, seconds, highwater)
+            log.info("projected %s in %.0f ms", stats, seconds * 1000)
     finally:
         intake.close()
 
 
-def install(app: faust.App, settings: Settings) -> None:
-    """Registers the agent on the conversation topic and the rebalance hook."""
-    source = app.topic(settings.topic_conversation_events, internal=False)
+def observe(
+    events: Sequence[Any], applied: int, seconds: float, highwater: Callable[[TP], int | None]
+) -> None:
+    """The projector's metrics after a stored batch: counts, time, and the lag left in each
+    partition it came from (log end as the consumer saw it, minus the last offset stored)."""
+    last: dict[TP, int] = {}
+    for event in events:
+        tp = event.message.tp
+        last[tp] = max(last.get(tp, -1), event.message.offset)
+    for tp, offset in last.items():
+        end = highwater(tp)
+        if end is not None:
+            lag = max(0, end - 1 - offset)
+            metrics.PROJECTION_LAG.labels(partition=str(tp.partition)).set(lag)
+    metrics.BATCH_SECONDS.observe(seconds)
+    metrics.BATCH_EVENTS.observe(len(events))
+    metrics.EVENTS_APPLIED.inc(applied)  # last: a scraper that sees it sees the rest too
+
+
+def install(
+    app: faust.App,
+    topic: str,
+    open_projector: Callable[[], Awaitable[Projector]],
+    highwater: Callable[[TP], int | None] | None = None,
+) -> Any:
+    """Registers the agent on `topic` and the rebalance hook; returns the agent.
+
+    `open_projector` is awaited once, when the agent first starts (it connects the adapters);
+    `highwater` gives a partition's log end as the consumer last saw it (the consumer's own by
+    default), for the lag gauge."""
+    source = app.topic(topic, internal=False)
     holder: dict[str, Projector] = {}
 
-    async def projector() -> Projector:
-        if "p" not in holder:
-            _, session = await asyncio.to_thread(
-                connect, settings.cassandra_hosts, settings.cassandra_port,
-                settings.cassandra_keyspace, consistency=settings.cassandra_consistency,
-            )  # fmt: skip
-            store = await asyncio.to_thread(CassandraProjectionStore, session)
-            notices = KafkaNoticeSink(settings.kafka_bootstrap, settings.topic_user_updates)
-            holder["p"] = Projector(store, source.get_topic_name(), notices)
-        return holder["p"]
+    def consumer_highwater(tp: TP) -> int | None:
+        try:
+            end: int | None = app.consumer.highwater(tp)
+        except Exception:  # revoked meanwhile (aiokafka raises): no lag to report for it
+            return None
+        return end
+
+    log_end = highwater if highwater is not None else consumer_highwater
 
     @app.agent(source, name="read_models")
     async def read_models(stream: Any) -> AsyncIterator[None]:
-        target = await projector()
-        # The Faust worker leaves the root logger at DEBUG under `--loglevel warn` (its handler
-        # filters): aiokafka then built a log record for every fetch. Use the level we were given.
-        logging.getLogger().setLevel(settings.log_level)
-        heap.settle()
+        if "p" not in holder:
+            holder["p"] = await open_projector()
         manual = stream.noack()  # events are acked by write_batches, after they are stored
         intake = Intake()
-        writer = asyncio.ensure_future(write_batches(intake, target, manual))
+        writer = asyncio.ensure_future(write_batches(intake, holder["p"], manual, log_end))
         try:
             async for event in manual.events():
                 if writer.done():
@@ -136,3 +159,6 @@ def install(app: faust.App, settings: Settings) -> None:
     async def forget_states(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         if "p" in holder:
             holder["p"].forget()
+        metrics.PROJECTION_LAG.clear()  # partitions this worker may no longer own
+
+    return read_models

@@ -13,6 +13,9 @@ from parley.adapters.wire import content_from_proto
 from parley.domain.conversations import ConversationType
 from parley.domain.events import MessageType, Priority
 from parley.domain.read_models import (
+    MAX_CONVERSATIONS,
+    MAX_MENTION_ALL,
+    PROJECTOR_NAME,
     HeadRow,
     HistoryRow,
     MentionAllRow,
@@ -21,9 +24,6 @@ from parley.domain.read_models import (
     UserConversationRow,
 )
 from parley.gen.parley.v1 import common_pb2
-
-MAX_CONVERSATIONS = 5_000  # per user list; a bounded partition
-MAX_MENTION_ALL = 100
 
 _CQL = {
     "newest": "SELECT * FROM messages_by_conversation WHERE conversation_key = ? "
@@ -43,6 +43,14 @@ _CQL = {
     "positions": "SELECT topic, partition, applied_offset FROM projection_positions "
     "WHERE projector = ?",
 }
+
+
+def applied_offsets(
+    session: Session, topic: str, projector: str = PROJECTOR_NAME
+) -> dict[int, int]:
+    """Blocking: {partition: offset of the last event `projector` applied} in `topic`."""
+    rows = session.execute(session.prepare(_CQL["positions"]), (projector,))
+    return {r.partition: r.applied_offset for r in rows if r.topic == topic}
 
 
 def history_from_row(r: Any) -> HistoryRow:

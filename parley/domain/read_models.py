@@ -8,6 +8,8 @@ from parley.domain.conversations import ConversationType
 from parley.domain.events import Content, MediaContent, MessageType, Priority
 
 PROJECTOR_NAME = "read_models"  # the projector of these tables, as projection_positions names it
+MAX_CONVERSATIONS = 5_000  # conversations a user's list answers: a bounded partition
+MAX_MENTION_ALL = 100  # newest mention-all rows read after a seq
 
 
 @dataclass(frozen=True)

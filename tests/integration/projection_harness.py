@@ -56,13 +56,16 @@ class ProjectionEnv:
             "PARLEY_TOPIC_USER_UPDATES": self.updates_topic,
             "PARLEY_CASSANDRA_KEYSPACE": keyspace or self.keyspace,
             "PARLEY_LOG_LEVEL": "WARNING",
+            "PARLEY_PROJECTOR_METRICS_PORT": "0",  # tests that scrape one pass their own
         }
 
-    def start_worker(self, app_id: str | None = None, keyspace: str | None = None) -> Any:
+    def start_worker(
+        self, app_id: str | None = None, keyspace: str | None = None, **env: str
+    ) -> Any:
         worker = subprocess.Popen(
             [sys.executable, "-m", "streams", "--app-id", app_id or self.app_id],
             cwd=ROOT,
-            env=self.env(keyspace),
+            env=self.env(keyspace) | env,
             stdout=subprocess.DEVNULL,
             stderr=open(ROOT / "var" / f"{app_id or self.app_id}.log", "ab"),  # noqa: SIM115
         )

@@ -1,19 +1,39 @@
-"""The projector's Faust app fetches in batches: its consumer thread builds aiokafka consumers
-with fetch sizes that Faust itself does not pass through."""
+"""The projector's Faust app fetches in batches: the fetcher aiokafka starts for the worker's
+consumer asks the broker for 64 KB or 50 ms per fetch, which Faust's own consumer does not."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
 from parley.config import Settings
-from streams.app import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES, _FetchingConsumerThread, create_app
+from streams.app import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES, create_app
 
 
-async def test_app__the_worker_consumer_fetches_in_batches() -> None:
+async def started_fetcher(consumer: Any) -> tuple[int, int]:
+    """(min bytes, max wait ms) of the fetcher the consumer starts, the values aiokafka puts
+    into every FetchRequest; no broker: the connection steps before it are skipped."""
+
+    async def connected(*_: Any, **__: Any) -> None:
+        return None
+
+    consumer._client.bootstrap = connected
+    consumer._wait_topics = connected
+    await consumer.start()
+    try:
+        fetcher = consumer._fetcher
+        return fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms
+    finally:
+        await consumer.stop()
+
+
+async def test_app__the_worker_consumer_fetches_64_kb_or_50_ms_at_a_time() -> None:
     app = create_app(Settings(), "unit-test-app")
     thread = app.consumer._thread  # type: ignore[attr-defined]
-    assert isinstance(thread, _FetchingConsumerThread)
-    consumer = thread._create_worker_consumer(app.transport)
-    # aiokafka hands these two to its fetcher when the consumer starts (aiokafka is pinned).
-    assert (consumer._fetch_min_bytes, consumer._fetch_max_wait_ms) == (
-        FETCH_MIN_BYTES,
-        FETCH_MAX_WAIT_MS,
-    )
+    transport: Any = app.transport
+    consumer = thread._create_worker_consumer(transport)
+    assert await started_fetcher(consumer) == (FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS)
+    # Faust's own consumer thread, given the same app, has the broker answer at one byte.
+    stock = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer(thread, transport)
+    assert (await started_fetcher(stock))[0] == 1

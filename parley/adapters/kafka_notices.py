@@ -1,4 +1,5 @@
-"""Per-user notices to `parley.user-updates` on librdkafka (confluent-kafka), acks from all ISRs."""
+"""NoticeSink on Kafka: per-user notices to `parley.user-updates` on librdkafka (confluent-kafka),
+acks from all ISRs."""
 
 from __future__ import annotations
 
