@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 BIN := $(dir $(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart bench-audit
+.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs cluster-up cluster-down cluster-status chaos protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart bench-audit
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ fmt: ## Format and auto-fix the code (ruff)
 	$(BIN)ruff format . && $(BIN)ruff check --fix .
 
 lint: ## ruff, ruff format --check, mypy --strict, import-linter, protos breaking-change check
-	$(BIN)ruff check . && $(BIN)ruff format --check . && $(BIN)mypy parley services streams infra bench tests && $(BIN)lint-imports && $(PY) -m parley.proto_breaking
+	$(BIN)ruff check . && $(BIN)ruff format --check . && $(BIN)mypy parley services streams infra bench faults tests && $(BIN)lint-imports && $(PY) -m parley.proto_breaking
 
 test: install infra-up ## Install, start the engines if needed, then run the whole test suite
 	$(BIN)pytest -q
@@ -38,6 +38,18 @@ infra-status: ## Show which engines are up (exit 1 if any is down)
 
 infra-logs: ## Print the tail of each engine's log
 	$(PY) -m infra.local logs
+
+cluster-up: install ## Start a 3-broker Kafka, 3-node Cassandra and MinIO beside the single-node stack (ports 19xxx); provision RF 3
+	$(PY) -m infra.local.cluster_stack up
+
+cluster-down: ## Stop the local cluster
+	$(PY) -m infra.local.cluster_stack down
+
+cluster-status: ## Show each cluster engine, its pid and resident memory (exit 1 if any is down)
+	$(PY) -m infra.local.cluster_stack status
+
+chaos: cluster-up ## Fault suite on the local cluster (started if needed) under SDK load, with the history checker (JSON line)
+	$(PY) -m faults
 
 protos: ## Regenerate parley/gen from protos/
 	PY=$(PY) bash protos/generate.sh
