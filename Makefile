@@ -19,7 +19,7 @@ fmt: ## Format and auto-fix the code (ruff)
 	$(BIN)ruff format . && $(BIN)ruff check --fix .
 
 lint: ## ruff, ruff format --check, mypy --strict, import-linter, protos breaking-change check
-	$(BIN)ruff check . && $(BIN)ruff format --check . && $(BIN)mypy parley services streams infra bench faults tests && $(BIN)lint-imports && $(PY) -m parley.proto_breaking
+	$(BIN)ruff check . && $(BIN)ruff format --check . && $(BIN)mypy parley services streams infra bench faults tests examples && $(BIN)lint-imports && $(PY) -m parley.proto_breaking
 
 test: install infra-up ## Install, start the engines if needed, then run the whole test suite
 	$(BIN)pytest -q

@@ -1,0 +1,1 @@
+"""Example services built on parley.integration; each runs against `make run`."""
