@@ -54,6 +54,8 @@ def children(projectors: int, projector_group: str | None) -> list[ChildSpec]:
     specs.append(ChildSpec("media", [python, "-m", "services.media"]))
     # Seals checkpoints of the ingress and delivery folds, so restarts read only the tail.
     specs.append(ChildSpec("checkpoints", [python, "-m", "services.checkpoints"]))
+    # POSTs events to the webhook endpoints admins registered (signed, at least once).
+    specs.append(ChildSpec("webhooks", [python, "-m", "services.webhooks"]))
     return specs
 
 

@@ -32,7 +32,11 @@ def test_parse_spec__the_repository_spec_declares_parleys_topics() -> None:
         "parley.signals",
         "parley.user-updates",
         "parley.broadcasts",
+        "parley.webhook-endpoints",
+        "parley.webhook-dead-letters",
+        "parley.webhook-redeliveries",
     }
+    assert specs["parley.webhook-endpoints"].config["cleanup.policy"] == "compact"
     assert specs["parley.conversation-events"].config["retention.ms"] == "-1"
     assert specs["parley.signals"].config["retention.ms"] == "3600000"
     assert specs["parley.broadcasts"].partitions == 1
