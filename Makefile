@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 BIN := $(dir $(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs cluster-up cluster-down cluster-status chaos protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart bench-audit
+.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs cluster-up cluster-down cluster-status chaos protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart bench-audit bench-hooks
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ bench-faust-floor: ## Events/s and CPU per event of a Faust agent that only acks
 
 bench-restart: ## Ready time and memory of each folding service restarted on 0.4 M and 4 M event logs (JSON line)
 	$(PY) -m bench.restart
+
+bench-hooks: ## Webhook events/s to one endpoint; send-hook latency fields null for now (JSON line)
+	$(PY) -m bench.hooks
 
 bench-audit: ## Trail, state, export, verify and replay on a 4 M-event log, beside the live projector's catch-up (JSON line)
 	$(PY) -m bench.audit
