@@ -115,7 +115,11 @@ async def write_side(
     connects the producer and yields the wiring; the archives are read from Cassandra for
     messages and media older than the write model's windows."""
     cluster, session = await asyncio.to_thread(
-        connect, settings.cassandra_hosts, settings.cassandra_port, settings.cassandra_keyspace
+        connect,
+        settings.cassandra_hosts,
+        settings.cassandra_port,
+        settings.cassandra_keyspace,
+        consistency=settings.cassandra_consistency,
     )
     windows = settings.fold_windows()
     restored, start_at = await restore_with_settings(
