@@ -91,7 +91,7 @@ def check_ext(ext: tuple[tuple[str, str], ...], limits: Limits) -> None:
     size = sum(len(key.encode()) + len(value.encode()) for key, value in ext)
     if size > limits.ext_max_bytes:
         raise Rejected(
-            Reason.MESSAGE_TOO_LARGE, f"ext is {size} bytes, the limit is {limits.ext_max_bytes}"
+            Reason.BAD_PARAMETER, f"ext is {size} bytes, the limit is {limits.ext_max_bytes}"
         )
 
 

@@ -308,8 +308,10 @@ def test_send_decider__ext_entry_limit() -> None:
 
 
 def test_send_decider__ext_byte_limit() -> None:
+    # BAD_PARAMETER, as docs/reason-codes.md and ingress.proto say (MESSAGE_TOO_LARGE is the
+    # content's own limit); the security suite found MESSAGE_TOO_LARGE answered.
     prepared(decider(), command(ext=(("k", "é" * 2047 + "a"),)))  # 1 + 4094 + 1 bytes
-    assert reason(decider(), command(ext=(("k", "é" * 2048),))) is Reason.MESSAGE_TOO_LARGE
+    assert reason(decider(), command(ext=(("k", "é" * 2048),))) is Reason.BAD_PARAMETER
 
 
 def test_send_decider__ext_keys_unique_and_non_empty() -> None:
