@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import (
-    OFFSET_BEGINNING,
     Consumer,
     KafkaError,
     KafkaException,
@@ -44,11 +43,19 @@ _LEADER_SETTLING = frozenset({
     KafkaError.UNKNOWN_TOPIC_OR_PART,
 })  # fmt: skip
 BATCH = 1000
+# How long the broker may hold the fetch of a consumer that has read everything. The broker
+# answers at once when a record arrives (fetch.min.bytes is 1), so this delays no record
+# (tests/contracts/test_event_log.py); it only sets how often an idle consumer asks. At 10 ms
+# (5 ms for the tail) the eight feeds and tails of an idle `parley run` sent Kafka ~900 empty
+# fetches/s: 8-9% of a core of broker time for nothing.
+IDLE_FETCH_WAIT_MS = 500
 
 Offsets = dict[tuple[str, int], int]
 
 
-def open_consumer(bootstrap: str, client_id: str, fetch_wait_ms: int = 10) -> Consumer:
+def open_consumer(
+    bootstrap: str, client_id: str, fetch_wait_ms: int = IDLE_FETCH_WAIT_MS
+) -> Consumer:
     """A consumer that is only ever assigned partitions: no group is joined, nothing committed."""
     return Consumer(
         {
@@ -203,7 +210,15 @@ class KafkaEventFeed:
         consumer = open_consumer(self._bootstrap, self._client_id)
         try:
             marks = watermarks(consumer, self._topics)
-            consumer.assign([TopicPartition(t, p, self._first_offset(t, p)) for t, p in marks])
+            # Concrete offsets, not OFFSET_BEGINNING: a logical offset makes librdkafka look each
+            # partition's up first, and one found late waits out a fetch already held for the
+            # others (IDLE_FETCH_WAIT_MS): a new node missed records for half a second.
+            consumer.assign(
+                [
+                    TopicPartition(t, p, self._first_offset(t, p, low))
+                    for (t, p), (low, _) in marks.items()
+                ]
+            )
         except BaseException:
             consumer.close()
             raise
@@ -211,10 +226,10 @@ class KafkaEventFeed:
         ends = {tp: high for tp, (_, high) in marks.items()}
         return consumer, beginnings, ends
 
-    def _first_offset(self, topic: str, partition: int) -> int:
+    def _first_offset(self, topic: str, partition: int, low: int) -> int:
         if topic == self._topics[0] and partition in self._start_at:
             return self._start_at[partition]
-        return OFFSET_BEGINNING
+        return low
 
     def _run(self, consumer: Consumer) -> None:
         assert self._loop is not None

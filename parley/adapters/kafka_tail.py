@@ -64,7 +64,7 @@ class KafkaTail:
             self._thread = None
 
     def _connect(self) -> Consumer:
-        consumer = open_consumer(self._bootstrap, self._client_id, fetch_wait_ms=5)
+        consumer = open_consumer(self._bootstrap, self._client_id)
         try:
             marks = watermarks(consumer, self._topics)
             consumer.assign([TopicPartition(t, p, high) for (t, p), (_, high) in marks.items()])

@@ -14,6 +14,7 @@ import pytest
 
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
+from parley.adapters.kafka_feed import IDLE_FETCH_WAIT_MS
 from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
 from parley.domain.conversations import ConversationType
 from parley.domain.events import CommandContent, Event, Logged, MessageSent, Position, TextContent
@@ -187,6 +188,23 @@ async def test_event_log__feed_started_late_catches_up_from_the_beginning(
     after = await backend.log.append(_sent("g:alpha", 3))
     await feed.wait_for(after, timeout_s=20)
     assert sink.of("g:alpha") == [_sent("g:alpha", n) for n in range(4)]
+
+
+async def test_event_log__a_caught_up_feed_hands_over_a_new_event_at_once(
+    backend: Backend,
+) -> None:
+    """The broker may hold an idle feed's fetch for IDLE_FETCH_WAIT_MS; a record must end it."""
+    sink = Collected()
+    feed = await backend.feed(sink)
+    await feed.wait_caught_up(timeout_s=20)
+    latencies = []
+    for n in range(6):
+        started = time.perf_counter()
+        position = await backend.log.append(_sent("g:idle", n))
+        await feed.wait_for(position, timeout_s=20)
+        latencies.append(time.perf_counter() - started)
+    # Held fetches that waited out their time would average IDLE_FETCH_WAIT_MS / 2 = 0.25 s.
+    assert max(latencies) < IDLE_FETCH_WAIT_MS / 1000 / 2, latencies
 
 
 async def test_event_log__catch_up_hands_over_what_others_appended_before_the_call(
