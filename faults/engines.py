@@ -77,9 +77,9 @@ class ClusterEngines:
             (description,) = admin.describe_topics([topic])
         finally:
             admin.close()
-        for entry in description["partitions"]:
-            if entry["partition"] == partition:
-                return f"kafka-{entry['leader']}"
+        for entry in description["partitions"]:  # kafka-python names them as the protocol does
+            if entry.get("partition_index", entry.get("partition")) == partition:
+                return f"kafka-{entry.get('leader_id', entry.get('leader'))}"
         raise RuntimeError(f"{topic}[{partition}] has no leader")
 
     def data_on_tmpfs(self, name: str, size_mb: int) -> Path:

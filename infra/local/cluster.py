@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +259,24 @@ def provision_cluster(keyspace: str) -> list[str]:
         list(CASSANDRA_HOSTS.values()), CASSANDRA_CQL_PORT, consistency="LOCAL_QUORUM"
     )
     try:
-        applied = migrations.apply(session, keyspace, replication_factor=REPLICATION_FACTOR)
+        applied = _with_schema_retries(
+            lambda: migrations.apply(session, keyspace, replication_factor=REPLICATION_FACTOR)
+        )
     finally:
         cluster.shutdown()
     return changes + [f"applied {m.version:04d}_{m.name} to {keyspace}" for m in applied]
+
+
+def _with_schema_retries(
+    apply: Callable[[], list[migrations.Migration]],
+) -> list[migrations.Migration]:
+    """Three nodes take a moment to agree on new tables (INCOMPATIBLE_SCHEMA meanwhile), past
+    the driver's own wait on a loaded machine: try again; the migrations are idempotent."""
+    for attempt in range(10):
+        try:
+            return apply()
+        except Exception:
+            if attempt == 9:
+                raise
+            time.sleep(3.0)
+    return []
