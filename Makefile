@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 BIN := $(dir $(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install fmt lint test infra-install infra-up infra-down infra-status infra-logs cluster-up cluster-down cluster-status chaos protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart bench-audit bench-hooks
+.PHONY: help install fmt lint check test infra-install infra-up infra-down infra-status infra-logs cluster-up cluster-down cluster-status chaos protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart bench-audit bench-hooks
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ fmt: ## Format and auto-fix the code (ruff)
 
 lint: ## ruff, ruff format --check, mypy --strict, import-linter, protos breaking-change check
 	$(BIN)ruff check . && $(BIN)ruff format --check . && $(BIN)mypy parley services streams infra bench faults tests examples && $(BIN)lint-imports && $(PY) -m parley.proto_breaking
+
+check: install ## The tests that need no engine (pure domain, in-memory contract suites): well under a minute
+	$(BIN)pytest -q -m 'not integration' tests/unit tests/contracts
 
 test: install infra-up ## Install, start the engines if needed, then run the whole test suite
 	$(BIN)pytest -q

@@ -30,7 +30,7 @@ from parley.adapters.wire_webhooks import endpoint_to_proto
 from parley.config import Settings
 from parley.domain.conversations import ConversationType
 from parley.domain.events import Event, MessageSent, TextContent
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.domain.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,

@@ -231,9 +231,9 @@ def main() -> None:
         wait_serving(target, 120)
         users = [f"bench{run}u{i}" for i in range(args.users)]
         shards = [users[i :: args.load_processes] for i in range(args.load_processes)]
-        queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
         procs = [
-            multiprocessing.Process(
+            multiprocessing.get_context("spawn").Process(
                 target=load_process,
                 args=(
                     Plan(

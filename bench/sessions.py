@@ -31,7 +31,7 @@ from parley.adapters.tokens import TokenAuthority
 from parley.config import Settings
 from parley.domain.conversations import ConversationType
 from parley.domain.events import Event, GroupCreated, MessageSent, TextContent
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.gen.parley.v1 import delivery_pb2 as pb
 from parley.sdk.session import frames_of
 

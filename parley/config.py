@@ -18,7 +18,7 @@ from pydantic_settings import (
 )
 
 from parley.domain.fold_windows import FoldWindows
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 
 ENV_PREFIX = "PARLEY_"
 CONFIG_FILE_ENV = "PARLEY_CONFIG_FILE"

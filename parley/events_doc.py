@@ -16,7 +16,7 @@ from google.protobuf import descriptor_pb2 as d
 
 from infra.local.topics import load_spec
 from parley.config import Settings
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.proto_descriptors import comments, compile_protos
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
@@ -83,9 +83,10 @@ GUARANTEES = """\
 COMPATIBILITY = """\
 ## Compatibility rules
 
-The contract is `protos/parley/v1/`, versioned by its package (`parley.v1`) and by git tags
-`protos-v<N>`. `make lint` runs `python -m parley.proto_breaking`, which compares `protos/`
-with the last such tag and fails on any change that breaks a reader of the log or a client:
+The contract is `protos/parley/v1/`, versioned by its package (`parley.v1`) and by releases
+`protos-v<N>` (a git tag, and the compiled descriptors kept in `protos/released/`). `make lint`
+runs `python -m parley.proto_breaking`, which compares `protos/` with the newest release and
+fails on any change that breaks a reader of the log or a client:
 
 - Within `v1` changes are additive only: new messages, new fields with new numbers, new `oneof`
   members (new event types), new enum values, new services and RPCs.

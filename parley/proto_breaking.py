@@ -1,4 +1,8 @@
-"""Breaking-change check of protos/ against the last `protos-v*` git tag (run by `make lint`).
+"""Breaking-change check of protos/ against the last released version (run by `make lint`).
+
+Each release of the API is kept as its compiled FileDescriptorSet in protos/released/NAME.binpb
+(`python -m parley.proto_breaking --release protos-vN`, committed beside the tag of the same
+name), so the check needs no git history or tags: a fresh or shallow clone checks the same.
 
 Compares the two FileDescriptorSets: a message, enum, service or RPC removed; a field or enum
 value removed without reserving its number and name, renamed, or given another number; a field's
@@ -22,6 +26,7 @@ from parley.proto_descriptors import PROTO_ROOT, compile_protos
 
 TAG_PATTERN = "protos-v*"
 REPO = PROTO_ROOT.parent
+RELEASED = PROTO_ROOT / "released"
 
 Messages = dict[str, d.DescriptorProto]
 Enums = dict[str, d.EnumDescriptorProto]
@@ -147,16 +152,6 @@ def breaking_changes(old: d.FileDescriptorSet, new: d.FileDescriptorSet) -> list
     return changes
 
 
-def last_tag() -> str | None:
-    found = subprocess.run(
-        ["git", "describe", "--tags", "--abbrev=0", "--match", TAG_PATTERN, "HEAD"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    return found.stdout.strip() or None
-
-
 def protos_at(ref: str) -> d.FileDescriptorSet:
     """protos/ as committed at `ref`, compiled."""
     archive = subprocess.run(
@@ -167,19 +162,41 @@ def protos_at(ref: str) -> d.FileDescriptorSet:
         return compile_protos(Path(scratch) / "protos")
 
 
+def last_release() -> tuple[str, d.FileDescriptorSet] | None:
+    """The newest released version kept in protos/released/ (names sort by their number)."""
+    found = sorted(RELEASED.glob("*.binpb"), key=lambda p: int("0" + p.stem.rpartition("v")[2]))
+    if not found:
+        return None
+    return found[-1].stem, d.FileDescriptorSet.FromString(found[-1].read_bytes())
+
+
+def release(name: str) -> Path:
+    """Keeps the current protos/ as release `name` (tag the commit with the same name)."""
+    RELEASED.mkdir(exist_ok=True)
+    path = RELEASED / f"{name}.binpb"
+    path.write_bytes(compile_protos().SerializeToString(deterministic=True))
+    return path
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m parley.proto_breaking", description=__doc__)
-    parser.add_argument("--against", help=f"git ref (default: the last {TAG_PATTERN} tag)")
+    parser.add_argument(
+        "--against", help="a git ref (default: the last release in protos/released)"
+    )
+    parser.add_argument("--release", metavar="NAME", help="keep protos/ as release NAME and exit")
     args = parser.parse_args(argv)
-    ref = args.against or last_tag()
-    if ref is None:
-        print(
-            f"no {TAG_PATTERN} tag reachable from HEAD: fetch tags (git fetch --tags) "
-            "or pass --against REF",
-            file=sys.stderr,
-        )
-        return 1
-    changes = breaking_changes(protos_at(ref), compile_protos())
+    if args.release:
+        print(f"released {release(args.release)}")
+        return 0
+    if args.against:
+        ref, old = args.against, protos_at(args.against)
+    else:
+        kept = last_release()
+        if kept is None:
+            print(f"no release in {RELEASED}: run --release {TAG_PATTERN[:-1]}1", file=sys.stderr)
+            return 1
+        ref, old = kept
+    changes = breaking_changes(old, compile_protos())
     for change in changes:
         print(f"breaking change against {ref}: {change}", file=sys.stderr)
     if changes:

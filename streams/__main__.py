@@ -9,8 +9,8 @@ import sys
 
 from parley import metrics
 from parley.config import Settings
+from streams.agent import install
 from streams.app import DEFAULT_APP_ID, create_app, open_projector
-from streams.read_models import install
 
 
 def main() -> None:

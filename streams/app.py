@@ -13,7 +13,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from parley import heap
 from parley.adapters.cassandra import connect
-from parley.adapters.cassandra_read_models import CassandraProjectionStore
+from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 from parley.adapters.kafka_notices import KafkaNoticeSink
 from parley.config import Settings
 from streams.projector import Projector

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from infra.local import migrations
 from parley.adapters.cassandra import connect
-from parley.adapters.cassandra_read_models import CassandraProjectionStore
+from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 from parley.adapters.kafka_backlog import BacklogSpan, KafkaBacklog
 from parley.config import Settings
 from parley.domain.read_models import PROJECTOR_NAME

@@ -22,7 +22,7 @@ from parley.adapters.kafka_feed import KafkaEventFeed
 from parley.adapters.pending_appends import Delivery, PendingAppends
 from parley.adapters.wire import encode_event
 from parley.domain.events import Event, Position
-from parley.domain.streams import Stream, stream_for
+from parley.domain.log_streams import Stream, stream_for
 from parley.ports import EventLogUnavailable
 
 __all__ = ["PARTITIONER", "KafkaEventFeed", "KafkaEventLog", "partition_for"]

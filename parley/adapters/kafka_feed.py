@@ -24,7 +24,7 @@ from confluent_kafka import (
 from parley.adapters.progress import FeedProgress
 from parley.adapters.wire import UndecodableEvent, decode_event
 from parley.domain.events import Logged, Position
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.ports import EventLogUnavailable, LoggedSink
 
 log = logging.getLogger(__name__)

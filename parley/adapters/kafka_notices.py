@@ -10,7 +10,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from parley.adapters.wire_read_models import encode_notice
+from parley.adapters.wire_rows import encode_notice
 from parley.domain.read_models import Notice
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from pathlib import Path
 from parley.adapters.pending_appends import PendingAppend, PendingAppends
 from parley.adapters.progress import FeedProgress
 from parley.domain.events import Event, Logged, Position
-from parley.domain.streams import Stream, stream_for
+from parley.domain.log_streams import Stream, stream_for
 from parley.ports import BlobInfo, BlobStoreUnavailable, EventLogUnavailable, LoggedSink
 
 

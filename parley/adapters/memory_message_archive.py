@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from parley.adapters.memory_read_models import InMemoryReadModels
+from parley.adapters.memory_projection_store import InMemoryReadModels
 from parley.domain.message_archive import ArchivedMessage
 from parley.domain.read_models import MessageByIdRow
 

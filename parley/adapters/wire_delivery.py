@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from parley.adapters.wire import event_to_proto
-from parley.adapters.wire_read_models import history_to_proto
+from parley.adapters.wire_rows import history_to_proto
 from parley.domain.conversations import ConversationType
 from parley.domain.events import Event
 from parley.domain.read_models import HistoryRow

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from parley.domain.events import Event, MediaContent, MediaUploaded, MessageRecalled, MessageSent
 from parley.domain.fold_windows import MEDIA_WINDOW_MS
+from parley.domain.log_streams import is_stored
 from parley.domain.media_objects import (
     NOTHING_ARCHIVED,
     ArchivedMedia,
@@ -27,7 +28,6 @@ from parley.domain.media_objects import (
     media_to_document,
     object_ids_of,
 )
-from parley.domain.streams import is_stored
 
 # Ingress clocks differ a little: a message may carry a server time a little before its
 # upload's, a recall one a little before its message's. Each is kept this much longer than what

@@ -9,8 +9,8 @@ from typing import Any
 
 from parley.domain.events import Event, MessageRecalled, MessageSent
 from parley.domain.fold_windows import DEFAULT_WINDOWS, SAFETY_MAX_ENTRIES
+from parley.domain.log_streams import is_stored
 from parley.domain.message_ids import content_digest
-from parley.domain.streams import is_stored
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from parley.domain.events import (
     RoomDismissed,
     TextContent,
 )
+from parley.domain.log_streams import is_stored
 from parley.domain.message_ids import content_digest, fingerprint_of_event
 from parley.domain.projection_state import (
     MENTION_ALL_KEPT,
@@ -49,7 +50,6 @@ from parley.domain.receipts import (
     peer_delivered,
     record_reader,
 )
-from parley.domain.streams import is_stored
 
 PREVIEW_CHARS = 64
 NO_REFS: Mapping[str, MessageRef] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from parley.domain.events import Event, Logged, Position
-from parley.domain.streams import Stream, stream_for
+from parley.domain.log_streams import Stream, stream_for
 
 MAX_CONVERSATIONS = 200_000  # newest positions kept; older ones are long projected
 MAX_USERS = 200_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.adapters.wire_read_models import history_to_proto
+from parley.adapters.wire_rows import history_to_proto
 from parley.domain.errors import Reason, Rejected
 from parley.domain.read_access import page_size
 from parley.gen.parley.v1 import query_pb2 as pb

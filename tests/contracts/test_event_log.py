@@ -18,7 +18,7 @@ from parley.adapters.kafka_feed import IDLE_FETCH_WAIT_MS
 from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
 from parley.domain.conversations import ConversationType
 from parley.domain.events import CommandContent, Event, Logged, MessageSent, Position, TextContent
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.ports import EventLogUnavailable
 
 PARTITIONS = 3

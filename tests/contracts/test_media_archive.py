@@ -45,7 +45,7 @@ async def archive(request: pytest.FixtureRequest) -> AsyncIterator[Archive]:
         yield Archive(fake, apply)
         return
     from parley.adapters.cassandra import connect
-    from parley.adapters.cassandra_read_models import CassandraProjectionStore
+    from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 
     cluster, session = connect(["127.0.0.1"], 9042, request.getfixturevalue("contract_keyspace"))
     try:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from parley.adapters.cassandra_message_archive import CassandraMessageArchive
-from parley.adapters.cassandra_read_models import CassandraProjectionStore
+from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 from parley.adapters.memory_message_archive import InMemoryMessageArchive
 from parley.domain.message_archive import ArchivedMessage
 from parley.domain.read_models import MessageByIdRecalled, MessageByIdRow, RowWrite

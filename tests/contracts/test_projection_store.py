@@ -9,9 +9,12 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 from parley.adapters.cassandra_queries import CassandraReadModelQueries
-from parley.adapters.cassandra_read_models import CassandraProjectionStore
-from parley.adapters.memory_read_models import InMemoryProjectionStore, InMemoryReadModelQueries
+from parley.adapters.memory_projection_store import (
+    InMemoryProjectionStore,
+    InMemoryReadModelQueries,
+)
 from parley.domain.conversations import ConversationType
 from parley.domain.events import MessageType, Priority, TextContent
 from parley.domain.projection_state import MessageRef, new_state, to_json

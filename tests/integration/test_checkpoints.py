@@ -22,7 +22,7 @@ from parley.config import Settings
 from parley.domain.checkpoints import canonical
 from parley.domain.delivery_fold import DELIVERY_FOLD, DeliveryFold
 from parley.domain.events import Logged
-from parley.domain.streams import Stream, is_stored
+from parley.domain.log_streams import Stream, is_stored
 from parley.domain.write_model import WRITE_MODEL_FOLD, WriteModel
 from services.checkpoints.writer import write_checkpoints
 from tests.unit.domain.test_checkpoints import history

@@ -15,7 +15,7 @@ import pytest
 
 from parley.adapters.kafka import KafkaEventLog
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from tests.integration.integration_events import text_event
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import pytest
 from parley.adapters.kafka import KafkaEventLog
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.domain.events import MessageSent, TextContent
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.integration import Delivered, EventConsumer, StartAt
 from tests.integration.integration_events import text_event
 

@@ -19,7 +19,7 @@ from parley.adapters.kafka_admin import ensure_topics
 from parley.domain.errors import Reason
 from parley.domain.events import MessageRead, MessageRecalled, MessageSent
 from parley.gen.parley.v1 import common_pb2, ingress_pb2
-from services.ingress.context import IngressContext
+from services.writes.context import IngressContext
 from tests.integration.ingress_harness import GROUP, Client, Ingress, IngressFactory, Topics
 from tests.integration.projection_harness import (  # noqa: F401 (fixture)
     ProjectionEnv,

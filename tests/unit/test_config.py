@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from parley.config import CONFIG_FILE_ENV, Settings
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from parley.adapters.memory_media_archive import InMemoryMediaArchive
-from parley.adapters.memory_read_models import InMemoryReadModels
+from parley.adapters.memory_projection_store import InMemoryReadModels
 from parley.domain.commands import SendCommand, Stamp
 from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Reason, Rejected

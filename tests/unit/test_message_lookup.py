@@ -26,13 +26,13 @@ from parley.domain.events import (
 from parley.domain.fold_windows import FoldWindows
 from parley.domain.groups import decide_create_group
 from parley.domain.limits import Limits
+from parley.domain.log_streams import Stream
 from parley.domain.message_ids import message_id_for
 from parley.domain.moderation import InterceptorChain
 from parley.domain.projection_fold import fold
 from parley.domain.projection_state import ConversationState
 from parley.domain.rate_limit import RateLimiter
 from parley.domain.sending import SendDecider
-from parley.domain.streams import Stream
 from parley.domain.write_model import WriteModel
 from parley.message_lookup import MessageLookup, forwarded_ids
 from services.delivery.acks import DeliveredAcks

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pb2
 
-from parley.proto_breaking import breaking_changes, protos_at
+from parley.proto_breaking import breaking_changes, last_release, main, protos_at
 from parley.proto_descriptors import PROTO_ROOT, compile_protos
 
 EVENTS = Path("parley/v1/events.proto")
@@ -67,3 +67,12 @@ def test_proto_breaking__reserved_removal_and_additions_pass(
 def test_proto_breaking__committed_protos_against_a_removed_field_fail(tmp_path: Path) -> None:
     committed = protos_at("HEAD")  # what the check reads for a tag: git archive of protos/
     assert breaking_changes(committed, _edited(tmp_path, "  bool masked = 11;\n", ""))
+
+
+def test_proto_breaking__lint_checks_against_the_committed_release_without_git_tags() -> None:
+    """`make lint` runs with no argument: it reads protos/released/, so a fresh or shallow clone
+    without tags checks the same as a full one."""
+    kept = last_release()
+    assert kept is not None and kept[0] == "protos-v1"
+    assert breaking_changes(kept[1], compile_protos()) == []
+    assert main([]) == 0

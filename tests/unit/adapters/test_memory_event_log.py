@@ -7,7 +7,7 @@ import pytest
 from parley.adapters.memory import InMemoryEventLog, partition_of
 from parley.domain.conversations import ConversationType
 from parley.domain.events import Event, MessageSent, TextContent
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.ports import EventLogUnavailable
 
 

@@ -1,6 +1,6 @@
 """docs/events.md is the contract generated from protos/ (run `python -m parley.events_doc`)."""
 
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.events_doc import CONTRACTS, DOC, render
 
 

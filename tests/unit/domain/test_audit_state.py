@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley.adapters.memory_read_models import InMemoryReadModels
+from parley.adapters.memory_projection_store import InMemoryReadModels
 from parley.domain.audit_state import AuditFold, ConversationMoment, MemberStanding
 from parley.domain.events import Logged
 from parley.domain.projection_fold import fold

@@ -13,8 +13,8 @@ from parley.domain.events import (
     Content,
     TextContent,
 )
+from parley.domain.log_streams import Stream, stream_for
 from parley.domain.message_ids import message_id_for
-from parley.domain.streams import Stream, stream_for
 
 STAMP = Stamp(5, "ev-1", "req")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.adapters.memory_read_models import InMemoryReadModels
+from parley.adapters.memory_projection_store import InMemoryReadModels
 from parley.domain.events import (
     CommandContent,
     FileContent,

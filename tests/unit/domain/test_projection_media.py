@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from parley.adapters.memory_read_models import InMemoryReadModels
+from parley.adapters.memory_projection_store import InMemoryReadModels
 from parley.domain.events import (
     FileContent,
     ImageContent,

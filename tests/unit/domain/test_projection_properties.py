@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parley.adapters.memory_read_models import InMemoryReadModels
+from parley.adapters.memory_projection_store import InMemoryReadModels
 from parley.domain.projection_fold import fold
 from parley.domain.projection_state import (
     ConversationState,

@@ -16,8 +16,8 @@ from parley.adapters.memory import InMemoryEventLog
 from parley.config import Settings
 from parley.domain.commands import Stamp
 from parley.domain.events import ImageContent, Logged, MediaRef, Position
+from parley.domain.log_streams import Stream
 from parley.domain.media_uploads import decide_media_uploaded, object_id_from
-from parley.domain.streams import Stream
 from parley.domain.write_model import WriteModel
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
 from services.ingress.server import start_server

@@ -12,7 +12,7 @@ import pytest
 from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
 from parley.config import Settings
 from parley.domain.events import MessageSent
-from parley.domain.streams import Stream
+from parley.domain.log_streams import Stream
 from parley.domain.write_model import WriteModel
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
 from services.ingress.server import start_server

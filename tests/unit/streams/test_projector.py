@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pytest
 
-from parley.adapters.memory_read_models import InMemoryProjectionStore
+from parley.adapters.memory_projection_store import InMemoryProjectionStore
 from parley.domain.projection_state import RECENT_MESSAGES, ConversationState
 from parley.domain.read_models import PROJECTOR_NAME, Notice, RowWrite
 from streams.projector import Projector

@@ -9,14 +9,14 @@ from typing import Any
 from faust.types import TP
 from prometheus_client import REGISTRY
 
-from parley.adapters.memory_read_models import InMemoryProjectionStore
+from parley.adapters.memory_projection_store import InMemoryProjectionStore
 from parley.adapters.wire import encode_event
 from parley.config import Settings
 from parley.domain.read_models import PROJECTOR_NAME
-from streams import read_models
+from streams import agent
+from streams.agent import BATCH_WINDOW_S, Intake, install
 from streams.app import create_app
 from streams.projector import Projector
-from streams.read_models import BATCH_WINDOW_S, Intake, install
 from tests.unit.domain.projection_script import PEER_AB, Script
 
 TOPIC = "conv"
@@ -75,7 +75,7 @@ async def test_intake__take_waits_for_an_event() -> None:
     assert await asyncio.wait_for(taking, 1.0) == ["late"]
 
 
-async def test_read_models_agent__stores_what_it_is_given_and_reports_its_metrics() -> None:
+async def test_agent__stores_what_it_is_given_and_reports_its_metrics() -> None:
     script = Script()
     for n in range(5):
         script.send(PEER_AB, "alice" if n % 2 else "bob", f"message {n}")
@@ -115,7 +115,7 @@ async def test_read_models_agent__stores_what_it_is_given_and_reports_its_metric
     assert sample("parley_projector_lag_events", partition="0") == 3
 
 
-async def test_read_models_agent__a_revoked_partition_drops_cached_states_and_lag() -> None:
+async def test_agent__a_revoked_partition_drops_cached_states_and_lag() -> None:
     forgotten: list[bool] = []
 
     class Target(Projector):
@@ -145,7 +145,7 @@ async def _has_position(store: InMemoryProjectionStore, partition: int) -> bool:
     return partition in await store.positions(PROJECTOR_NAME, TOPIC)
 
 
-def test_read_models__observe_counts_batches_and_sets_lag_per_partition() -> None:
+def test_agent__observe_counts_batches_and_sets_lag_per_partition() -> None:
     class Message:
         def __init__(self, partition: int, offset: int) -> None:
             self.tp, self.offset = TP(TOPIC, partition), offset
@@ -157,7 +157,7 @@ def test_read_models__observe_counts_batches_and_sets_lag_per_partition() -> Non
     before = sample("parley_projector_events_applied_total")
     events = [Event(11, 4), Event(12, 9), Event(11, 5)]
     ends = {TP(TOPIC, 11): 8, TP(TOPIC, 12): 10}
-    read_models.observe(events, 3, 0.02, ends.get)
+    agent.observe(events, 3, 0.02, ends.get)
     assert sample("parley_projector_events_applied_total") - before == 3
     assert sample("parley_projector_lag_events", partition="11") == 2  # offsets 6 and 7
     assert sample("parley_projector_lag_events", partition="12") == 0
