@@ -74,7 +74,10 @@ class GapFiller:
         for key, position in known.items():
             session.seqs[key] = max(position, session.seqs.get(key, 0))
             await self._fill_one(session, key, position, cap)
-        session.end_fill(synced_frame(session.seqs))
+        # Synced names only what the user may see: positions the client claimed elsewhere stay
+        # held (see _visible), but are never confirmed back to it.
+        shown = {k: seq for k, seq in session.seqs.items() if self._fold.can_see(user, k)}
+        session.end_fill(synced_frame(shown))
         metrics.FILL_SECONDS.observe(time.perf_counter() - started)
 
     def _visible(self, session: Session, last_seqs: Mapping[str, int]) -> dict[str, int]:
