@@ -29,6 +29,8 @@ def test_heap__settle_freezes_the_loaded_state_and_later_survivors(restored_gc: 
     assert gc.get_threshold()[0] == heap.YOUNG_THRESHOLD
     later = [[n] for n in range(5_000)]
     gc.collect()  # a full collection: its survivors join the frozen ones
-    assert gc.get_freeze_count() >= frozen + len(later)
+    # Frozen objects that die leave the count (other threads of the test process free some), so
+    # allow a few; without the callback the count would not grow by `later` at all.
+    assert gc.get_freeze_count() >= frozen + len(later) - 500
     heap.settle()  # idempotent: one callback, however often it is called
     assert gc.callbacks.count(heap._freeze_after_full_collection) == 1
