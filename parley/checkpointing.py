@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from parley import metrics
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_checkpoints import CassandraCheckpointStore
 from parley.adapters.kafka_feed import log_ends
 from parley.config import Settings
@@ -98,13 +98,7 @@ async def restore_with_settings(
     cluster = None
     try:
         if session is None:
-            cluster, session = await asyncio.to_thread(
-                connect,
-                settings.cassandra_hosts,
-                settings.cassandra_port,
-                settings.cassandra_keyspace,
-                consistency=settings.cassandra_consistency,
-            )
+            cluster, session = await asyncio.to_thread(connect_configured, settings)
         store = CassandraCheckpointStore(session)
     except Exception as error:
         log.warning("checkpoint store unavailable, folding %s from offset 0: %r", fold, error)

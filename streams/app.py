@@ -12,7 +12,7 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from parley import heap
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 from parley.adapters.kafka_notices import KafkaNoticeSink
 from parley.config import Settings
@@ -89,10 +89,7 @@ def create_app(settings: Settings, app_id: str = DEFAULT_APP_ID) -> faust.App:
 
 async def open_projector(settings: Settings) -> Projector:
     """The projector over Cassandra and Kafka, as the agent starts (connects in a thread)."""
-    _, session = await asyncio.to_thread(
-        connect, settings.cassandra_hosts, settings.cassandra_port,
-        settings.cassandra_keyspace, consistency=settings.cassandra_consistency,
-    )  # fmt: skip
+    _, session = await asyncio.to_thread(connect_configured, settings)
     store = await asyncio.to_thread(CassandraProjectionStore, session)
     notices = KafkaNoticeSink(settings.kafka_bootstrap, settings.topic_user_updates)
     # The Faust worker leaves the root logger at DEBUG under `--loglevel warn` (its handler

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_queries import applied_offsets
 from parley.adapters.kafka_feed import CLIENT_LIMITS
 from parley.config import Settings
@@ -39,12 +39,7 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 def projection_lag(settings: Settings, projector: str = PROJECTOR_NAME) -> list[PartitionLag]:
     """Lag of every partition of the conversation topic (for `parley status` and health)."""
     topic = settings.topic_conversation_events
-    cluster, session = connect(
-        settings.cassandra_hosts,
-        settings.cassandra_port,
-        settings.cassandra_keyspace,
-        consistency=settings.cassandra_consistency,
-    )
+    cluster, session = connect_configured(settings)
     try:
         applied = applied_offsets(session, topic, projector)
     finally:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra.local import migrations
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 from parley.adapters.kafka_backlog import BacklogSpan, KafkaBacklog
 from parley.config import Settings
@@ -59,12 +59,7 @@ async def replay(
         raise ReplayRefused(
             f"{keyspace} is the live keyspace (PARLEY_CASSANDRA_KEYSPACE): replay into a new one"
         )
-    cluster, session = await asyncio.to_thread(
-        connect,
-        settings.cassandra_hosts,
-        settings.cassandra_port,
-        consistency=settings.cassandra_consistency,
-    )
+    cluster, session = await asyncio.to_thread(connect_configured, settings, None)
     try:
         await asyncio.to_thread(
             migrations.apply,

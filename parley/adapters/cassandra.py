@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
@@ -13,6 +13,35 @@ from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 REQUEST_TIMEOUT_S = 20.0
 MAX_IN_FLIGHT = 64  # concurrent requests per writer: enough to hide latency, not to swamp a node
+
+
+class CassandraSettings(Protocol):
+    """The settings a connection is made from (parley.config.Settings has them)."""
+
+    @property
+    def cassandra_hosts(self) -> Sequence[str]: ...
+    @property
+    def cassandra_port(self) -> int: ...
+    @property
+    def cassandra_keyspace(self) -> str: ...
+    @property
+    def cassandra_consistency(self) -> str: ...
+
+
+SETTINGS_KEYSPACE = "<settings>"
+
+
+def connect_configured(
+    settings: CassandraSettings, keyspace: str | None = SETTINGS_KEYSPACE
+) -> tuple[Cluster, Session]:
+    """`connect` as the settings say: their hosts, port and consistency, and their keyspace
+    (or `keyspace`; None: no keyspace). The one place settings become a Cassandra session."""
+    return connect(
+        settings.cassandra_hosts,
+        settings.cassandra_port,
+        settings.cassandra_keyspace if keyspace == SETTINGS_KEYSPACE else keyspace,
+        consistency=settings.cassandra_consistency,
+    )
 
 
 def connect(

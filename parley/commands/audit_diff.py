@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_audit import KeyspaceMissing, scan, table_shapes
 from parley.adapters.kafka import partition_for
 from parley.adapters.kafka_feed import log_ends
@@ -35,11 +35,7 @@ def diff(keyspace_a: str, keyspace_b: str, fmt: str, limit: int) -> None:
     """Compare the read models of two keyspaces (e.g. live and a replay) row by row."""
     settings = Settings()
     partitions = _partition_count(settings)
-    cluster, session = connect(
-        settings.cassandra_hosts,
-        settings.cassandra_port,
-        consistency=settings.cassandra_consistency,
-    )
+    cluster, session = connect_configured(settings, None)
     try:
         try:
             shapes_a, shapes_b = (

@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 from infra.local import buckets, migrations, topics
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.config import Settings
 
 
@@ -32,11 +32,7 @@ def topic_specs(settings: Settings) -> list[topics.TopicSpec]:
 def provision(settings: Settings) -> list[str]:
     """Idempotent; returns what changed. Works on local engines and remote clusters alike."""
     changes = topics.apply(settings.kafka_bootstrap, topic_specs(settings))
-    cluster, session = connect(
-        settings.cassandra_hosts,
-        settings.cassandra_port,
-        consistency=settings.cassandra_consistency,
-    )
+    cluster, session = connect_configured(settings, None)
     try:
         applied = migrations.apply(
             session,

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from parley import heap, metrics
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_checkpoints import CassandraCheckpointStore
 from parley.adapters.kafka_feed import KafkaEventFeed
 from parley.checkpointing import restore_with_settings, store_checkpoint
@@ -126,13 +126,7 @@ async def write_checkpoints(settings: Settings, stop: asyncio.Event) -> None:
             DeliveryFold(windows),
         ),
     ]
-    cluster, session = await asyncio.to_thread(
-        connect,
-        settings.cassandra_hosts,
-        settings.cassandra_port,
-        settings.cassandra_keyspace,
-        consistency=settings.cassandra_consistency,
-    )
+    cluster, session = await asyncio.to_thread(connect_configured, settings)
     store = CassandraCheckpointStore(session)
     heap.settle()
     try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_message_archive import CassandraMessageArchive
 from parley.adapters.cassandra_queries import CassandraReadModelQueries
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
@@ -60,13 +60,7 @@ async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator
     cluster: Any = None
     acks: DeliveredAcks | None = None
     try:
-        cluster, session = await asyncio.to_thread(
-            connect,
-            settings.cassandra_hosts,
-            settings.cassandra_port,
-            settings.cassandra_keyspace,
-            consistency=settings.cassandra_consistency,
-        )
+        cluster, session = await asyncio.to_thread(connect_configured, settings)
         acks = DeliveredAcks(fold.model, event_log, CassandraMessageArchive(session))
         history = CassandraReadModelQueries(session)
         await tail.start()

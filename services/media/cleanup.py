@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass
 
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_media_archive import CassandraMediaArchive
 from parley.adapters.kafka import KafkaEventFeed
 from parley.config import Settings
@@ -177,13 +177,7 @@ async def run(settings: Settings) -> CleanupReport:
         await feed.wait_caught_up(CATCH_UP_TIMEOUT_S)
     finally:
         await feed.close()
-    cluster, session = await asyncio.to_thread(
-        connect,
-        settings.cassandra_hosts,
-        settings.cassandra_port,
-        settings.cassandra_keyspace,
-        consistency=settings.cassandra_consistency,
-    )
+    cluster, session = await asyncio.to_thread(connect_configured, settings)
     try:
         lookup = MediaLookup(CassandraMediaArchive(session), model.media)
         return await sweep(model, blob_store_of(settings), wall_clock_ms(), lookup=lookup)

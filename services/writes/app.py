@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from parley.adapters.ahocorasick import matcher_from_file
-from parley.adapters.cassandra import connect
+from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_media_archive import CassandraMediaArchive
 from parley.adapters.cassandra_message_archive import CassandraMessageArchive
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
@@ -114,13 +114,7 @@ async def write_side(
     """Restores the write model from its newest usable checkpoint, follows the log from there,
     connects the producer and yields the wiring; the archives are read from Cassandra for
     messages and media older than the write model's windows."""
-    cluster, session = await asyncio.to_thread(
-        connect,
-        settings.cassandra_hosts,
-        settings.cassandra_port,
-        settings.cassandra_keyspace,
-        consistency=settings.cassandra_consistency,
-    )
+    cluster, session = await asyncio.to_thread(connect_configured, settings)
     windows = settings.fold_windows()
     restored, start_at = await restore_with_settings(
         settings, WRITE_MODEL_FOLD, partial(WriteModel.from_document, windows=windows), session

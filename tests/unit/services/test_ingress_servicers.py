@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -41,19 +42,27 @@ class Harness:
         return [p for p in payloads if isinstance(p, MessageSent)]
 
 
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def serving(log: InMemoryEventLog) -> AsyncIterator[Harness]:
+    """An ingress over `log` on port 0, with a channel to it."""
     settings = Settings()
-    log = InMemoryEventLog()
     model = WriteModel()
     feed = InMemoryEventFeed(log, model)
     await feed.start()
     parts = assemble(settings, model, log, feed)
     running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    yield Harness(log, channel, settings)
-    await channel.close()
-    await running.stop(0)
+    try:
+        yield Harness(log, channel, settings)
+    finally:
+        await channel.close()
+        await running.stop(0)
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    async with serving(InMemoryEventLog()) as served:
+        yield served
 
 
 def text_to(peer: str, cmid: str, text: str = "hi") -> ingress_pb2.SendMessageRequest:
@@ -126,17 +135,9 @@ class FailingOnce(InMemoryEventLog):
 async def test_ingress_servicers__a_stream_never_drops_a_request_on_an_unexpected_error() -> None:
     """Every request of a SendMessageStream gets its result, or the call ends with an error:
     an unexpected failure of one send must not leave the client waiting for it."""
-    settings = Settings()
-    log = FailingOnce()
-    model = WriteModel()
-    feed = InMemoryEventFeed(log, model)
-    await feed.start()
-    parts = assemble(settings, model, log, feed)
-    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    try:
-        auth = await Harness(log, channel, settings).token("alice")
-        messaging = ingress_pb2_grpc.MessagingServiceStub(channel)
+    async with serving(FailingOnce()) as served:
+        auth = await served.token("alice")
+        messaging = ingress_pb2_grpc.MessagingServiceStub(served.channel)
 
         async def requests() -> AsyncIterator[ingress_pb2.SendMessageRequest]:
             for n in range(3):
@@ -149,6 +150,3 @@ async def test_ingress_servicers__a_stream_never_drops_a_request_on_an_unexpecte
                     answered.append(result.client_message_id)
         assert failed.value.code() is grpc.StatusCode.INTERNAL
         assert "c1" not in answered  # the failed send was never answered as accepted
-    finally:
-        await channel.close()
-        await running.stop(0)
