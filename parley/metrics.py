@@ -34,6 +34,12 @@ REJECTIONS = Counter(
     "Requests rejected with a reason code (docs/reason-codes.md), by reason name.",
     ["reason"],
 )
+DECIDED_AGAIN = Counter(
+    "parley_ingress_decided_again_total",
+    "Rejections that may only mean the write model lagged the log, decided once more after "
+    "catching up; outcome is accepted (the lag was the cause) or rejected (still refused).",
+    ["reason", "outcome"],
+)
 PRODUCE_LATENCY = Histogram(
     "parley_ingress_kafka_produce_seconds",
     "Time from handing an event to the producer until Kafka acknowledged it (acks=all).",

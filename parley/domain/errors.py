@@ -243,6 +243,21 @@ REASONS: dict[Reason, ReasonInfo] = {
     ),
 }
 
+# Rejections a process's write model may give only because it has not yet read what another
+# process appended an instant ago: a group created or a room entered through another ingress
+# worker, a message sent there, an upload the media server registered. Such a rejection is
+# decided once more after the model caught up with the log (services.writes.writer).
+MAY_BE_STALE: frozenset[Reason] = frozenset(
+    {
+        Reason.NOT_A_MEMBER,
+        Reason.GROUP_NOT_FOUND,
+        Reason.ROOM_NOT_FOUND,
+        Reason.CONVERSATION_NOT_FOUND,
+        Reason.MESSAGE_NOT_FOUND,
+        Reason.MEDIA_NOT_FOUND,
+    }
+)
+
 
 class Rejected(Exception):
     """A request the domain refuses; carries its stable reason code and, when the same request

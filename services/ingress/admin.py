@@ -43,15 +43,16 @@ class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
 
     async def Broadcast(self, request: pb.BroadcastRequest, context: Any) -> pb.BroadcastResponse:
         actor, ingress = current_caller().user_id, self._ingress
-        stamp = ingress.stamp(context)
-        event = decide_broadcast(
-            actor,
-            request.client_message_id,
-            wire.content_from_proto(request.body),
-            stamp,
-            ingress.limits,
+        await ingress.decide_and_append(
+            context,
+            lambda stamp: decide_broadcast(
+                actor,
+                request.client_message_id,
+                wire.content_from_proto(request.body),
+                stamp,
+                ingress.limits,
+            ),
         )
-        await ingress.append(event)
         return pb.BroadcastResponse(message_id=message_id_for(actor, request.client_message_id))
 
     async def CreateGroupAs(
@@ -59,17 +60,19 @@ class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
     ) -> pb.GroupOperationResponse:
         ingress, group = self._ingress, request.group
         group_id = group.group_id or random_id("grp")
-        stamp = ingress.stamp(context)
-        event = groups.decide_create_group(
-            check_id(request.owner_id, "owner_id"),
-            group_id,
-            group.name,
-            tuple(group.member_ids),
-            ingress.model,
-            ingress.limits,
-            stamp,
+        order_key = await ingress.decide_and_append(
+            context,
+            lambda stamp: groups.decide_create_group(
+                check_id(request.owner_id, "owner_id"),
+                group_id,
+                group.name,
+                tuple(group.member_ids),
+                ingress.model,
+                ingress.limits,
+                stamp,
+            ),
+            settle=True,
         )
-        order_key = await ingress.append(event, settle=True)
         return pb.GroupOperationResponse(group_id=group_id, order_key=order_key)
 
     async def DismissGroupAs(
@@ -92,16 +95,18 @@ class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
     ) -> pb.RoomOperationResponse:
         ingress, room = self._ingress, request.room
         room_id = room.room_id or random_id("room")
-        stamp = ingress.stamp(context)
-        event = rooms.decide_create_room(
-            check_id(request.creator_id, "creator_id"),
-            room_id,
-            room.name,
-            ingress.model,
-            ingress.limits,
-            stamp,
+        order_key = await ingress.decide_and_append(
+            context,
+            lambda stamp: rooms.decide_create_room(
+                check_id(request.creator_id, "creator_id"),
+                room_id,
+                room.name,
+                ingress.model,
+                ingress.limits,
+                stamp,
+            ),
+            settle=True,
         )
-        order_key = await ingress.append(event, settle=True)
         return pb.RoomOperationResponse(room_id=room_id, order_key=order_key)
 
     async def DismissRoomAs(

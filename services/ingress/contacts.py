@@ -17,14 +17,18 @@ class ContactServicer(ingress_pb2_grpc.ContactServiceServicer):
 
     async def BlockUser(self, request: pb.BlockUserRequest, context: Any) -> pb.BlockUserResponse:
         actor, ingress = current_caller().user_id, self._ingress
-        stamp = ingress.stamp(context)
-        event = decide_block(actor, request.user_id, ingress.model, stamp)
-        order_key = await ingress.append(event, settle=True)
+        order_key = await ingress.decide_and_append(
+            context,
+            lambda stamp: decide_block(actor, request.user_id, ingress.model, stamp),
+            settle=True,
+        )
         return pb.BlockUserResponse(order_key=order_key)
 
     async def UnblockUser(self, request: pb.BlockUserRequest, context: Any) -> pb.BlockUserResponse:
         actor, ingress = current_caller().user_id, self._ingress
-        stamp = ingress.stamp(context)
-        event = decide_unblock(actor, request.user_id, ingress.model, stamp)
-        order_key = await ingress.append(event, settle=True)
+        order_key = await ingress.decide_and_append(
+            context,
+            lambda stamp: decide_unblock(actor, request.user_id, ingress.model, stamp),
+            settle=True,
+        )
         return pb.BlockUserResponse(order_key=order_key)

@@ -29,9 +29,9 @@ class GroupServicer(ingress_pb2_grpc.GroupServiceServicer):
         self, context: Any, group_id: str, decide: Callable[[str, Stamp], Event]
     ) -> pb.GroupOperationResponse:
         actor = current_caller().user_id
-        stamp = self._ingress.stamp(context)
-        event = decide(actor, stamp)
-        order_key = await self._ingress.append(event, settle=True)
+        order_key = await self._ingress.decide_and_append(
+            context, lambda stamp: decide(actor, stamp), settle=True
+        )
         return pb.GroupOperationResponse(group_id=group_id, order_key=order_key)
 
     async def CreateGroup(
@@ -172,9 +172,9 @@ class RoomServicer(ingress_pb2_grpc.RoomServiceServicer):
         self, context: Any, room_id: str, decide: Callable[[str, Stamp], Event]
     ) -> pb.RoomOperationResponse:
         actor = current_caller().user_id
-        stamp = self._ingress.stamp(context)
-        event = decide(actor, stamp)
-        order_key = await self._ingress.append(event, settle=True)
+        order_key = await self._ingress.decide_and_append(
+            context, lambda stamp: decide(actor, stamp), settle=True
+        )
         return pb.RoomOperationResponse(room_id=room_id, order_key=order_key)
 
     async def CreateRoom(

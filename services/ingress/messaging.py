@@ -127,18 +127,20 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     ) -> pb.RecallMessageResponse:
         actor, ingress = current_caller().user_id, self._ingress
         archived = await ingress.archived(request.message_id, "recall")
-        stamp = ingress.stamp(context)
-        event = decide_recall(
-            actor,
-            wire.conversation_type_from_proto(request.conversation.type),
-            request.conversation.id,
-            request.message_id,
-            ingress.model,
-            ingress.limits,
-            stamp,
-            archived,
+        order_key = await ingress.decide_and_append(
+            context,
+            lambda stamp: decide_recall(
+                actor,
+                wire.conversation_type_from_proto(request.conversation.type),
+                request.conversation.id,
+                request.message_id,
+                ingress.model,
+                ingress.limits,
+                stamp,
+                archived,
+            ),
+            settle=True,
         )
-        order_key = await ingress.append(event, settle=True)
         return pb.RecallMessageResponse(order_key=order_key)
 
     async def AcknowledgeMessage(
@@ -147,48 +149,51 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
         actor, ingress = current_caller().user_id, self._ingress
         kind = AckKind.READ if request.kind == pb.ACK_KIND_READ else AckKind.DELIVERED
         archived = await ingress.archived(request.message_id, "ack")
-        stamp = ingress.stamp(context)
-        event = decide_ack(
-            actor,
-            wire.conversation_type_from_proto(request.conversation.type),
-            request.conversation.id,
-            request.message_id,
-            kind,
-            ingress.model,
-            stamp,
-            archived,
+        order_key = await ingress.decide_and_append(
+            context,
+            lambda stamp: decide_ack(
+                actor,
+                wire.conversation_type_from_proto(request.conversation.type),
+                request.conversation.id,
+                request.message_id,
+                kind,
+                ingress.model,
+                stamp,
+                archived,
+            ),
         )
-        order_key = await ingress.append(event)
         return pb.AcknowledgeMessageResponse(order_key=order_key)
 
     async def MarkConversationRead(
         self, request: pb.MarkConversationReadRequest, context: Any
     ) -> pb.MarkConversationReadResponse:
         actor, ingress = current_caller().user_id, self._ingress
-        stamp = ingress.stamp(context)
-        event = decide_conversation_read(
-            actor,
-            wire.conversation_type_from_proto(request.conversation.type),
-            request.conversation.id,
-            request.up_to_seq,
-            ingress.model,
-            stamp,
+        order_key = await ingress.decide_and_append(
+            context,
+            lambda stamp: decide_conversation_read(
+                actor,
+                wire.conversation_type_from_proto(request.conversation.type),
+                request.conversation.id,
+                request.up_to_seq,
+                ingress.model,
+                stamp,
+            ),
         )
-        order_key = await ingress.append(event)
         return pb.MarkConversationReadResponse(order_key=order_key)
 
     async def DeleteConversation(
         self, request: pb.DeleteConversationRequest, context: Any
     ) -> pb.DeleteConversationResponse:
         actor, ingress = current_caller().user_id, self._ingress
-        stamp = ingress.stamp(context)
-        event = decide_delete_conversation(
-            actor,
-            wire.conversation_type_from_proto(request.conversation.type),
-            request.conversation.id,
-            request.delete_history,
-            ingress.model,
-            stamp,
+        order_key = await ingress.decide_and_append(
+            context,
+            lambda stamp: decide_delete_conversation(
+                actor,
+                wire.conversation_type_from_proto(request.conversation.type),
+                request.conversation.id,
+                request.delete_history,
+                ingress.model,
+                stamp,
+            ),
         )
-        order_key = await ingress.append(event)
         return pb.DeleteConversationResponse(order_key=order_key)

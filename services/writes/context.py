@@ -50,6 +50,19 @@ class IngressContext:
                 request_id = str(value)[:64]
         return Stamp(now_ms=self.clock_ms(), event_id=new_id(), request_id=request_id or new_id())
 
+    async def decide_and_append(
+        self, context: Any, decide: Callable[[Stamp], Event], *, settle: bool = False
+    ) -> int:
+        """Stamps the request, decides on the write model (once more after catching up with the
+        log if the model may have been stale: EventWriter.decide) and appends the event; the
+        order key once the log acknowledged it."""
+        stamp = self.stamp(context)
+
+        async def decided() -> Event:
+            return decide(stamp)
+
+        return await self.append(await self.writer.decide(decided), settle=settle)
+
     async def append(self, event: Event, *, settle: bool = False) -> int:
         """Appends a decided event and returns its order key once the log acknowledged it;
         with `settle`, also once this process's write model folded it (read-your-writes)."""

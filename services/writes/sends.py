@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 
 from parley import metrics
 from parley.domain.commands import SendCommand, SendReceipt, Stamp
-from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, Position
 from parley.domain.media_objects import object_ids_of
 from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages
@@ -85,16 +84,9 @@ class SendFlow:
                 return replace(receipt, duplicate=True)
             # The log gave up on the earlier append: this retry is the send now.
             self._forget(message_id, running)
-        try:
-            decision = await self._decide(command, stamp, bypass_rate_limit, found)
-        except Rejected as rejected:
-            if rejected.reason is not Reason.MEDIA_NOT_FOUND:
-                raise
-            # What the content names (an upload the media server registered, a message that
-            # grants a forward) may have been appended by another process an instant ago: a
-            # client must be able to use it the moment that process answered.
-            await self._writer.catch_up()
-            decision = await self._decide(command, stamp, bypass_rate_limit, found)
+        decision = await self._writer.decide(
+            lambda: self._decide(command, stamp, bypass_rate_limit, found)
+        )
         if isinstance(decision, SendReceipt):
             metrics.SENDS.labels(outcome="duplicate").inc()
             return decision

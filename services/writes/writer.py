@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from parley import metrics
-from parley.domain.errors import Reason, Rejected
+from parley.domain.errors import MAY_BE_STALE, Reason, Rejected
 from parley.domain.events import Event, Position
 from parley.domain.read_your_writes import WrittenPositions
 from parley.ports import EventFeed, EventLog, EventLogUnavailable, UnsettledAppend
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class EventWriter:
@@ -79,6 +82,26 @@ class EventWriter:
         if self._positions is not None:
             # Noted before the answer, so the caller's next read here waits for it.
             self._positions.note(event, position)
+
+    async def decide(self, decide: Callable[[], Awaitable[T]]) -> T:
+        """`decide()`, and once more after catching up with the log when it was rejected for a
+        reason that may only mean this process has not read the log's latest events yet
+        (parley.domain.errors.MAY_BE_STALE): a client can use at once what another process has
+        just answered for (a room created through another worker, an upload registered)."""
+        try:
+            return await decide()
+        except Rejected as rejected:
+            if rejected.reason not in MAY_BE_STALE:
+                raise
+            reason = rejected.reason.name
+        await self.catch_up()
+        try:
+            decided = await decide()
+        except Rejected:
+            metrics.DECIDED_AGAIN.labels(reason=reason, outcome="rejected").inc()
+            raise
+        metrics.DECIDED_AGAIN.labels(reason=reason, outcome="accepted").inc()
+        return decided
 
     async def catch_up(self) -> None:
         """Brings the write model up to the log's present: what other processes appended (an

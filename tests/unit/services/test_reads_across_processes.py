@@ -1,4 +1,5 @@
-"""A process's write model lags what other processes appended; a media miss first catches up.
+"""A process's write model lags what other processes appended; a rejection that may only mean
+that lag (parley.domain.errors.MAY_BE_STALE) is decided once more after catching up.
 
 The feed here is a test double of the EventFeed port that hands events over only when asked
 (`wait_for` its own writes, or `catch_up`), so the lag of a real follower is deterministic."""
@@ -16,10 +17,13 @@ from parley.adapters.memory import InMemoryEventLog
 from parley.config import Settings
 from parley.domain.commands import Stamp
 from parley.domain.events import ImageContent, Logged, MediaRef, Position
+from parley.domain.groups import decide_create_group
+from parley.domain.limits import Limits
 from parley.domain.log_streams import Stream
 from parley.domain.media_uploads import decide_media_uploaded, object_id_from
+from parley.domain.rooms import decide_create_room
 from parley.domain.write_model import WriteModel
-from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
+from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
 from services.ingress.server import start_server
 from services.writes.app import assemble
 from tests.unit.services.test_ingress_servicers import text_to
@@ -57,6 +61,7 @@ class LaggingFeed:
 class Process:
     feed: LaggingFeed
     messaging: ingress_pb2_grpc.MessagingServiceStub
+    rooms: ingress_pb2_grpc.RoomServiceStub
     auth: tuple[tuple[str, str]]
 
 
@@ -74,7 +79,15 @@ async def ingress_process() -> AsyncIterator[tuple[InMemoryEventLog, Process]]:
         metadata=(("authorization", f"Bearer {settings.admin_secret}"),),
     )
     auth = (("authorization", f"Bearer {issued.token}"),)
-    yield log, Process(feed, ingress_pb2_grpc.MessagingServiceStub(channel), auth)
+    yield (
+        log,
+        Process(
+            feed,
+            ingress_pb2_grpc.MessagingServiceStub(channel),
+            ingress_pb2_grpc.RoomServiceStub(channel),
+            auth,
+        ),
+    )
     await channel.close()
     await running.stop(0)
 
@@ -113,4 +126,63 @@ async def test_send__a_text_send_needs_no_catching_up(
 ) -> None:
     _, process = ingress_process
     await process.messaging.SendMessage(text_to("bob", "c2"), metadata=process.auth)
+    assert process.feed.catch_ups == 0
+
+
+def _conversation_records(log: InMemoryEventLog) -> list[Logged]:
+    return log.records(log.topic_of(Stream.CONVERSATION_EVENTS))
+
+
+def _stamp(event_id: str) -> Stamp:
+    return Stamp(int(time.time() * 1000), event_id)
+
+
+async def test_enter_room__a_room_created_through_another_worker_is_found_after_catching_up(
+    ingress_process: tuple[InMemoryEventLog, Process],
+) -> None:
+    log, process = ingress_process
+    # Another ingress worker (its own model) answered bob's CreateRoom an instant ago.
+    await log.append(decide_create_room("bob", "r1", "lobby", WriteModel(), Limits(), _stamp("e1")))
+    reply = await process.rooms.EnterRoom(
+        ingress_pb2.RoomRequest(room_id="r1"), metadata=process.auth
+    )
+    assert reply.room_id == "r1" and process.feed.catch_ups == 1
+    assert type(_conversation_records(log)[-1].event.payload).__name__ == "RoomEntered"
+
+
+async def test_send__into_a_group_created_through_another_worker_after_catching_up(
+    ingress_process: tuple[InMemoryEventLog, Process],
+) -> None:
+    log, process = ingress_process
+    created = decide_create_group(
+        "bob", "g1", "team", ["alice"], WriteModel(), Limits(), _stamp("e1")
+    )
+    await log.append(created)
+    request = text_to("bob", "c3")
+    request.conversation.type = common_pb2.CONVERSATION_TYPE_GROUP
+    request.conversation.id = "g1"
+    reply = await process.messaging.SendMessage(request, metadata=process.auth)
+    assert reply.message_id and process.feed.catch_ups == 1
+
+
+async def test_enter_room__an_unknown_room_is_still_refused_after_one_catch_up(
+    ingress_process: tuple[InMemoryEventLog, Process],
+) -> None:
+    log, process = ingress_process
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await process.rooms.EnterRoom(
+            ingress_pb2.RoomRequest(room_id="nowhere"), metadata=process.auth
+        )
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+    assert dict(caught.value.trailing_metadata() or ())["parley-reason-code"] == "4007"
+    assert process.feed.catch_ups == 1 and not _conversation_records(log)
+
+
+async def test_send__a_rejection_no_lag_explains_does_not_catch_up(
+    ingress_process: tuple[InMemoryEventLog, Process],
+) -> None:
+    _, process = ingress_process
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await process.messaging.SendMessage(text_to("alice", "c4"), metadata=process.auth)
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT  # SEND_TO_SELF
     assert process.feed.catch_ups == 0
