@@ -70,6 +70,11 @@ BATCH_SECONDS = Histogram(
     "Time from taking a batch until its rows, states, positions and notices were stored.",
     buckets=LATENCY_BUCKETS_S,
 )
+BATCH_RETRIES = Counter(
+    "parley_projector_batch_retries_total",
+    "Batches that failed to store (log or store unavailable) and were applied again; the "
+    "projector stores nothing after a failed batch until it is stored.",
+)
 PROJECTION_LAG = Gauge(
     "parley_projector_lag_events",
     "Events in the conversation topic not yet applied, per partition this worker owns, as of "

@@ -10,17 +10,20 @@ from typing import Any
 
 import faust
 from faust.types import TP
+from mode import CrashingSupervisor
 
 from parley import metrics
 from parley.adapters.wire import UndecodableEvent, decode_event
 from parley.domain.events import Logged, Position
-from streams.projector import Projector
+from streams.projector import BatchStats, Projector
 
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 40_000  # events per batch when catching up: bigger batches coalesce more rows
 BATCH_SMALL = 200  # below this many waiting events, a batch waits BATCH_WINDOW_S for more
 BATCH_WINDOW_S = 0.02  # live: bounds the extra latency of gathering a batch
+RETRY_FIRST_S = 0.1  # a batch that failed to store is tried again after this, doubling...
+RETRY_MAX_S = 5.0  # ...up to this, for as long as it takes (the log and the store recover)
 
 
 class Intake:
@@ -38,6 +41,7 @@ class Intake:
         self._waiting = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self._revoked: set[TP] = set()  # since the last take: not the writer's to store
 
     async def put(self, event: Any) -> None:
         self._events.append(event)
@@ -54,7 +58,24 @@ class Intake:
         if not self._events:
             self._waiting.clear()
         self._room.set()
+        self._revoked.clear()
         return batch
+
+    def revoke(self, partitions: set[TP]) -> None:
+        """Drops what waits from partitions this worker no longer owns, as Faust drops its own
+        buffers: on the next assignment Faust hands them over again from the committed offset,
+        and an event kept from before would be stored ahead of the ones it precedes."""
+        self._revoked |= partitions
+        self._events = [event for event in self._events if event.message.tp not in partitions]
+        if not self._events:
+            self._waiting.clear()
+        self._room.set()
+
+    def owned(self, batch: list[Any]) -> list[Any]:
+        """The events of the last batch taken whose partitions were not revoked since."""
+        if not self._revoked:
+            return batch
+        return [event for event in batch if event.message.tp not in self._revoked]
 
     def close(self) -> None:
         """Lets a waiting `put` return: the writer stopped and takes no more."""
@@ -78,14 +99,23 @@ def decode_batch(events: Sequence[Any]) -> list[Logged]:
 
 
 async def write_batches(
-    intake: Intake, target: Projector, stream: Any, highwater: Callable[[TP], int | None]
+    intake: Intake,
+    target: Projector,
+    stream: Any,
+    highwater: Callable[[TP], int | None],
+    retry_first_s: float = RETRY_FIRST_S,
 ) -> None:
-    """Applies batches in log order; acks their events only once the store has them."""
+    """Applies batches in log order; acks their events only once the store has them.
+
+    A batch that fails to store (the log down for its notices, Cassandra without a quorum) is
+    applied again, with backoff, until it is stored: the next batch may not go first, or its
+    conversations would move on without the failed events, every later seq short of a replay.
+    """
     try:
         while True:
             events = await intake.take()
             started = time.perf_counter()
-            stats = await target.apply(decode_batch(events))
+            stats, events = await _store(intake, target, events, retry_first_s)
             for event in events:
                 await stream.ack(event)
             seconds = time.perf_counter() - started
@@ -93,6 +123,25 @@ async def write_batches(
             log.info("projected %s in %.0f ms", stats, seconds * 1000)
     finally:
         intake.close()
+
+
+async def _store(
+    intake: Intake, target: Projector, events: list[Any], retry_first_s: float
+) -> tuple[BatchStats, list[Any]]:
+    """The batch's stats once stored, and the events stored (the batch less any partition
+    revoked while it was failing: the new owner projects those)."""
+    wait_s = retry_first_s
+    while True:
+        try:
+            return await target.apply(decode_batch(events)), events
+        except Exception:
+            metrics.BATCH_RETRIES.inc()
+            log.exception(
+                "a batch of %d events was not stored; again in %.1f s", len(events), wait_s
+            )
+        await asyncio.sleep(wait_s)
+        wait_s = min(wait_s * 2, RETRY_MAX_S)
+        events = intake.owned(events)
 
 
 def observe(
@@ -119,6 +168,7 @@ def install(
     topic: str,
     open_projector: Callable[[], Awaitable[Projector]],
     highwater: Callable[[TP], int | None] | None = None,
+    retry_first_s: float = RETRY_FIRST_S,
 ) -> Any:
     """Registers the agent on `topic` and the rebalance hook; returns the agent.
 
@@ -137,13 +187,22 @@ def install(
 
     log_end = highwater if highwater is not None else consumer_highwater
 
-    @app.agent(source, name="read_models")
+    intakes: list[Intake] = []
+
+    # Crashing, not Faust's default of restarting the agent: a restarted agent goes on at the
+    # consumer's position, past the events the dead one held but never stored. A worker that
+    # exits starts again at the committed offset (the supervisor, `parley run` or the
+    # platform, restarts it), and the projector's positions skip what was stored.
+    @app.agent(source, name="read_models", supervisor_strategy=CrashingSupervisor)
     async def read_models(stream: Any) -> AsyncIterator[None]:
         if "p" not in holder:
             holder["p"] = await open_projector()
         manual = stream.noack()  # events are acked by write_batches, after they are stored
         intake = Intake()
-        writer = asyncio.ensure_future(write_batches(intake, holder["p"], manual, log_end))
+        intakes[:] = [intake]
+        writer = asyncio.ensure_future(
+            write_batches(intake, holder["p"], manual, log_end, retry_first_s)
+        )
         try:
             async for event in manual.events():
                 if writer.done():
@@ -156,7 +215,10 @@ def install(
         yield  # pragma: no cover (an agent must be a generator to be a Faust agent)
 
     @app.on_partitions_revoked.connect
-    async def forget_states(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+    async def forget_states(sender: Any, /, *args: Any, signal: Any, **__: Any) -> None:
+        revoked: set[TP] = set(args[0]) if args else set()  # Faust sends the revoked set
+        for intake in intakes:
+            intake.revoke(revoked)
         if "p" in holder:
             holder["p"].forget()
         metrics.PROJECTION_LAG.clear()  # partitions this worker may no longer own
