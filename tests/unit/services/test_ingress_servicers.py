@@ -3,74 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import grpc
 import pytest
 
-from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
-from parley.config import Settings
-from parley.domain.events import Event, Logged, MessageSent, Position
-from parley.domain.log_streams import Stream
-from parley.domain.write_model import WriteModel
-from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
-from services.ingress.server import start_server
-from services.writes.app import assemble
-
-
-@dataclass
-class Harness:
-    log: InMemoryEventLog
-    channel: grpc.aio.Channel
-    settings: Settings
-
-    async def token(self, user: str) -> tuple[tuple[str, str]]:
-        admin = ingress_pb2_grpc.AdminServiceStub(self.channel)
-        reply = await admin.IssueToken(
-            ingress_pb2.IssueTokenRequest(user_id=user),
-            metadata=(("authorization", f"Bearer {self.settings.admin_secret}"),),
-        )
-        return (("authorization", f"Bearer {reply.token}"),)
-
-    def records(self) -> list[Logged]:
-        return self.log.records(*(self.log.topic_of(stream) for stream in Stream))
-
-    def sends(self) -> list[MessageSent]:
-        payloads = [r.event.payload for r in self.records()]
-        return [p for p in payloads if isinstance(p, MessageSent)]
-
-
-@contextlib.asynccontextmanager
-async def serving(log: InMemoryEventLog) -> AsyncIterator[Harness]:
-    """An ingress over `log` on port 0, with a channel to it."""
-    settings = Settings()
-    model = WriteModel()
-    feed = InMemoryEventFeed(log, model)
-    await feed.start()
-    parts = assemble(settings, model, log, feed)
-    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    try:
-        yield Harness(log, channel, settings)
-    finally:
-        await channel.close()
-        await running.stop(0)
+from parley.adapters.memory import InMemoryEventLog
+from parley.domain.events import Event, Position
+from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
+from tests.unit.services.ingress_harness import Harness, serving, text_to
 
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
     async with serving(InMemoryEventLog()) as served:
         yield served
-
-
-def text_to(peer: str, cmid: str, text: str = "hi") -> ingress_pb2.SendMessageRequest:
-    return ingress_pb2.SendMessageRequest(
-        conversation=common_pb2.ConversationRef(type=common_pb2.CONVERSATION_TYPE_PEER, id=peer),
-        client_message_id=cmid,
-        body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text)),
-    )
 
 
 async def test_ingress_servicers__send_then_retry_is_one_event(harness: Harness) -> None:

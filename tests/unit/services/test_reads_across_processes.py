@@ -14,7 +14,6 @@ import grpc
 import pytest
 
 from parley.adapters.memory import InMemoryEventLog
-from parley.config import Settings
 from parley.domain.commands import Stamp
 from parley.domain.events import ImageContent, Logged, MediaRef, Position
 from parley.domain.groups import decide_create_group
@@ -24,9 +23,7 @@ from parley.domain.media_uploads import decide_media_uploaded, object_id_from
 from parley.domain.rooms import decide_create_room
 from parley.domain.write_model import WriteModel
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
-from services.ingress.server import start_server
-from services.writes.app import assemble
-from tests.unit.services.test_ingress_servicers import text_to
+from tests.unit.services.ingress_harness import Auth, serving, text_to
 
 
 class LaggingFeed:
@@ -62,34 +59,22 @@ class Process:
     feed: LaggingFeed
     messaging: ingress_pb2_grpc.MessagingServiceStub
     rooms: ingress_pb2_grpc.RoomServiceStub
-    auth: tuple[tuple[str, str]]
+    auth: Auth
 
 
 @pytest.fixture
 async def ingress_process() -> AsyncIterator[tuple[InMemoryEventLog, Process]]:
-    settings = Settings()
-    log, model = InMemoryEventLog(), WriteModel()
-    feed = LaggingFeed(log, model)
-    parts = assemble(settings, model, log, feed)
-    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    admin = ingress_pb2_grpc.AdminServiceStub(channel)
-    issued = await admin.IssueToken(
-        ingress_pb2.IssueTokenRequest(user_id="alice"),
-        metadata=(("authorization", f"Bearer {settings.admin_secret}"),),
-    )
-    auth = (("authorization", f"Bearer {issued.token}"),)
-    yield (
-        log,
-        Process(
-            feed,
-            ingress_pb2_grpc.MessagingServiceStub(channel),
-            ingress_pb2_grpc.RoomServiceStub(channel),
-            auth,
-        ),
-    )
-    await channel.close()
-    await running.stop(0)
+    async with serving(InMemoryEventLog(), LaggingFeed) as served:
+        assert isinstance(served.feed, LaggingFeed)
+        yield (
+            served.log,
+            Process(
+                served.feed,
+                ingress_pb2_grpc.MessagingServiceStub(served.channel),
+                ingress_pb2_grpc.RoomServiceStub(served.channel),
+                await served.token("alice"),
+            ),
+        )
 
 
 async def test_send__an_upload_registered_by_another_process_is_found_after_catching_up(

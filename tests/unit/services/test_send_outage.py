@@ -9,38 +9,27 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 import pytest
 
-from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
-from parley.config import Settings
+from parley.adapters.memory import InMemoryEventLog
 from parley.domain.events import MessageSent
-from parley.domain.log_streams import Stream
-from parley.domain.write_model import WriteModel
-from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
-from services.ingress.server import start_server
+from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
 from services.shell.errors import REASON_TRAILER
-from services.writes.app import assemble
+from tests.unit.services.ingress_harness import Auth, Harness, serving, text_to
 
 PROMPT_S = 1.0
-Auth = tuple[tuple[str, str]]
 
 
 class Alice:
     """A client of an ingress over an in-memory log, sending to bob."""
 
-    def __init__(self, log: InMemoryEventLog, channel: grpc.aio.Channel, auth: Auth) -> None:
-        self.log = log
-        self._messaging = ingress_pb2_grpc.MessagingServiceStub(channel)
+    def __init__(self, harness: Harness, auth: Auth) -> None:
+        self.log = harness.log
+        self._harness = harness
+        self._messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
         self._auth = auth
 
     async def send(self, cmid: str, text: str = "hi") -> ingress_pb2.SendMessageResponse:
-        request = ingress_pb2.SendMessageRequest(
-            conversation=common_pb2.ConversationRef(
-                type=common_pb2.CONVERSATION_TYPE_PEER, id="bob"
-            ),
-            client_message_id=cmid,
-            body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text)),
-        )
         reply: ingress_pb2.SendMessageResponse = await self._messaging.SendMessage(
-            request, metadata=self._auth
+            text_to("bob", cmid, text), metadata=self._auth
         )
         return reply
 
@@ -58,28 +47,21 @@ class Alice:
         return int(reply.status)
 
     def sends(self) -> list[MessageSent]:
-        records = self.log.records(self.log.topic_of(Stream.CONVERSATION_EVENTS))
-        return [r.event.payload for r in records if isinstance(r.event.payload, MessageSent)]
+        return self._harness.sends()
+
+    async def cut_off_while_sending(self, cmid: str) -> None:
+        """A send the log holds, answered UNAVAILABLE once the log goes down."""
+        self.log.stall()
+        first = asyncio.create_task(self.refused(cmid))
+        await until(lambda: self.log.waiting == 1)
+        self.log.cut_off()
+        assert await first == "9001"
 
 
 @pytest.fixture
 async def alice() -> AsyncIterator[Alice]:
-    settings = Settings()
-    log = InMemoryEventLog()
-    model = WriteModel()
-    feed = InMemoryEventFeed(log, model)
-    await feed.start()
-    parts = assemble(settings, model, log, feed)
-    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    admin = ingress_pb2_grpc.AdminServiceStub(channel)
-    token = await admin.IssueToken(
-        ingress_pb2.IssueTokenRequest(user_id="alice"),
-        metadata=(("authorization", f"Bearer {settings.admin_secret}"),),
-    )
-    yield Alice(log, channel, (("authorization", f"Bearer {token.token}"),))
-    await channel.close()
-    await running.stop(0)
+    async with serving(InMemoryEventLog()) as served:
+        yield Alice(served, await served.token("alice"))
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
@@ -105,11 +87,7 @@ async def test_send_outage__waiting_sends_answer_unavailable_when_the_log_goes_d
 async def test_send_outage__retry_meets_the_first_attempt_written_after_all(
     alice: Alice,
 ) -> None:
-    alice.log.stall()
-    first = asyncio.create_task(alice.refused("c1"))
-    await until(lambda: alice.log.waiting == 1)
-    alice.log.cut_off()
-    assert await first == "9001"
+    await alice.cut_off_while_sending("c1")
     # The log is reachable again but has not yet written the held record: a retry joins it.
     alice.log.available = True
     retry = asyncio.create_task(alice.send("c1"))
@@ -124,11 +102,7 @@ async def test_send_outage__retry_meets_the_first_attempt_written_after_all(
 async def test_send_outage__first_attempt_written_later_is_known_before_any_retry(
     alice: Alice,
 ) -> None:
-    alice.log.stall()
-    first = asyncio.create_task(alice.refused("c1"))
-    await until(lambda: alice.log.waiting == 1)
-    alice.log.cut_off()
-    assert await first == "9001"
+    await alice.cut_off_while_sending("c1")
     alice.log.reconnect()
     assert await alice.status("c1") == ingress_pb2.SEND_STATUS_ACCEPTED
     reply = await alice.send("c1")
@@ -139,11 +113,7 @@ async def test_send_outage__first_attempt_written_later_is_known_before_any_retr
 async def test_send_outage__retry_after_the_log_gave_up_on_the_first_attempt_lands_once(
     alice: Alice,
 ) -> None:
-    alice.log.stall()
-    first = asyncio.create_task(alice.refused("c1"))
-    await until(lambda: alice.log.waiting == 1)
-    alice.log.cut_off()
-    assert await first == "9001"
+    await alice.cut_off_while_sending("c1")
     alice.log.reconnect(write_held=False)
     assert await alice.status("c1") == ingress_pb2.SEND_STATUS_UNKNOWN
     reply = await alice.send("c1")

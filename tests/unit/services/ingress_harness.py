@@ -1,0 +1,76 @@
+"""An ingress over an in-memory log, served in-process on port 0: the servicer tests' harness."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import grpc
+
+from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
+from parley.config import Settings
+from parley.domain.events import Logged, MessageSent
+from parley.domain.log_streams import Stream
+from parley.domain.write_model import WriteModel
+from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
+from parley.ports import EventFeed
+from services.ingress.server import start_server
+from services.writes.app import assemble
+
+Auth = tuple[tuple[str, str]]
+FeedOf = Callable[[InMemoryEventLog, WriteModel], EventFeed]
+
+
+@dataclass
+class Harness:
+    log: InMemoryEventLog
+    feed: EventFeed
+    channel: grpc.aio.Channel
+    settings: Settings
+
+    async def token(self, user: str) -> Auth:
+        """Call metadata authenticating `user`, with a token the AdminService issued."""
+        admin = ingress_pb2_grpc.AdminServiceStub(self.channel)
+        reply = await admin.IssueToken(
+            ingress_pb2.IssueTokenRequest(user_id=user),
+            metadata=(("authorization", f"Bearer {self.settings.admin_secret}"),),
+        )
+        return (("authorization", f"Bearer {reply.token}"),)
+
+    def records(self) -> list[Logged]:
+        return self.log.records(*(self.log.topic_of(stream) for stream in Stream))
+
+    def sends(self) -> list[MessageSent]:
+        payloads = [r.event.payload for r in self.records()]
+        return [p for p in payloads if isinstance(p, MessageSent)]
+
+
+@contextlib.asynccontextmanager
+async def serving(log: InMemoryEventLog, feed_of: FeedOf | None = None) -> AsyncIterator[Harness]:
+    """An ingress over `log` on port 0, with a channel to it. Its write model follows the log
+    through an InMemoryEventFeed, or through the feed `feed_of(log, model)` builds."""
+    settings = Settings()
+    model = WriteModel()
+    if feed_of is None:
+        following = InMemoryEventFeed(log, model)
+        await following.start()
+        feed: EventFeed = following
+    else:
+        feed = feed_of(log, model)
+    parts = assemble(settings, model, log, feed)
+    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    try:
+        yield Harness(log, feed, channel, settings)
+    finally:
+        await channel.close()
+        await running.stop(0)
+
+
+def text_to(peer: str, cmid: str, text: str = "hi") -> ingress_pb2.SendMessageRequest:
+    return ingress_pb2.SendMessageRequest(
+        conversation=common_pb2.ConversationRef(type=common_pb2.CONVERSATION_TYPE_PEER, id=peer),
+        client_message_id=cmid,
+        body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text)),
+    )
