@@ -14,8 +14,7 @@ from typing import Any
 from infra.local import buckets, migrations, topics
 from infra.local.cassandra import Cassandra, render_yaml
 from infra.local.engine import Engine
-from infra.local.java import require_java
-from infra.local.kafka import BROKER_SETTINGS, LOG4J, Kafka, new_cluster_id
+from infra.local.kafka import BROKER_SETTINGS, Kafka, new_cluster_id
 from infra.local.minio import MinIO
 from infra.local.settings import HOST, Settings
 
@@ -98,40 +97,16 @@ class KafkaNode(Kafka):
             "replica.lag.time.max.ms": "10000",
         }
 
-    def prepare(self) -> list[str]:
-        java = str(require_java(int(self.versions["java"]["major"])))
-        conf, data = self.settings.conf_dir(self.name), self.settings.data_dir(self.name)
-        conf.mkdir(parents=True, exist_ok=True)
-        data.mkdir(parents=True, exist_ok=True)
-        # Every node formats with the one cluster id the first node drew.
+    def cluster_id(self) -> str:
+        """Every node formats with the one cluster id the first node drew."""
         shared = self.settings.var_root / "kafka.cluster.id"
         if not shared.exists():
             shared.write_text(new_cluster_id() + "\n")
-        (self.settings.var_root / self.name / "cluster.id").write_text(shared.read_text())
-        properties, log4j = conf / "server.properties", conf / "log4j.properties"
-        lines = [f"{key}={value}" for key, value in self.broker_settings().items()]
-        properties.write_text("\n".join([*lines, f"log.dirs={data}", ""]))
-        log4j.write_text(LOG4J)
-        jvm = [java, f"-Dlog4j.configuration=file:{log4j}", "-cp", f"{self.lib_dir}/*"]
-        if not (data / "meta.properties").exists():
-            self._format(jvm, properties)
-        return [
-            jvm[0], "-Xms512m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true", *jvm[1:], "kafka.Kafka", str(properties),
-        ]  # fmt: skip
+        return shared.read_text().strip()
 
-    def probe(self) -> None:
-        from kafka.admin import KafkaAdminClient
-
-        admin = KafkaAdminClient(
-            bootstrap_servers=f"{HOST}:{KAFKA_PORTS[self.node]}",
-            request_timeout_ms=5000,
-            client_id="parley-infra",
-        )
-        try:
-            admin.list_topics()
-        finally:
-            admin.close()
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{KAFKA_PORTS[self.node]}"
 
     def provision(self) -> None:
         """Topics go on once the whole quorum serves (see `provision_cluster`)."""

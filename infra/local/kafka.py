@@ -90,6 +90,20 @@ class Kafka(Engine):
             self.lib_dir,
         )
 
+    @property
+    def bootstrap(self) -> str:
+        return BOOTSTRAP
+
+    def broker_settings(self) -> dict[str, str]:
+        return BROKER_SETTINGS
+
+    def cluster_id(self) -> str:
+        """The id the data dir is formatted with: drawn once, stored beside it."""
+        id_file = self.settings.var_root / self.name / "cluster.id"
+        if not id_file.exists():
+            id_file.write_text(new_cluster_id() + "\n")
+        return id_file.read_text().strip()
+
     def prepare(self) -> list[str]:
         java = str(require_java(int(self.versions["java"]["major"])))
         conf = self.settings.conf_dir(self.name)
@@ -97,7 +111,7 @@ class Kafka(Engine):
         conf.mkdir(parents=True, exist_ok=True)
         data.mkdir(parents=True, exist_ok=True)
         properties = conf / "server.properties"
-        lines = [f"{key}={value}" for key, value in BROKER_SETTINGS.items()]
+        lines = [f"{key}={value}" for key, value in self.broker_settings().items()]
         properties.write_text("\n".join([*lines, f"log.dirs={data}", ""]))
         log4j = conf / "log4j.properties"
         log4j.write_text(LOG4J)
@@ -110,12 +124,8 @@ class Kafka(Engine):
         ]  # fmt: skip
 
     def _format(self, jvm: list[str], properties: Path) -> None:
-        """Format the metadata log once per data dir with a cluster id stored beside it."""
-        id_file = self.settings.var_root / self.name / "cluster.id"
-        if not id_file.exists():
-            id_file.write_text(new_cluster_id() + "\n")
-        cluster_id = id_file.read_text().strip()
-        command = [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+        """Format the metadata log once per data dir."""
+        command = [*jvm, "kafka.tools.StorageTool", "format", "-t", self.cluster_id(),
                    "-c", str(properties), "--ignore-formatted"]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -130,7 +140,7 @@ class Kafka(Engine):
         from kafka.admin import KafkaAdminClient
 
         admin = KafkaAdminClient(
-            bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000, client_id="parley-infra"
+            bootstrap_servers=self.bootstrap, request_timeout_ms=5000, client_id="parley-infra"
         )
         try:
             admin.list_topics()
