@@ -104,7 +104,7 @@ async def run(events: int, conversations: int, port: int) -> dict[str, Any]:
         group=f"bench-hooks-{tag}",
     )
     ensure_topics(base.kafka_bootstrap, {topic: 6})
-    ensure_webhook_topics(base.kafka_bootstrap, webhooks)
+    ensure_webhook_topics(base, webhooks)
     try:
         log = KafkaEventLog(base.kafka_bootstrap, {Stream.CONVERSATION_EVENTS: topic})
         await log.start()

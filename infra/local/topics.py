@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,17 @@ class TopicSpec:
     partitions: int
     replication_factor: int
     config: dict[str, str]  # broker config values, as strings (Kafka's own representation)
+
+
+def sized(spec: TopicSpec, replication_factor: int, min_insync_replicas: int) -> TopicSpec:
+    """`spec` with the replication a cluster's settings give (topics.yaml holds the
+    single-node values): every topic a service creates must be sized this way, or a
+    replication-factor-1 topic refuses acks=all writes on a cluster with min.insync.replicas 2."""
+    return dataclasses.replace(
+        spec,
+        replication_factor=replication_factor,
+        config={**spec.config, "min.insync.replicas": str(min_insync_replicas)},
+    )
 
 
 class SpecError(ValueError):

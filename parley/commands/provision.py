@@ -15,14 +15,10 @@ def topic_specs(settings: Settings) -> list[topics.TopicSpec]:
     """infra/kafka/topics.yaml, each stream under the name the settings give it."""
     by_name = {spec.name: spec for spec in topics.load_spec()}
     return [
-        dataclasses.replace(
-            by_name[stream.value],
-            name=name,
-            replication_factor=settings.kafka_replication_factor,
-            config={
-                **by_name[stream.value].config,
-                "min.insync.replicas": str(settings.kafka_min_insync_replicas),
-            },
+        topics.sized(
+            dataclasses.replace(by_name[stream.value], name=name),
+            settings.kafka_replication_factor,
+            settings.kafka_min_insync_replicas,
         )
         for stream, name in settings.topics().items()
         if stream.value in by_name

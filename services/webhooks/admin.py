@@ -26,7 +26,7 @@ class WebhookAdmin:
 
     def _webhooks(self) -> _WebhookTopics:
         if self._webhook_store is None:
-            self._webhook_store = _WebhookTopics(Settings().kafka_bootstrap, WebhookSettings())
+            self._webhook_store = _WebhookTopics(Settings(), WebhookSettings())
         return self._webhook_store
 
     async def RegisterWebhook(
@@ -79,14 +79,15 @@ class WebhookAdmin:
 
 
 class _WebhookTopics:
-    def __init__(self, bootstrap: str, settings: WebhookSettings) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, parley: Settings, settings: WebhookSettings) -> None:
+        self._parley = parley
+        self._bootstrap = parley.kafka_bootstrap
         self._settings = settings
         self._writer: KafkaRecordWriter | None = None
 
     async def _ready(self) -> KafkaRecordWriter:
         if self._writer is None:
-            await asyncio.to_thread(ensure_topics, self._bootstrap, self._settings)
+            await asyncio.to_thread(ensure_topics, self._parley, self._settings)
             self._writer = KafkaRecordWriter(self._bootstrap, "parley-webhook-admin")
         return self._writer
 

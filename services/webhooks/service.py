@@ -47,7 +47,7 @@ class WebhookService:
 
     async def run(self, handle_signals: bool = True) -> None:
         settings, webhooks = self._settings, self._webhooks
-        await asyncio.to_thread(ensure_topics, settings.kafka_bootstrap, webhooks)
+        await asyncio.to_thread(ensure_topics, settings, webhooks)
         directory = EndpointDirectory(settings.kafka_bootstrap, webhooks.topic_endpoints)
         await directory.start()
         writer = KafkaRecordWriter(settings.kafka_bootstrap, "parley-webhooks")

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.local import topics
+from parley.config import Settings
 
 
 class WebhookSettings(BaseSettings):
@@ -45,6 +46,11 @@ class WebhookSettings(BaseSettings):
         return [dataclasses.replace(by_name[spec], name=name) for spec, name in names.items()]
 
 
-def ensure_topics(bootstrap: str, settings: WebhookSettings) -> None:
-    """Creates the webhook topics that are missing (idempotent; blocking)."""
-    topics.apply(bootstrap, settings.topic_specs())
+def ensure_topics(settings: Settings, webhooks: WebhookSettings) -> None:
+    """Creates the webhook topics that are missing, replicated as the settings say for every
+    topic (idempotent; blocking)."""
+    specs = [
+        topics.sized(spec, settings.kafka_replication_factor, settings.kafka_min_insync_replicas)
+        for spec in webhooks.topic_specs()
+    ]
+    topics.apply(settings.kafka_bootstrap, specs)
