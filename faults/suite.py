@@ -104,7 +104,8 @@ async def run_fault(
     return {
         "acked": acked,
         "lost": lost,
-        "duplicated": duplicated + delivered_twice,
+        "duplicated": duplicated,
+        "delivered_twice": delivered_twice,
         "seq_gaps": holdings.seq_gaps(),
         "projection_diffs": diffs,
         "recovery_s": round(recovery, 2),
@@ -143,7 +144,9 @@ async def run_suite(base: Settings, profile: Profile, on_cluster: bool) -> dict[
         probe = await _probe(system, load)
         listening = asyncio.create_task(probe.listen())
         await asyncio.sleep(5.0)  # warm up: sessions open, some history
-        so_far = {"seq_gaps": 0, "undelivered": 0}
+        # Counted over the whole history and keyspace at each check: each fault reports the
+        # new ones only, so damage one fault did is not charged to the faults after it.
+        so_far = {k: 0 for k in ("seq_gaps", "undelivered", "delivered_twice", "projection_diffs")}
         for fault in faults:
             log.warning("fault %s", fault.name)
             try:
@@ -153,8 +156,8 @@ async def run_suite(base: Settings, profile: Profile, on_cluster: bool) -> dict[
                 results[fault.name] = {"error": f"{type(error).__name__}: {error}"}
                 load.resume()
                 continue
-            for key, total in so_far.items():  # counted over the whole history: new ones only
-                result[key], so_far[key] = result[key] - total, result[key]
+            for key, total in so_far.items():
+                result[key], so_far[key] = max(0, result[key] - total), result[key]
             results[fault.name] = result
             log.warning("fault %s: %s", fault.name, result)
         await load.pause()
@@ -186,7 +189,15 @@ async def _probe(system: System, load: Load) -> Probe:
 
 
 def _totals(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    keys = ("acked", "lost", "duplicated", "seq_gaps", "projection_diffs", "undelivered")
+    keys = (
+        "acked",
+        "lost",
+        "duplicated",
+        "delivered_twice",
+        "seq_gaps",
+        "projection_diffs",
+        "undelivered",
+    )
     totals: dict[str, Any] = {k: sum(r.get(k, 0) for r in results.values()) for k in keys}
     totals["errors"] = sum(1 for r in results.values() if "error" in r)
     recoveries = [r["recovery_s"] for r in results.values() if "recovery_s" in r]

@@ -21,7 +21,7 @@ def test_chaos__short_profile_loses_and_doubles_nothing(engines: Any) -> None:
     # Every fault had acknowledged sends, and the checker found no broken promise.
     for name, result in faults.items():
         assert result["acked"] > 0, (name, json.dumps(report))
-        for key in ("lost", "duplicated", "seq_gaps", "projection_diffs"):
+        for key in ("lost", "duplicated", "delivered_twice", "seq_gaps", "projection_diffs"):
             assert result[key] == 0, (name, key, json.dumps(report))
         assert 0 <= result["recovery_s"] < 30, (name, json.dumps(report))
     # Sessions of the killed delivery node served again on the other within 5 s.
