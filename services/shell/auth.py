@@ -13,6 +13,7 @@ import grpc
 from parley.adapters.tokens import TokenAuthority
 from parley.domain.errors import Reason, Rejected
 from services.shell.errors import abort
+from services.shell.handlers import Behaviour, HandlerInterceptor, rebuilt
 
 ADMIN_SERVICE_PREFIX = "/parley.v1.AdminService/"
 # Discovery and health stay open so grpcurl and load balancers can use them without a token.
@@ -62,22 +63,22 @@ class Authenticator:
         return Caller(user_id=self._tokens.verify(token).user_id)
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class AuthInterceptor(HandlerInterceptor):
     """Wraps every handler so authentication runs first, inside the handler's own context."""
 
     def __init__(self, authenticator: Authenticator) -> None:
         self._authenticator = authenticator
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        method: str = details.method
-        if handler is None or method.startswith(OPEN_PREFIXES):
+    def intercept(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        if method.startswith(OPEN_PREFIXES):
             return handler
-        return self._wrap(handler, method)
+
+        def wrap(inner: Behaviour, kind: str) -> Behaviour:
+            if kind.endswith("_stream"):  # the answer is a stream
+                return self._streaming(inner, method)
+            return self._returning(inner, method)
+
+        return rebuilt(handler, wrap)
 
     async def _authenticate(self, method: str, context: Any) -> None:
         try:
@@ -85,20 +86,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         except Rejected as rejected:
             await abort(context, rejected)
 
-    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-        for kind, factory in _HANDLER_FACTORIES.items():
-            inner = getattr(handler, kind)
-            if inner is None:
-                continue
-            wrapped = (
-                self._streaming(inner, method)
-                if kind.endswith("_stream")
-                else self._returning(inner, method)
-            )
-            return factory(wrapped, handler.request_deserializer, handler.response_serializer)
-        raise ValueError(f"{method}: a handler without a behaviour")
-
-    def _returning(self, inner: Callable[..., Awaitable[Any]], method: str) -> Any:
+    def _returning(self, inner: Callable[..., Awaitable[Any]], method: str) -> Behaviour:
         """Wraps a handler that answers once (unary or client-streaming requests)."""
 
         async def handle(request: Any, context: Any) -> Any:
@@ -107,7 +95,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return handle
 
-    def _streaming(self, inner: Callable[..., AsyncIterator[Any]], method: str) -> Any:
+    def _streaming(self, inner: Callable[..., AsyncIterator[Any]], method: str) -> Behaviour:
         """Wraps a handler that answers with a stream (unary or streaming requests)."""
 
         async def handle(request: Any, context: Any) -> AsyncIterator[Any]:
@@ -116,12 +104,3 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 yield response
 
         return handle
-
-
-# The request side (one message or a stream) is opaque to the wrappers; only the answer differs.
-_HANDLER_FACTORIES: dict[str, Callable[..., grpc.RpcMethodHandler]] = {
-    "unary_unary": grpc.unary_unary_rpc_method_handler,
-    "stream_unary": grpc.stream_unary_rpc_method_handler,
-    "unary_stream": grpc.unary_stream_rpc_method_handler,
-    "stream_stream": grpc.stream_stream_rpc_method_handler,
-}

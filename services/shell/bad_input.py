@@ -12,7 +12,7 @@ authentication in a server's interceptors, so a caller without a token learns th
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +21,7 @@ from google.protobuf.message import DecodeError
 
 from parley.domain.errors import Reason, Rejected
 from services.shell.errors import abort
-
-Behaviour = Callable[[Any, Any], Any]
+from services.shell.handlers import Behaviour, HandlerInterceptor, rebuilt
 
 
 @dataclass(frozen=True)
@@ -86,36 +85,18 @@ def _guarded(inner: Behaviour, streamed_requests: bool) -> Behaviour:
     return returning
 
 
-# The kinds of handler, keyed by their behaviour's attribute, and whether requests stream.
-_FACTORIES: dict[str, tuple[Callable[..., grpc.RpcMethodHandler], bool]] = {
-    "unary_unary": (grpc.unary_unary_rpc_method_handler, False),
-    "unary_stream": (grpc.unary_stream_rpc_method_handler, False),
-    "stream_unary": (grpc.stream_unary_rpc_method_handler, True),
-    "stream_stream": (grpc.stream_stream_rpc_method_handler, True),
-}
-
-
 def guard(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     """The handler with a lenient deserializer and a behaviour that rejects what it marks."""
     deserializer = handler.request_deserializer
-    for kind, (factory, streamed_requests) in _FACTORIES.items():
-        inner = getattr(handler, kind)
-        if inner is not None:
-            return factory(
-                _guarded(inner, streamed_requests),
-                lenient(deserializer) if deserializer is not None else None,
-                handler.response_serializer,
-            )
-    return handler
+    return rebuilt(
+        handler,
+        lambda inner, kind: _guarded(inner, streamed_requests=kind.startswith("stream_")),
+        lenient(deserializer) if deserializer is not None else None,
+    )
 
 
-class BadInputInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class BadInputInterceptor(HandlerInterceptor):
     """Guards every handler of the server (health and reflection included)."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        return None if handler is None else guard(handler)
+    def intercept(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        return guard(handler)
