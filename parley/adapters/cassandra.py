@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from cassandra import ConsistencyLevel
@@ -96,6 +96,21 @@ def _settle(done: asyncio.Future[list[Any]], rows: Any, error: BaseException | N
         done.set_exception(error)
     else:
         done.set_result(rows)
+
+
+class Statements:
+    """Named CQL statements, prepared once on a session."""
+
+    def __init__(self, session: Session, cql: Mapping[str, str]) -> None:
+        self.session = session
+        self._prepared = {name: session.prepare(text) for name, text in cql.items()}
+
+    def __getitem__(self, name: str) -> Any:
+        return self._prepared[name]
+
+    async def rows(self, name: str, *params: Any) -> list[Any]:
+        """Runs the statement `name` with `params` (one page: see `execute`)."""
+        return await execute(self.session, self._prepared[name], params)
 
 
 async def execute_all(

@@ -6,7 +6,7 @@ from typing import Any
 
 from cassandra.cluster import Session
 
-from parley.adapters.cassandra import execute, execute_all
+from parley.adapters.cassandra import Statements, execute_all
 from parley.domain.checkpoints import Checkpoint
 
 CHUNK_BYTES = 1024 * 1024
@@ -28,38 +28,34 @@ _CQL = {
 
 class CassandraCheckpointStore:
     def __init__(self, session: Session) -> None:
-        self._session = session
-        self._prepared = {name: session.prepare(cql) for name, cql in _CQL.items()}
-
-    async def _rows(self, name: str, *params: Any) -> list[Any]:
-        return await execute(self._session, self._prepared[name], params)
+        self._cql = Statements(session, _CQL)
 
     async def save(self, checkpoint: Checkpoint) -> None:
         c, data = checkpoint, checkpoint.payload
         pieces = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
-        chunk = self._prepared["chunk"]
+        chunk = self._cql["chunk"]
         await execute_all(
-            self._session,
+            self._cql.session,
             ((chunk, (c.fold, c.checkpoint_id, i, piece)) for i, piece in enumerate(pieces)),
             limit=4,
         )
         # Listed last: a reader never sees a checkpoint whose chunks are not all stored.
-        await self._rows(
+        await self._cql.rows(
             "listing", c.fold, c.checkpoint_id, c.topic, c.positions, c.format_version,
             c.checksum, len(data), len(pieces),
         )  # fmt: skip
 
     async def ids(self, fold: str) -> list[int]:
-        return [int(row.checkpoint_id) for row in await self._rows("ids", fold)]
+        return [int(row.checkpoint_id) for row in await self._cql.rows("ids", fold)]
 
     async def load(self, fold: str, checkpoint_id: int) -> Checkpoint | None:
-        heads = await self._rows("head", fold, checkpoint_id)
+        heads = await self._cql.rows("head", fold, checkpoint_id)
         if not heads:
             return None
         head = heads[0]
         chunks: list[Any] = []
         for first in range(0, head.chunks, CHUNKS_PER_READ):  # results stay a few MiB each
-            chunks += await self._rows(
+            chunks += await self._cql.rows(
                 "chunks", fold, checkpoint_id, first, first + CHUNKS_PER_READ
             )
         if [row.chunk for row in chunks] != list(range(head.chunks)):
@@ -75,5 +71,5 @@ class CassandraCheckpointStore:
         )
 
     async def delete(self, fold: str, checkpoint_id: int) -> None:
-        await self._rows("unlist", fold, checkpoint_id)
-        await self._rows("drop_chunks", fold, checkpoint_id)
+        await self._cql.rows("unlist", fold, checkpoint_id)
+        await self._cql.rows("drop_chunks", fold, checkpoint_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 from cassandra.cluster import Session
 
-from parley.adapters.cassandra import execute
+from parley.adapters.cassandra import Statements, execute
 from parley.adapters.wire import content_from_proto, content_to_proto
 from parley.domain.events import MediaContent
 from parley.domain.media_content import MEDIA_CONTENTS
@@ -114,25 +114,21 @@ class CassandraMediaArchive:
     """MediaArchive over the projector's media tables; partitions are read in pages."""
 
     def __init__(self, session: Session) -> None:
-        self._session = session
-        self._prepared = {name: session.prepare(cql) for name, cql in _READS_CQL.items()}
-
-    async def _rows(self, name: str, *params: Any) -> list[Any]:
-        return await execute(self._session, self._prepared[name], params)
+        self._cql = Statements(session, _READS_CQL)
 
     async def media(self, object_ids: Sequence[str]) -> dict[str, StoredMedia]:
         found = await asyncio.gather(*(self._one(oid) for oid in dict.fromkeys(object_ids)))
         return {stored.object_id: stored for stored in found if stored is not None}
 
     async def _one(self, object_id: str) -> StoredMedia | None:
-        rows = await self._rows("object", object_id)
+        rows = await self._cql.rows("object", object_id)
         if not rows or rows[0].body is None:
             return None
         row = rows[0]
         stored = StoredMedia(object_id, row.owner_id, media_from_body(row.body), row.uploaded_at_ms)
         after = ""
         while True:
-            page = await self._rows("attachments", object_id, after, PAGE_ROWS)
+            page = await self._cql.rows("attachments", object_id, after, PAGE_ROWS)
             for r in page:
                 stored.attachments[r.message_id] = Attachment(
                     r.message_id, r.conversation_key, bool(r.recalled)
@@ -142,13 +138,13 @@ class CassandraMediaArchive:
             after = page[-1].message_id
 
     async def objects_of(self, message_id: str) -> tuple[str, ...]:
-        return tuple(r.object_id for r in await self._rows("of_message", message_id))
+        return tuple(r.object_id for r in await self._cql.rows("of_message", message_id))
 
     async def objects_in_room(self, conversation_key: str) -> list[str]:
         found: dict[str, None] = {}
         after = ("", "")
         while True:
-            page = await self._rows("in_room", conversation_key, *after, PAGE_ROWS)
+            page = await self._cql.rows("in_room", conversation_key, *after, PAGE_ROWS)
             found.update(dict.fromkeys(r.object_id for r in page))
             if len(page) < PAGE_ROWS:
                 return list(found)

@@ -8,7 +8,7 @@ from typing import Any
 
 from cassandra.cluster import Session
 
-from parley.adapters.cassandra import execute
+from parley.adapters.cassandra import Statements
 from parley.adapters.wire import content_from_proto
 from parley.domain.conversations import ConversationType
 from parley.domain.events import MessageType, Priority
@@ -89,30 +89,27 @@ class CassandraReadModelQueries:
     """Read-only access to the read models; every query is bounded (LIMIT or one row)."""
 
     def __init__(self, session: Session) -> None:
-        self._session = session
-        self._prepared = {name: session.prepare(cql) for name, cql in _CQL.items()}
-
-    async def _rows(self, name: str, *params: Any) -> list[Any]:
-        return await execute(self._session, self._prepared[name], params)
+        self._cql = Statements(session, _CQL)
 
     async def history(
         self, key: str, lowest: int, highest: int, limit: int, newest_first: bool
     ) -> list[HistoryRow]:
         if highest < lowest:
             return []
-        rows = await self._rows("newest" if newest_first else "oldest", key, lowest, highest, limit)
+        query = "newest" if newest_first else "oldest"
+        rows = await self._cql.rows(query, key, lowest, highest, limit)
         return [history_from_row(r) for r in rows]
 
     async def message(self, key: str, seq: int) -> HistoryRow | None:
-        rows = await self._rows("by_seq", key, seq)
+        rows = await self._cql.rows("by_seq", key, seq)
         return history_from_row(rows[0]) if rows else None
 
     async def seq_of(self, key: str, message_id: str) -> int | None:
-        rows = await self._rows("seq_of", message_id)
+        rows = await self._cql.rows("seq_of", message_id)
         return int(rows[0].seq) if rows and rows[0].conversation_key == key else None
 
     async def head(self, key: str) -> HeadRow | None:
-        rows = await self._rows("head", key)
+        rows = await self._cql.rows("head", key)
         return head_from_row(rows[0]) if rows else None
 
     async def heads(self, keys: Iterable[str]) -> dict[str, HeadRow]:
@@ -120,17 +117,17 @@ class CassandraReadModelQueries:
         return {head.conversation_key: head for head in found if head is not None}
 
     async def user_rows(self, user_id: str) -> list[UserConversationRow]:
-        return [user_from_row(r) for r in await self._rows("user_rows", user_id)]
+        return [user_from_row(r) for r in await self._cql.rows("user_rows", user_id)]
 
     async def user_row(self, user_id: str, key: str) -> UserConversationRow | None:
-        rows = await self._rows("user_row", user_id, key)
+        rows = await self._cql.rows("user_row", user_id, key)
         return user_from_row(rows[0]) if rows else None
 
     async def mentions(self, user_id: str, key: str | None = None) -> list[MentionRow]:
         rows = await (
-            self._rows("mentions", user_id)
+            self._cql.rows("mentions", user_id)
             if key is None
-            else self._rows("mentions_in", user_id, key)
+            else self._cql.rows("mentions_in", user_id, key)
         )
         return [
             MentionRow(
@@ -140,7 +137,7 @@ class CassandraReadModelQueries:
         ]
 
     async def mention_all(self, key: str, after_seq: int) -> list[MentionAllRow]:
-        rows = await self._rows("mention_all", key, after_seq)
+        rows = await self._cql.rows("mention_all", key, after_seq)
         return [
             MentionAllRow(r.conversation_key, r.seq, r.message_id, r.sender_id, r.event_offset)
             for r in rows
@@ -148,11 +145,11 @@ class CassandraReadModelQueries:
 
     async def applied_offsets(self, projector: str, topic: str) -> dict[int, int]:
         """{partition: offset of the last event the projector applied} in `topic`."""
-        rows = await self._rows("positions", projector)
+        rows = await self._cql.rows("positions", projector)
         return {r.partition: r.applied_offset for r in rows if r.topic == topic}
 
     async def readers(self, key: str, seq: int) -> list[ReaderRow]:
-        rows = await self._rows("readers", key, seq)
+        rows = await self._cql.rows("readers", key, seq)
         return [
             ReaderRow(r.conversation_key, r.seq, r.reader_id, r.read_at_ms, r.event_offset)
             for r in rows
