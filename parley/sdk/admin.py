@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from types import TracebackType
 
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
-from parley.sdk.rpc import call, channel_for
+from parley.sdk.rpc import Closing, call, channel_for
 from parley.sdk.types import Body, Text, body_to_proto
 
 
@@ -17,7 +16,7 @@ class IssuedToken:
     expires_at_ms: int
 
 
-class AdminClient:
+class AdminClient(Closing):
     def __init__(self, target: str, admin_secret: str) -> None:
         self._channel = channel_for(target)
         self._stub = ingress_pb2_grpc.AdminServiceStub(self._channel)
@@ -25,17 +24,6 @@ class AdminClient:
 
     async def close(self) -> None:
         await self._channel.close()
-
-    async def __aenter__(self) -> AdminClient:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def issue_token(self, user_id: str, ttl_s: int = 0) -> IssuedToken:
         """A user token; ttl_s 0 takes the server's default lifetime."""

@@ -7,13 +7,12 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from types import TracebackType
 from typing import Any, TypeVar
 
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc, query_pb2, query_pb2_grpc
 from parley.sdk.errors import ParleyError
 from parley.sdk.management import Contacts, Groups, Rooms
-from parley.sdk.rpc import call, channel_for
+from parley.sdk.rpc import Closing, call, channel_for
 from parley.sdk.session import EventStream
 from parley.sdk.types import (
     Body,
@@ -34,7 +33,7 @@ R = TypeVar("R")
 SEND_ATTEMPTS = 4
 
 
-class ParleyClient:
+class ParleyClient(Closing):
     """Build with `await ParleyClient.connect(target, token)`; `async with` closes it.
 
     `target` serves the write and read APIs (ingress), `delivery_target` the session stream
@@ -74,17 +73,6 @@ class ParleyClient:
         if self._delivery_channel is not None:
             await self._delivery_channel.close()
         await self._channel.close()
-
-    async def __aenter__(self) -> ParleyClient:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def metadata(self) -> tuple[tuple[str, str]]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import grpc
 
@@ -23,6 +24,24 @@ DEFAULT_TIMEOUT_S = 15.0
 
 def channel_for(target: str) -> Any:
     return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+
+
+class Closing:
+    """A client that `async with` closes on the way out."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
 
 async def call(
