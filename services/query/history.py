@@ -38,10 +38,13 @@ class HistoryServicer(query_pb2_grpc.HistoryServiceServicer):
         )
 
     async def GetMessage(self, request: pb.GetMessageRequest, context: Any) -> pb.HistoryMessage:
+        which = request.WhichOneof("which")
+        if which is None or (which == "message_id" and not request.message_id):
+            raise Rejected(Reason.BAD_PARAMETER, "name the message by message_id or seq")
         view = await readable(self._deps, request.conversation)
         key = view.conversation.key
         seq: int | None = request.seq
-        if request.WhichOneof("which") == "message_id":
+        if which == "message_id":
             seq = await self._queries.seq_of(key, request.message_id)
         row = await self._queries.message(key, seq) if seq else None
         if row is None or not view.window.first <= row.seq <= view.window.last:
