@@ -119,6 +119,18 @@ class ProjectionEnv:
             await asyncio.sleep(0.1)
         raise TimeoutError(f"not applied within {timeout_s} s: {self.applied(keyspace)} < {ends}")
 
+    async def assert_replay_identical(self, fresh: str) -> None:
+        """A new worker replays the topic from offset 0 into the fresh keyspace `fresh` (also its
+        app id): every read-model table ends byte for byte as the live one."""
+        live = table_checksums(self.session, self.keyspace)
+        apply_migrations(self.session, fresh)
+        try:
+            self.start_worker(app_id=fresh, keyspace=fresh)
+            await self.wait_applied(keyspace=fresh)
+            assert table_checksums(self.session, fresh) == live
+        finally:
+            self.session.execute(f"DROP KEYSPACE IF EXISTS {fresh}")
+
 
 def table_checksums(session: Any, keyspace: str) -> dict[str, str]:
     """sha256 of every read-model table's rows, sorted by primary key (byte-level values)."""

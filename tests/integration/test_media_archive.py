@@ -25,7 +25,6 @@ from tests.integration.ingress_harness import GROUP, PEER, Ingress, IngressFacto
 from tests.integration.projection_harness import (  # noqa: F401 (fixture)
     ProjectionEnv,
     projection_env_fixture,
-    table_checksums,
 )
 from tests.integration.test_media_messages import ref, rejected, sent
 from tests.unit.domain.test_projection_media import OBJECTS, ROOM_KEY, image, media_history
@@ -159,7 +158,7 @@ async def test_media_archive__old_media_is_downloaded_and_forwarded_by_readers_o
 
 
 async def test_media_archive__projected_exactly_and_replayed_byte_for_byte(
-    projection_env: ProjectionEnv, cassandra_session: Any, unique_name: Callable[[str], str]
+    projection_env: ProjectionEnv, unique_name: Callable[[str], str]
 ) -> None:
     # 1. live: two parts, so the second recall names a message of an earlier batch
     events = [logged.event for logged in media_history()]
@@ -195,12 +194,4 @@ async def test_media_archive__projected_exactly_and_replayed_byte_for_byte(
     )
     assert not [r for r in rows if r.conversation_key.startswith("u:")]
     # 3. replay from offset 0 into a fresh keyspace: the same bytes, media tables included
-    live = table_checksums(cassandra_session, projection_env.keyspace)
-    fresh = unique_name("replay")
-    apply_migrations(cassandra_session, fresh)
-    try:
-        projection_env.start_worker(app_id=unique_name("replay"), keyspace=fresh)
-        await projection_env.wait_applied(keyspace=fresh)
-        assert table_checksums(cassandra_session, fresh) == live
-    finally:
-        cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {fresh}")
+    await projection_env.assert_replay_identical(unique_name("replay"))

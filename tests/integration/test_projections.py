@@ -7,11 +7,9 @@ from typing import Any
 
 import pytest
 
-from infra.local.migrations import apply as apply_migrations
 from tests.integration.projection_harness import (  # noqa: F401 (fixture)
     ProjectionEnv,
     projection_env_fixture,
-    table_checksums,
 )
 from tests.unit.domain.projection_script import GROUP, PEER_AB, ROOM, Script, scripted_history
 
@@ -87,7 +85,7 @@ async def test_projector__scripted_history_yields_exactly_the_expected_read_mode
 
 
 async def test_projector__killed_mid_stream_and_restarted_leaves_exact_read_models(
-    projection_env: ProjectionEnv, cassandra_session: Any, unique_name: Callable[[str], str]
+    projection_env: ProjectionEnv, unique_name: Callable[[str], str]
 ) -> None:
     # 1. a backlog big enough that the kill lands mid-way, ending with the scripted history
     script = Script()
@@ -109,11 +107,11 @@ async def test_projector__killed_mid_stream_and_restarted_leaves_exact_read_mode
     counts = rows(projection_env, "SELECT conversation_key, last_seq FROM KS.conversation_heads")
     assert {r.conversation_key: r.last_seq for r in counts}["p:u7:v7"] == 75
     # 4. and byte-identical to an uninterrupted run into a fresh keyspace
-    await _assert_replay_identical(projection_env, cassandra_session, unique_name)
+    await projection_env.assert_replay_identical(unique_name("replay"))
 
 
 async def test_projector__replay_from_offset_zero_into_a_fresh_keyspace_is_byte_identical(
-    projection_env: ProjectionEnv, cassandra_session: Any, unique_name: Callable[[str], str]
+    projection_env: ProjectionEnv, unique_name: Callable[[str], str]
 ) -> None:
     # 1. live: the scripted history arrives in two parts, processed as it comes
     script = scripted_history()
@@ -124,21 +122,7 @@ async def test_projector__replay_from_offset_zero_into_a_fresh_keyspace_is_byte_
     await projection_env.produce(events[10:])
     await projection_env.wait_applied()
     # 2. replay: a new consumer group from offset 0 into a fresh keyspace
-    await _assert_replay_identical(projection_env, cassandra_session, unique_name)
-
-
-async def _assert_replay_identical(
-    projection_env: ProjectionEnv, cassandra_session: Any, unique_name: Callable[[str], str]
-) -> None:
-    live = table_checksums(cassandra_session, projection_env.keyspace)
-    fresh = unique_name("replay")
-    apply_migrations(cassandra_session, fresh)
-    try:
-        projection_env.start_worker(app_id=unique_name("replay"), keyspace=fresh)
-        await projection_env.wait_applied(keyspace=fresh)
-        assert table_checksums(cassandra_session, fresh) == live
-    finally:
-        cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {fresh}")
+    await projection_env.assert_replay_identical(unique_name("replay"))
 
 
 async def _tick() -> None:
