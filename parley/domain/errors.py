@@ -22,6 +22,7 @@ class Reason(IntEnum):
     RATE_LIMITED = 2007
     SENSITIVE_WORD = 3001
     INTERCEPTOR_REJECTED = 3002
+    SEND_HOOK_REJECTED = 3003
     NOT_A_MEMBER = 4001
     GROUP_NOT_FOUND = 4002
     GROUP_DISMISSED = 4003
@@ -53,6 +54,7 @@ class Reason(IntEnum):
     MEDIA_STORE_UNAVAILABLE = 9002
     MEDIA_SERVER_BUSY = 9003
     READ_MODELS_UNAVAILABLE = 9004
+    SEND_HOOK_UNAVAILABLE = 9005
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,12 @@ REASONS: dict[Reason, ReasonInfo] = {
     ),
     Reason.INTERCEPTOR_REJECTED: ReasonInfo(
         "PERMISSION_DENIED", "A custom send interceptor rejected the message.", "See the message."
+    ),
+    Reason.SEND_HOOK_REJECTED: ReasonInfo(
+        "PERMISSION_DENIED",
+        "The operator's pre-send hook refused the message; the status message is the hook's "
+        "reason. Nothing was written.",
+        "Show the reason; change the message before sending it again.",
     ),
     Reason.NOT_A_MEMBER: ReasonInfo(
         "PERMISSION_DENIED", "The sender is not a member of the group or room.", "Join first."
@@ -240,6 +248,12 @@ REASONS: dict[Reason, ReasonInfo] = {
         "in-memory window (an ack, recall, forward or GetSendStatus of the message; a send or "
         "download of the media); nothing was written.",
         "Retry in a moment.",
+    ),
+    Reason.SEND_HOOK_UNAVAILABLE: ReasonInfo(
+        "UNAVAILABLE",
+        "The operator's pre-send hook did not answer in time, could not be reached or gave an "
+        "unusable answer, and its policy is fail-closed; nothing was written.",
+        "Retry with the same client message id.",
     ),
 }
 

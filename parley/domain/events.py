@@ -178,6 +178,9 @@ class MessageSent:
     ext: tuple[tuple[str, str], ...] = ()  # sorted (key, value) pairs: hashable and canonical
     receipt_requested: bool = False
     masked: bool = False
+    # Set when the pre-send hook replaced the content: the send's fingerprint before, which
+    # stays its fingerprint (message_ids.fingerprint_of_event), so a retry is still that send.
+    original_fingerprint: str = ""
 
     @property
     def type(self) -> MessageType:

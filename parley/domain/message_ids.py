@@ -120,9 +120,12 @@ def _fingerprint(
 
 
 def fingerprint_of_event(event: Event) -> str:
-    """The fingerprint of an accepted send, computed from its MessageSent event alone."""
+    """The fingerprint of an accepted send, computed from its MessageSent event alone: the
+    send's as it was before the pre-send hook replaced its content, when it did."""
     if not isinstance(event.payload, MessageSent):
         raise TypeError("only MessageSent events have a send fingerprint")
+    if event.payload.original_fingerprint:
+        return event.payload.original_fingerprint
     return _fingerprint(event.conversation_key, event.conversation_type, event.payload)
 
 

@@ -59,7 +59,7 @@ def test_proto_breaking__reserved_removal_and_additions_pass(
     edited = _edited(
         tmp_path,
         "  bool masked = 11;\n",
-        '  reserved 11;\n  reserved "masked";\n  string added_later = 12;\n',
+        '  reserved 11;\n  reserved "masked";\n  string added_later = 1000;\n',
     )
     assert breaking_changes(baseline, edited) == []
 

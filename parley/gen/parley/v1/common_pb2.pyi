@@ -131,6 +131,8 @@ class _ReasonCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasonCode
     SENSITIVE_WORD: _ReasonCode.ValueType  # 3001
     """Content policy (PERMISSION_DENIED)"""
     INTERCEPTOR_REJECTED: _ReasonCode.ValueType  # 3002
+    SEND_HOOK_REJECTED: _ReasonCode.ValueType  # 3003
+    """the operator's pre-send hook refused the message"""
     NOT_A_MEMBER: _ReasonCode.ValueType  # 4001
     """Conversations and membership
     PERMISSION_DENIED
@@ -201,6 +203,8 @@ class _ReasonCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasonCode
     """RESOURCE_EXHAUSTED: no room to stage the upload now, retry later"""
     READ_MODELS_UNAVAILABLE: _ReasonCode.ValueType  # 9004
     """UNAVAILABLE: a message older than the window could not be read"""
+    SEND_HOOK_UNAVAILABLE: _ReasonCode.ValueType  # 9005
+    """UNAVAILABLE: the pre-send hook failed (fail-closed): nothing written, retry with the same id"""
 
 class ReasonCode(_ReasonCode, metaclass=_ReasonCodeEnumTypeWrapper):
     """Stable reason codes carried in every rejection (google.rpc.ErrorInfo.metadata["code"] and
@@ -227,6 +231,8 @@ RATE_LIMITED: ReasonCode.ValueType  # 2007
 SENSITIVE_WORD: ReasonCode.ValueType  # 3001
 """Content policy (PERMISSION_DENIED)"""
 INTERCEPTOR_REJECTED: ReasonCode.ValueType  # 3002
+SEND_HOOK_REJECTED: ReasonCode.ValueType  # 3003
+"""the operator's pre-send hook refused the message"""
 NOT_A_MEMBER: ReasonCode.ValueType  # 4001
 """Conversations and membership
 PERMISSION_DENIED
@@ -297,6 +303,8 @@ MEDIA_SERVER_BUSY: ReasonCode.ValueType  # 9003
 """RESOURCE_EXHAUSTED: no room to stage the upload now, retry later"""
 READ_MODELS_UNAVAILABLE: ReasonCode.ValueType  # 9004
 """UNAVAILABLE: a message older than the window could not be read"""
+SEND_HOOK_UNAVAILABLE: ReasonCode.ValueType  # 9005
+"""UNAVAILABLE: the pre-send hook failed (fail-closed): nothing written, retry with the same id"""
 Global___ReasonCode: _TypeAlias = ReasonCode  # noqa: Y015
 
 @_typing.final

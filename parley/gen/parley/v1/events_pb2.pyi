@@ -218,6 +218,7 @@ class MessageSent(_message.Message):
     EXT_FIELD_NUMBER: _builtins.int
     RECEIPT_REQUESTED_FIELD_NUMBER: _builtins.int
     MASKED_FIELD_NUMBER: _builtins.int
+    ORIGINAL_FINGERPRINT_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Derived from (sender, client message id): the same retried send always has the same id."""
     type: _common_pb2.MessageType.ValueType
@@ -230,6 +231,11 @@ class MessageSent(_message.Message):
     """Group messages: the sender asks for read receipts (read count and readers)."""
     masked: _builtins.bool
     """Set when the sensitive-word filter replaced words in the body."""
+    original_fingerprint: _builtins.str
+    """Set when the operator's pre-send hook replaced the body (docs/integration.md): the
+    fingerprint (opaque hex) of the send as it was before, by which a retry of the send with
+    the same client message id is still recognised as that send. Empty otherwise.
+    """
     @_builtins.property
     def body(self) -> _common_pb2.MessageBody: ...
     @_builtins.property
@@ -252,10 +258,11 @@ class MessageSent(_message.Message):
         ext: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         receipt_requested: _builtins.bool = ...,
         masked: _builtins.bool = ...,
+        original_fingerprint: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "ext", b"ext", "masked", b"masked", "mention_all", b"mention_all", "mentioned_user_ids", b"mentioned_user_ids", "message_id", b"message_id", "priority", b"priority", "receipt_requested", b"receipt_requested", "recipient_id", b"recipient_id", "reply_to_message_id", b"reply_to_message_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "ext", b"ext", "masked", b"masked", "mention_all", b"mention_all", "mentioned_user_ids", b"mentioned_user_ids", "message_id", b"message_id", "original_fingerprint", b"original_fingerprint", "priority", b"priority", "receipt_requested", b"receipt_requested", "recipient_id", b"recipient_id", "reply_to_message_id", b"reply_to_message_id", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
