@@ -27,6 +27,21 @@ DEV_ADMIN_SECRET = "dev-only-admin-secret-never-use-in-production"
 
 Port = Annotated[int, Field(ge=0, le=65535)]
 
+# Names of the pre-send hook's conversation and message types (ConversationType and
+# MessageType members, lower case); tips are the server's own and never a send.
+SEND_HOOK_CONVERSATION_TYPES = ("peer", "group", "room")
+SEND_HOOK_STORED_TYPES = (
+    "text", "multiple", "image", "file", "audio", "video", "combine", "custom"
+)  # fmt: skip
+
+
+def _known_names(names: list[str], known: tuple[str, ...]) -> list[str]:
+    lowered = [name.lower() for name in names]
+    unknown = sorted(set(lowered) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {unknown}; expected some of {', '.join(known)}")
+    return lowered
+
 
 @dataclass(frozen=True)
 class SettingDoc:
@@ -217,16 +232,63 @@ class Settings(BaseSettings):
         default="reject",
         description="Reject a message with a listed word, or mask the word with '*'.",
     )
+    send_hook_target: str = Field(
+        default="",
+        description="host:port of the operator's pre-send hook, a gRPC service implementing "
+        "parley.v1.SendHook (protos/parley/v1/send_hook.proto), asked to allow, reject or "
+        "replace each new send it sees (docs/integration.md); empty: no hook.",
+    )
+    send_hook_tls: bool = Field(
+        default=False, description="Call the pre-send hook over TLS (the system's root CAs)."
+    )
+    send_hook_timeout_ms: int = Field(
+        default=200,
+        gt=0,
+        description="Deadline of each pre-send hook call; past it the send follows "
+        "send_hook_policy (and counts as a timeout in parley_ingress_send_hook_calls_total).",
+    )
+    send_hook_policy: Literal["fail-open", "fail-closed"] = Field(
+        default="fail-open",
+        description="A send the pre-send hook gave no usable verdict on (timeout, hook down, "
+        "error status, unusable answer): fail-open stores it as sent, fail-closed rejects it "
+        "with SEND_HOOK_UNAVAILABLE (nothing written; a retry asks the hook again).",
+    )
+    send_hook_conversation_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(SEND_HOOK_CONVERSATION_TYPES),
+        description="Conversation types whose sends the pre-send hook sees, comma-separated "
+        "(peer, group, room).",
+    )
+    send_hook_message_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(SEND_HOOK_STORED_TYPES),
+        description="Message types the pre-send hook sees, comma-separated: text, multiple, "
+        "image, file, audio, video, combine, custom (the stored types, the default), command, "
+        "barrage.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of every process."
     )
 
-    @field_validator("cassandra_hosts", mode="before")
+    @field_validator(
+        "cassandra_hosts",
+        "send_hook_conversation_types",
+        "send_hook_message_types",
+        mode="before",
+    )
     @classmethod
-    def _split_hosts(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return [host.strip() for host in value.split(",") if host.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("send_hook_conversation_types")
+    @classmethod
+    def _check_conversation_types(cls, value: list[str]) -> list[str]:
+        return _known_names(value, SEND_HOOK_CONVERSATION_TYPES)
+
+    @field_validator("send_hook_message_types")
+    @classmethod
+    def _check_message_types(cls, value: list[str]) -> list[str]:
+        return _known_names(value, (*SEND_HOOK_STORED_TYPES, "command", "barrage"))
 
     @classmethod
     def settings_customise_sources(

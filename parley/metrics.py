@@ -46,6 +46,19 @@ PRODUCE_LATENCY = Histogram(
     ["outcome"],
     buckets=LATENCY_BUCKETS_S,
 )
+SEND_HOOK_CALLS = Counter(
+    "parley_ingress_send_hook_calls_total",
+    "Calls of the operator's pre-send hook, by outcome: allow, reject, replace (its verdicts), "
+    "timeout (no answer within send_hook_timeout_ms) or error (unreachable, an error status, "
+    "an unusable answer); the last two follow send_hook_policy.",
+    ["outcome"],
+)
+SEND_HOOK_LATENCY = Histogram(
+    "parley_ingress_send_hook_seconds",
+    "Time from calling the pre-send hook until its verdict or failure, by outcome.",
+    ["outcome"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.5),
+)
 
 # --- event log (every process that appends) -------------------------------------------------
 UNACKNOWLEDGED_APPENDS = Gauge(

@@ -22,6 +22,7 @@ from parley.domain.read_models import (
     RowWrite,
     UserConversationRow,
 )
+from parley.domain.send_hook import Verdict
 
 
 class EventLogUnavailable(Exception):
@@ -102,6 +103,29 @@ class WordMatcher(Protocol):
     """
 
     def find(self, text: str) -> list[tuple[int, int]]: ...
+
+
+class SendHookFailed(Exception):
+    """The pre-send hook gave no verdict: `timed_out` once its timeout passed; otherwise it
+    could not be reached, answered an error status or an answer that is no verdict."""
+
+    def __init__(self, message: str, *, timed_out: bool) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+class SendHook(Protocol):
+    """The operator's pre-send hook (a gRPC SendHook service, protos/parley/v1/send_hook.proto).
+
+    Contract: `check` returns the hook's verdict on a MessageSent event about to be appended,
+    or raises SendHookFailed, at the latest when the hook's timeout has passed (the call's
+    deadline): no other exception for any failure of the hook. One call asks the hook once,
+    never retrying (the send flow calls it once per new message). `close` ends its connections.
+    """
+
+    async def check(self, event: Event) -> Verdict: ...
+
+    async def close(self) -> None: ...
 
 
 class LoggedSink(Protocol):

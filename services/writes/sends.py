@@ -1,6 +1,7 @@
 """The send use case, in order: decide (and, when the content names media or a message this
-process has not seen yet, catch up with the log and decide again), append, record. Retries of
-one send share one append, also one an outage left unsettled."""
+process has not seen yet, catch up with the log and decide again), ask the operator's pre-send
+hook, append, record. Retries of one send share one hook call and one append, also one an
+outage left unsettled."""
 
 from __future__ import annotations
 
@@ -17,16 +18,17 @@ from parley.domain.sending import SendDecider
 from parley.media_lookup import MediaLookup
 from parley.message_lookup import MessageLookup
 from parley.ports import UnsettledAppend
+from services.writes.send_hook import SendHookStep
 from services.writes.send_order import SendOrder, Turn
 from services.writes.writer import EventWriter
 
 
 @dataclass
 class _Attempt:
-    """A send this process appended and has not yet seen settled."""
+    """A send this process is asking the hook about or appending, and has not seen settled."""
 
-    fingerprint: str
-    decision: Event
+    fingerprint: str  # the send's as decided: the hook's replacement keeps it
+    decision: Event  # the event to append: the hook's replacement once it answered
     outcome: asyncio.Future[SendReceipt]  # the first answer, shared by retries meanwhile
     # Set when the first answer was UNAVAILABLE while the log still holds the append: the
     # client may retry, and the append may still be written (see SendFlow._follow).
@@ -40,9 +42,11 @@ class SendFlow:
         writer: EventWriter,
         media: MediaLookup,
         messages: MessageLookup | None = None,
+        hook: SendHookStep | None = None,
     ) -> None:
         self._decider = decider
         self._writer = writer
+        self._hook = hook  # the operator's pre-send hook, when settings name one
         self._messages = messages  # messages older than the index's window, sends the ledger's
         self._order = SendOrder()
         self._media = media  # objects older than the media registry's window
@@ -93,9 +97,14 @@ class SendFlow:
         attempt = _Attempt(
             fingerprint_of_event(decision), decision, asyncio.get_running_loop().create_future()
         )
+        # In flight before the hook is asked: a retry meanwhile joins this attempt instead of
+        # asking the hook a second time (after the append, the ledger answers it).
         self._inflight[message_id] = attempt
-        turn.release()  # the log takes the append before the sender's next send runs again
         try:
+            if self._hook is not None and self._hook.sees(decision):
+                # The sender's turn is held meanwhile: their next send appends after this one.
+                attempt.decision = decision = await self._hook.check(decision)
+            turn.release()  # the log takes the append before the sender's next send runs again
             position = await self._writer.write(
                 decision,
                 on_unsettled=lambda unsettled: self._follow(message_id, attempt, unsettled),

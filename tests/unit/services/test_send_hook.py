@@ -1,0 +1,263 @@
+"""The pre-send hook on the send path: an ingress over the in-memory log calling a real grpc.aio
+SendHook server on 127.0.0.1:0 (tests/send_hooks.py) through the gRPC adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import pytest
+
+from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
+from parley.config import Settings
+from parley.domain.events import MessageSent, TextContent
+from parley.domain.log_streams import Stream
+from parley.domain.send_hook import Reject, Replace
+from parley.domain.write_model import WriteModel
+from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
+from services.ingress.server import start_server
+from services.writes.app import assemble, send_hook_of
+from tests.send_hooks import ScriptedSendHook, down_target, hook_calls, serving_hook
+
+TIMEOUT_MS = 150
+
+
+@dataclass
+class Ingress:
+    log: InMemoryEventLog
+    messaging: ingress_pb2_grpc.MessagingServiceStub
+    auth: tuple[tuple[str, str]]
+
+    def sends(self) -> list[MessageSent]:
+        records = self.log.records(self.log.topic_of(Stream.CONVERSATION_EVENTS))
+        return [r.event.payload for r in records if isinstance(r.event.payload, MessageSent)]
+
+    async def send(self, cmid: str, text: str = "hi", peer: str = "bob") -> Any:
+        return await self.messaging.SendMessage(text_to(peer, cmid, text), metadata=self.auth)
+
+    async def rejected(self, cmid: str, text: str = "hi") -> grpc.aio.AioRpcError:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await self.send(cmid, text)
+        return caught.value
+
+
+def text_to(peer: str, cmid: str, text: str) -> ingress_pb2.SendMessageRequest:
+    return ingress_pb2.SendMessageRequest(
+        conversation=common_pb2.ConversationRef(type=common_pb2.CONVERSATION_TYPE_PEER, id=peer),
+        client_message_id=cmid,
+        body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text)),
+    )
+
+
+def reason_code(error: grpc.aio.AioRpcError) -> str:
+    return str(dict(error.trailing_metadata() or ())["parley-reason-code"])
+
+
+@contextlib.asynccontextmanager
+async def ingress(target: str, **overrides: Any) -> AsyncIterator[Ingress]:
+    """An ingress whose settings name the hook at `target`, with alice's token."""
+    settings = Settings(send_hook_target=target, send_hook_timeout_ms=TIMEOUT_MS, **overrides)
+    log, model = InMemoryEventLog(), WriteModel()
+    feed = InMemoryEventFeed(log, model)
+    await feed.start()
+    hook = send_hook_of(settings)
+    parts = assemble(settings, model, log, feed, send_hook=hook)
+    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    try:
+        issued = await ingress_pb2_grpc.AdminServiceStub(channel).IssueToken(
+            ingress_pb2.IssueTokenRequest(user_id="alice"),
+            metadata=(("authorization", f"Bearer {settings.admin_secret}"),),
+        )
+        auth = (("authorization", f"Bearer {issued.token}"),)
+        yield Ingress(log, ingress_pb2_grpc.MessagingServiceStub(channel), auth)
+    finally:
+        await channel.close()
+        await running.stop(0)
+        if hook is not None:
+            await hook.close()
+
+
+@pytest.fixture
+async def hook() -> AsyncIterator[tuple[ScriptedSendHook, str]]:
+    scripted = ScriptedSendHook()
+    async with serving_hook(scripted) as target:
+        yield scripted, target
+
+
+async def test_send_hook__allowed_send_is_stored_and_the_hook_saw_the_event(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    async with ingress(target) as parley:
+        reply = await parley.send("c1", "hello")
+    assert [s.content for s in parley.sends()] == [TextContent("hello")]
+    (asked,) = scripted.asked
+    assert (asked.event_id, asked.actor, asked.conversation_key) == (
+        reply.message_id,
+        "alice",
+        "p:alice:bob",
+    )
+    assert isinstance(asked.payload, MessageSent) and asked.payload.content == TextContent("hello")
+
+
+async def test_send_hook__rejected_send_gets_its_code_and_reason_and_writes_nothing(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    scripted.verdict = lambda event: Reject("no selling here")
+    before = hook_calls("reject")
+    async with ingress(target) as parley:
+        error = await parley.rejected("c1", "buy my stuff")
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert reason_code(error) == "3003" and error.details() == "no selling here"
+    assert parley.sends() == []
+    assert hook_calls("reject") == before + 1
+
+
+async def test_send_hook__replaced_send_is_stored_replaced_and_its_retry_not_asked_again(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    scripted.verdict = lambda event: Replace(TextContent("[redacted]"))
+    async with ingress(target) as parley:
+        first = await parley.send("c1", "my card is 4111")
+        retry = await parley.send("c1", "my card is 4111")  # from the ledger
+        conflict = await parley.rejected("c1", "[redacted]")
+    (stored,) = parley.sends()
+    assert stored.content == TextContent("[redacted]") and stored.original_fingerprint
+    assert (retry.message_id, retry.order_key, retry.duplicate) == (
+        first.message_id,
+        first.order_key,
+        True,
+    )
+    assert scripted.asked_about("c1") == 1
+    assert reason_code(conflict) == "2006"  # the id was used for another message
+
+
+async def test_send_hook__retries_while_the_hook_thinks_join_the_one_call(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    scripted.verdict = lambda event: Replace(TextContent("[redacted]"))
+    scripted.delay_s = lambda event: 0.05
+    async with ingress(target) as parley:
+        replies = await asyncio.gather(*(parley.send("c1", "my card is 4111") for _ in range(4)))
+    assert scripted.asked_about("c1") == 1
+    assert len({(r.message_id, r.order_key) for r in replies}) == 1
+    assert sorted(r.duplicate for r in replies) == [False, True, True, True]
+    assert [s.content for s in parley.sends()] == [TextContent("[redacted]")]
+
+
+async def test_send_hook__retry_while_a_replaced_send_is_unsettled_joins_it(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    scripted.verdict = lambda event: Replace(TextContent("[redacted]"))
+    async with ingress(target) as parley:
+        # The replaced send is held by a log that hangs, then goes down: UNAVAILABLE.
+        parley.log.stall()
+        first = asyncio.create_task(parley.rejected("c1", "my card is 4111"))
+        await until(lambda: parley.log.waiting == 1)
+        parley.log.cut_off()
+        assert reason_code(await first) == "9001"
+        # A retry meanwhile meets the held append (outcome unknown), without asking the hook.
+        assert reason_code(await parley.rejected("c1", "my card is 4111")) == "9001"
+        # The log comes back and writes the held append; the next retry is answered from it.
+        parley.log.reconnect()
+        retry = await parley.send("c1", "my card is 4111")
+    assert retry.duplicate and scripted.asked_about("c1") == 1
+    assert [s.content for s in parley.sends()] == [TextContent("[redacted]")]
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not so after {timeout_s}s"
+        await asyncio.sleep(0.01)
+
+
+async def test_send_hook__hanging_hook_fail_open_stores_the_send_after_the_timeout(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    scripted.hang = True
+    before = hook_calls("timeout")
+    async with ingress(target, send_hook_policy="fail-open") as parley:
+        started = time.monotonic()
+        await parley.send("c1", "hello")
+        elapsed = time.monotonic() - started
+    assert [s.content for s in parley.sends()] == [TextContent("hello")]
+    assert TIMEOUT_MS / 1000 <= elapsed < TIMEOUT_MS / 1000 + 1.0
+    assert hook_calls("timeout") == before + 1
+
+
+async def test_send_hook__hanging_hook_fail_closed_rejects_and_a_retry_asks_again(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    scripted.hang = True
+    before = hook_calls("timeout")
+    async with ingress(target, send_hook_policy="fail-closed") as parley:
+        error = await parley.rejected("c1")
+        assert error.code() == grpc.StatusCode.UNAVAILABLE and reason_code(error) == "9005"
+        assert parley.sends() == [] and hook_calls("timeout") == before + 1
+        # Nothing was written, so the client's retry is a new question to the hook.
+        scripted.hang = False
+        await parley.send("c1")
+    assert scripted.asked_about("c1") == 2 and len(parley.sends()) == 1
+
+
+@pytest.mark.parametrize("policy", ["fail-open", "fail-closed"])
+async def test_send_hook__hook_that_is_down_follows_the_policy(policy: str) -> None:
+    before = hook_calls("error")
+    async with ingress(down_target(), send_hook_policy=policy) as parley:
+        if policy == "fail-open":
+            await parley.send("c1")
+            assert len(parley.sends()) == 1
+        else:
+            error = await parley.rejected("c1")
+            assert reason_code(error) == "9005" and parley.sends() == []
+    assert hook_calls("error") == before + 1
+
+
+async def test_send_hook__unusable_answer_is_a_failure(hook: tuple[ScriptedSendHook, str]) -> None:
+    scripted, target = hook
+    scripted.unusable = True
+    async with ingress(target, send_hook_policy="fail-closed") as parley:
+        error = await parley.rejected("c1")
+    assert reason_code(error) == "9005" and parley.sends() == []
+
+
+async def test_send_hook__sends_of_types_it_does_not_see_are_not_asked(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    scripted.verdict = lambda event: Reject("no")
+    async with ingress(target, send_hook_conversation_types="group,room") as parley:
+        await parley.send("c1")
+    assert scripted.asked == [] and len(parley.sends()) == 1
+
+
+async def test_send_hook__a_senders_sends_keep_their_order_across_a_slow_hook(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    scripted, target = hook
+    # The first send's hook call is slow, the others' fast: appends still go in request order.
+    scripted.verdict = lambda event: Replace(TextContent(f"ok {event.client_message_id}"))
+    async with ingress(target) as parley:
+
+        async def requests() -> AsyncIterator[ingress_pb2.SendMessageRequest]:
+            for i in range(5):
+                yield text_to("bob", f"c{i}", f"m{i}")
+
+        scripted.delay_s = lambda event: 0.1 if event.client_message_id == "c0" else 0.0
+        call = parley.messaging.SendMessageStream(requests(), metadata=parley.auth)
+        results = [result async for result in call]
+    assert all(r.WhichOneof("outcome") == "accepted" for r in results)
+    assert [s.content for s in parley.sends()] == [TextContent(f"ok c{i}") for i in range(5)]
