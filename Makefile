@@ -81,7 +81,7 @@ bench-faust-floor: ## Events/s and CPU per event of a Faust agent that only acks
 bench-restart: ## Ready time and memory of each folding service restarted on 0.4 M and 4 M event logs (JSON line)
 	$(PY) -m bench.restart
 
-bench-hooks: ## Webhook events/s to one endpoint; send-hook latency fields null for now (JSON line)
+bench-hooks: ## Webhook events/s to one endpoint; send ack p50/p99 at 200 msg/s with and without a pre-send hook (JSON line)
 	$(PY) -m bench.hooks
 
 bench-audit: ## Trail, state, export, verify and replay on a 4 M-event log, beside the live projector's catch-up (JSON line)
