@@ -60,10 +60,14 @@ class DeliveryServicer:
 
     async def connect(self, requests: AsyncIterator[pb.ClientFrame], context: Any) -> None:
         ctx = self._ctx
-        claims = ctx.tokens.verify(bearer_of(context.invocation_metadata()))
+        # The hello is read before any refusal: grpcio's asyncio client reports INTERNAL, not
+        # our status, when its first write meets a call already ended (services.shell.errors).
+        hello = await _hello(requests)
+        claims = ctx.tokens.verify(bearer_of(context.invocation_metadata()))  # refused first
+        if hello is None:
+            raise Rejected(Reason.BAD_PARAMETER, "the first frame must be a hello")
         if not ctx.accepting:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "this node is shutting down")
-        hello = await _hello(requests, context)
         session = Session(new_id("s"), claims.user_id, claims.expires_at_ms,
                           min(hello.max_batch, MAX_BATCH))  # fmt: skip
         first = ctx.registry.add(session)
@@ -120,14 +124,13 @@ class DeliveryServicer:
         _schedule_expiry(session)
 
 
-async def _hello(requests: AsyncIterator[pb.ClientFrame], context: Any) -> pb.Hello:
+async def _hello(requests: AsyncIterator[pb.ClientFrame]) -> pb.Hello | None:
+    """The client's first frame if it is a hello (within HELLO_TIMEOUT_S), else None."""
     try:
         first = await asyncio.wait_for(anext(requests), HELLO_TIMEOUT_S)
     except (TimeoutError, StopAsyncIteration):
-        first = pb.ClientFrame()
-    if first.WhichOneof("frame") != "hello":
-        raise Rejected(Reason.BAD_PARAMETER, "the first frame must be a hello")
-    return first.hello
+        return None
+    return first.hello if first.WhichOneof("frame") == "hello" else None
 
 
 async def _stream(session: Session, context: Any) -> None:

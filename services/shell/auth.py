@@ -74,32 +74,39 @@ class AuthInterceptor(HandlerInterceptor):
             return handler
 
         def wrap(inner: Behaviour, kind: str) -> Behaviour:
+            streamed_requests = kind.startswith("stream_")
             if kind.endswith("_stream"):  # the answer is a stream
-                return self._streaming(inner, method)
-            return self._returning(inner, method)
+                return self._streaming(inner, method, streamed_requests)
+            return self._returning(inner, method, streamed_requests)
 
         return rebuilt(handler, wrap)
 
-    async def _authenticate(self, method: str, context: Any) -> None:
+    async def _authenticate(
+        self, method: str, context: Any, request: Any, streamed_requests: bool
+    ) -> None:
         try:
             _caller.set(self._authenticator.caller_for(method, context.invocation_metadata()))
         except Rejected as rejected:
-            await abort(context, rejected)
+            await abort(context, rejected, request if streamed_requests else None)
 
-    def _returning(self, inner: Callable[..., Awaitable[Any]], method: str) -> Behaviour:
+    def _returning(
+        self, inner: Callable[..., Awaitable[Any]], method: str, streamed_requests: bool
+    ) -> Behaviour:
         """Wraps a handler that answers once (unary or client-streaming requests)."""
 
         async def handle(request: Any, context: Any) -> Any:
-            await self._authenticate(method, context)
+            await self._authenticate(method, context, request, streamed_requests)
             return await inner(request, context)
 
         return handle
 
-    def _streaming(self, inner: Callable[..., AsyncIterator[Any]], method: str) -> Behaviour:
+    def _streaming(
+        self, inner: Callable[..., AsyncIterator[Any]], method: str, streamed_requests: bool
+    ) -> Behaviour:
         """Wraps a handler that answers with a stream (unary or streaming requests)."""
 
         async def handle(request: Any, context: Any) -> AsyncIterator[Any]:
-            await self._authenticate(method, context)
+            await self._authenticate(method, context, request, streamed_requests)
             async for response in inner(request, context):
                 yield response
 
