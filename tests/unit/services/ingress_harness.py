@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -16,7 +18,8 @@ from parley.domain.write_model import WriteModel
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
 from parley.ports import EventFeed
 from services.ingress.server import start_server
-from services.writes.app import assemble
+from services.shell.errors import REASON_TRAILER
+from services.writes.app import assemble, send_hook_of
 
 Auth = tuple[tuple[str, str]]
 FeedOf = Callable[[InMemoryEventLog, WriteModel], EventFeed]
@@ -47,10 +50,13 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def serving(log: InMemoryEventLog, feed_of: FeedOf | None = None) -> AsyncIterator[Harness]:
+async def serving(
+    log: InMemoryEventLog, feed_of: FeedOf | None = None, settings: Settings | None = None
+) -> AsyncIterator[Harness]:
     """An ingress over `log` on port 0, with a channel to it. Its write model follows the log
-    through an InMemoryEventFeed, or through the feed `feed_of(log, model)` builds."""
-    settings = Settings()
+    through an InMemoryEventFeed, or through the feed `feed_of(log, model)` builds; it calls the
+    send hook `settings` name, if any."""
+    settings = settings or Settings()
     model = WriteModel()
     if feed_of is None:
         following = InMemoryEventFeed(log, model)
@@ -58,7 +64,8 @@ async def serving(log: InMemoryEventLog, feed_of: FeedOf | None = None) -> Async
         feed: EventFeed = following
     else:
         feed = feed_of(log, model)
-    parts = assemble(settings, model, log, feed)
+    hook = send_hook_of(settings)
+    parts = assemble(settings, model, log, feed, send_hook=hook)
     running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
     try:
@@ -66,6 +73,8 @@ async def serving(log: InMemoryEventLog, feed_of: FeedOf | None = None) -> Async
     finally:
         await channel.close()
         await running.stop(0)
+        if hook is not None:
+            await hook.close()
 
 
 def text_to(peer: str, cmid: str, text: str = "hi") -> ingress_pb2.SendMessageRequest:
@@ -74,3 +83,15 @@ def text_to(peer: str, cmid: str, text: str = "hi") -> ingress_pb2.SendMessageRe
         client_message_id=cmid,
         body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text)),
     )
+
+
+def reason_code(error: grpc.aio.AioRpcError) -> str:
+    """The stable reason code a rejection carries in its trailer."""
+    return str(dict(error.trailing_metadata() or ())[REASON_TRAILER])
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not so after {timeout_s}s"
+        await asyncio.sleep(0.01)

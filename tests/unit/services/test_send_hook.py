@@ -6,36 +6,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 import pytest
 
-from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
+from parley.adapters.memory import InMemoryEventLog
 from parley.config import Settings
 from parley.domain.events import MessageSent, TextContent
-from parley.domain.log_streams import Stream
 from parley.domain.send_hook import Reject, Replace
-from parley.domain.write_model import WriteModel
-from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
-from services.ingress.server import start_server
-from services.writes.app import assemble, send_hook_of
+from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
 from tests.send_hooks import ScriptedSendHook, down_target, hook_calls, serving_hook
+from tests.unit.services.ingress_harness import Auth, Harness, reason_code, serving, text_to, until
 
 TIMEOUT_MS = 150
 
 
-@dataclass
 class Ingress:
-    log: InMemoryEventLog
-    messaging: ingress_pb2_grpc.MessagingServiceStub
-    auth: tuple[tuple[str, str]]
+    """Alice's client of an ingress over an in-memory log, sending to bob."""
+
+    def __init__(self, harness: Harness, auth: Auth) -> None:
+        self.log = harness.log
+        self._harness = harness
+        self.messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
+        self.auth = auth
 
     def sends(self) -> list[MessageSent]:
-        records = self.log.records(self.log.topic_of(Stream.CONVERSATION_EVENTS))
-        return [r.event.payload for r in records if isinstance(r.event.payload, MessageSent)]
+        return self._harness.sends()
 
     async def send(self, cmid: str, text: str = "hi", peer: str = "bob") -> Any:
         return await self.messaging.SendMessage(text_to(peer, cmid, text), metadata=self.auth)
@@ -46,41 +44,12 @@ class Ingress:
         return caught.value
 
 
-def text_to(peer: str, cmid: str, text: str) -> ingress_pb2.SendMessageRequest:
-    return ingress_pb2.SendMessageRequest(
-        conversation=common_pb2.ConversationRef(type=common_pb2.CONVERSATION_TYPE_PEER, id=peer),
-        client_message_id=cmid,
-        body=common_pb2.MessageBody(text=common_pb2.TextContent(text=text)),
-    )
-
-
-def reason_code(error: grpc.aio.AioRpcError) -> str:
-    return str(dict(error.trailing_metadata() or ())["parley-reason-code"])
-
-
 @contextlib.asynccontextmanager
 async def ingress(target: str, **overrides: Any) -> AsyncIterator[Ingress]:
     """An ingress whose settings name the hook at `target`, with alice's token."""
     settings = Settings(send_hook_target=target, send_hook_timeout_ms=TIMEOUT_MS, **overrides)
-    log, model = InMemoryEventLog(), WriteModel()
-    feed = InMemoryEventFeed(log, model)
-    await feed.start()
-    hook = send_hook_of(settings)
-    parts = assemble(settings, model, log, feed, send_hook=hook)
-    running = await start_server(parts.context, parts.authenticator, "127.0.0.1:0")
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    try:
-        issued = await ingress_pb2_grpc.AdminServiceStub(channel).IssueToken(
-            ingress_pb2.IssueTokenRequest(user_id="alice"),
-            metadata=(("authorization", f"Bearer {settings.admin_secret}"),),
-        )
-        auth = (("authorization", f"Bearer {issued.token}"),)
-        yield Ingress(log, ingress_pb2_grpc.MessagingServiceStub(channel), auth)
-    finally:
-        await channel.close()
-        await running.stop(0)
-        if hook is not None:
-            await hook.close()
+    async with serving(InMemoryEventLog(), settings=settings) as served:
+        yield Ingress(served, await served.token("alice"))
 
 
 @pytest.fixture
@@ -173,13 +142,6 @@ async def test_send_hook__retry_while_a_replaced_send_is_unsettled_joins_it(
         retry = await parley.send("c1", "my card is 4111")
     assert retry.duplicate and scripted.asked_about("c1") == 1
     assert [s.content for s in parley.sends()] == [TextContent("[redacted]")]
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"not so after {timeout_s}s"
-        await asyncio.sleep(0.01)
 
 
 async def test_send_hook__hanging_hook_fail_open_stores_the_send_after_the_timeout(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -12,8 +11,7 @@ import pytest
 from parley.adapters.memory import InMemoryEventLog
 from parley.domain.events import MessageSent
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
-from services.shell.errors import REASON_TRAILER
-from tests.unit.services.ingress_harness import Auth, Harness, serving, text_to
+from tests.unit.services.ingress_harness import Auth, Harness, reason_code, serving, text_to, until
 
 PROMPT_S = 1.0
 
@@ -38,7 +36,7 @@ class Alice:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await asyncio.wait_for(self.send(cmid), PROMPT_S)
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-        return str(dict(caught.value.trailing_metadata() or ())[REASON_TRAILER])
+        return reason_code(caught.value)
 
     async def status(self, cmid: str) -> int:
         reply = await self._messaging.GetSendStatus(
@@ -62,13 +60,6 @@ class Alice:
 async def alice() -> AsyncIterator[Alice]:
     async with serving(InMemoryEventLog()) as served:
         yield Alice(served, await served.token("alice"))
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"not so after {timeout_s}s"
-        await asyncio.sleep(0.01)
 
 
 async def test_send_outage__waiting_sends_answer_unavailable_when_the_log_goes_down(
