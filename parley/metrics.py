@@ -95,6 +95,12 @@ PROJECTION_LAG = Gauge(
     ["partition"],
     multiprocess_mode="max",
 )
+PROJECTOR_FETCH_BUSY = Gauge(
+    "parley_projector_fetch_busy",
+    "1 while the projector's consumer fetches in batches (64 KB or 50 ms, the log busy), 0 "
+    "while it fetches at the first record (quiet: an empty fetch is held 500 ms).",
+    multiprocess_mode="max",
+)
 
 # --- delivery ------------------------------------------------------------------------------
 SESSIONS = Gauge(

@@ -24,6 +24,7 @@ BATCH_SMALL = 200  # below this many waiting events, a batch waits BATCH_WINDOW_
 BATCH_WINDOW_S = 0.02  # live: bounds the extra latency of gathering a batch
 RETRY_FIRST_S = 0.1  # a batch that failed to store is tried again after this, doubling...
 RETRY_MAX_S = 5.0  # ...up to this, for as long as it takes (the log and the store recover)
+TUNING_INTERVAL_S = 1.0  # how often the fetch sizes follow the log's pace (streams.app)
 
 
 class Intake:
@@ -42,6 +43,7 @@ class Intake:
         self._room = asyncio.Event()
         self._room.set()
         self._revoked: set[TP] = set()  # since the last take: not the writer's to store
+        self.taken = 0  # events handed to the writer so far: the pace of the log
 
     async def put(self, event: Any) -> None:
         self._events.append(event)
@@ -59,6 +61,7 @@ class Intake:
             self._waiting.clear()
         self._room.set()
         self._revoked.clear()
+        self.taken += len(batch)
         return batch
 
     def revoke(self, partitions: set[TP]) -> None:
@@ -213,6 +216,17 @@ def install(
         finally:
             writer.cancel()
         yield  # pragma: no cover (an agent must be a generator to be a Faust agent)
+
+    tuning = getattr(app, "fetch_tuning", None)  # streams.app.FetchTuning
+    if tuning is not None:
+        paced = [0]
+
+        @app.timer(TUNING_INTERVAL_S, name="fetch_tuning")  # type: ignore[untyped-decorator]
+        async def tune_fetches() -> None:
+            """Busy or quiet fetches after the events of the last interval."""
+            taken = sum(intake.taken for intake in intakes)
+            tuning.observe(max(0, taken - paced[0]) / TUNING_INTERVAL_S)
+            paced[0] = taken
 
     @app.on_partitions_revoked.connect
     async def forget_states(sender: Any, /, *args: Any, signal: Any, **__: Any) -> None:

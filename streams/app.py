@@ -11,7 +11,7 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from parley import heap
+from parley import heap, metrics
 from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 from parley.adapters.kafka_notices import KafkaNoticeSink
@@ -20,19 +20,65 @@ from streams.projector import Projector
 
 # Faust fetches with aiokafka's defaults: the broker answers a fetch as soon as one record is
 # there, so under live load the projector paid Faust's fetch-and-dispatch round for nearly
-# every event (36% of a core at 400 events/s). Up to 64 KB or 50 ms per fetch instead: 20%
-# at 400/s, for at most 50 ms more projection lag.
+# every event (36% of a core at 400 events/s). Busy, it asks for 64 KB or 50 ms per fetch
+# instead: 20% at 400/s, for at most 50 ms more projection lag. Quiet, that same setting had
+# the broker answer an empty fetch 20 times a second (the largest part of an idle stack's CPU),
+# so below BUSY_EVENTS_PER_S the broker answers at the first record and holds an empty fetch
+# 500 ms, as every other consumer of the stack does (FetchTuning, switched by the agent).
 FETCH_MIN_BYTES = 64 * 1024
 FETCH_MAX_WAIT_MS = 50
+QUIET_FETCH_MIN_BYTES = 1
+QUIET_FETCH_MAX_WAIT_MS = 500
+BUSY_EVENTS_PER_S = 100
+
+
+class FetchTuning:
+    """The fetch sizes of the worker's consumer: busy (batches) or quiet (idle-cheap).
+
+    aiokafka puts its fetcher's two values into every FetchRequest it builds, so a change takes
+    effect at the next fetch. The consumer runs in Faust's consumer thread; the values are two
+    ints, replaced whole."""
+
+    def __init__(self) -> None:
+        self._consumers: list[Any] = []
+        self.busy = True
+
+    def add(self, consumer: Any) -> None:
+        self._consumers.append(consumer)
+        self._apply(consumer)
+
+    def observe(self, events_per_s: float) -> None:
+        """Busy from BUSY_EVENTS_PER_S events a second on, quiet below."""
+        self.set_busy(events_per_s >= BUSY_EVENTS_PER_S)
+
+    def set_busy(self, busy: bool) -> None:
+        metrics.PROJECTOR_FETCH_BUSY.set(1 if busy else 0)
+        if busy != self.busy:
+            self.busy = busy
+            for consumer in self._consumers:
+                self._apply(consumer)
+
+    def _apply(self, consumer: Any) -> None:
+        min_bytes, max_wait_ms = (
+            (FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS)
+            if self.busy
+            else (QUIET_FETCH_MIN_BYTES, QUIET_FETCH_MAX_WAIT_MS)
+        )
+        # The consumer's values seed the fetcher it starts; a started one has its own.
+        for holder in (consumer, getattr(consumer, "_fetcher", None)):
+            if holder is not None:
+                holder._fetch_min_bytes = min_bytes
+                holder._fetch_max_wait_ms = max_wait_ms
 
 
 class _FetchingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Faust passes no fetch sizes through; aiokafka reads these two when it starts its
-        # fetcher (checked against the pinned aiokafka by tests/unit/streams).
-        consumer._fetch_min_bytes = FETCH_MIN_BYTES
-        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        # fetcher and for every request after (checked against the pinned aiokafka by
+        # tests/unit/streams).
+        tuning: FetchTuning = self.consumer.app.fetch_tuning  # type: ignore[attr-defined]
+        tuning.add(consumer)
         return consumer
 
 
@@ -46,7 +92,13 @@ class _Transport(faust_aiokafka.Transport):
 
 
 class ProjectorApp(faust.App):
-    """A Faust app whose consumer fetches in batches (see FETCH_MIN_BYTES)."""
+    """A Faust app whose consumer fetches in batches when busy (see FetchTuning)."""
+
+    fetch_tuning: FetchTuning
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.fetch_tuning = FetchTuning()
+        super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
