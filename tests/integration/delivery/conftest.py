@@ -13,9 +13,10 @@ from services.delivery.app import delivery_parts
 from services.delivery.connect import DeliveryContext
 from services.delivery.server import start_server
 from services.shell.server import RunningServer
-from tests.integration.ingress_harness import Ingress
+from tests.integration.ingress_harness import Client, Ingress, IngressFactory
 
 DeliveryFactory = Callable[..., Any]
+LiveStackFactory = Callable[..., Any]
 
 
 @dataclass
@@ -53,3 +54,31 @@ async def delivery_factory() -> AsyncIterator[DeliveryFactory]:
         await channel.close()
         await running.stop(0.5)
         await parts_cm.__aexit__(None, None, None)
+
+
+@dataclass
+class LiveStack:
+    """An ingress, a delivery server following its topics with a channel to it, and the
+    clients of alice and bob."""
+
+    ingress: Ingress
+    delivery: DeliveryNode
+    channel: grpc.aio.Channel
+    alice: Client
+    bob: Client
+
+
+@pytest.fixture
+def live_stack(
+    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory
+) -> LiveStackFactory:
+    """Starts a LiveStack; `bob_ttl_s` is the life of bob's token (0: the default), the other
+    keywords are the ingress's settings."""
+
+    async def start(bob_ttl_s: int = 0, **overrides: Any) -> LiveStack:
+        ingress = await ingress_factory(**overrides)
+        delivery, channel = await delivery_factory(ingress)
+        alice, bob = await ingress.client("alice"), await ingress.client("bob", ttl_s=bob_ttl_s)
+        return LiveStack(ingress, delivery, channel, alice, bob)
+
+    return start

@@ -10,19 +10,18 @@ import pytest
 from parley.adapters.tokens import TokenAuthority
 from parley.gen.parley.v1 import common_pb2, ingress_pb2
 from parley.gen.parley.v1 import delivery_pb2 as pb
-from tests.integration.delivery.conftest import DeliveryFactory
+from tests.integration.delivery.conftest import LiveStackFactory
 from tests.integration.delivery.harness import connect
-from tests.integration.ingress_harness import GROUP, PEER, ROOM, IngressFactory
+from tests.integration.ingress_harness import GROUP, PEER, ROOM
 
 pytestmark = pytest.mark.integration
 
 
 async def test_delivery__a_peer_message_reaches_both_sessions_of_the_recipient_once(
-    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory
+    live_stack: LiveStackFactory,
 ) -> None:
-    ingress = await ingress_factory()
-    _, channel = await delivery_factory(ingress)
-    alice, bob = await ingress.client("alice"), await ingress.client("bob")
+    live = await live_stack()
+    channel, alice, bob = live.channel, live.alice, live.bob
     phone = await connect(channel, "bob", bob.token)
     laptop = await connect(channel, "bob", bob.token)
     sender = await connect(channel, "alice", alice.token)
@@ -48,12 +47,11 @@ def text(n: int) -> common_pb2.MessageBody:
 
 
 async def test_delivery__group_and_room_messages_fan_out_to_current_members_only(
-    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory
+    live_stack: LiveStackFactory,
 ) -> None:
-    ingress = await ingress_factory(rate_per_second=1000)
-    _, channel = await delivery_factory(ingress)
-    users = {name: await ingress.client(name) for name in ("ann", "ben", "cat", "dan")}
-    sessions = {name: await connect(channel, name, c.token) for name, c in users.items()}
+    live = await live_stack(rate_per_second=1000)
+    users = {name: await live.ingress.client(name) for name in ("ann", "ben", "cat", "dan")}
+    sessions = {name: await connect(live.channel, name, c.token) for name, c in users.items()}
     ann = users["ann"]
     # A group of ann, ben and cat (not dan); a room ann and ben entered (not cat, not dan).
     await ann.groups.CreateGroup(
@@ -89,11 +87,10 @@ async def test_delivery__group_and_room_messages_fan_out_to_current_members_only
 
 
 async def test_delivery__command_reaches_online_recipient_and_never_the_log(
-    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory
+    live_stack: LiveStackFactory,
 ) -> None:
-    ingress = await ingress_factory()
-    _, channel = await delivery_factory(ingress)
-    alice, bob = await ingress.client("alice"), await ingress.client("bob")
+    live = await live_stack()
+    channel, alice, bob = live.channel, live.alice, live.bob
     session = await connect(channel, "bob", bob.token)
     command = common_pb2.MessageBody(command=common_pb2.CommandContent(data=b"typing"))
     sent = await alice.send(PEER, "bob", body=command)
@@ -101,17 +98,16 @@ async def test_delivery__command_reaches_online_recipient_and_never_the_log(
     (got,) = session.messages()
     assert got.message.body.command.data == b"typing" and got.message.seq == 0
     assert got.message.type == common_pb2.MESSAGE_TYPE_COMMAND
-    stored = [e.event_id for _, _, _, e in ingress.events()]
+    stored = [e.event_id for _, _, _, e in live.ingress.events()]
     assert sent.message_id not in stored  # only the signals topic carried it
     await session.close()
 
 
 async def test_delivery__recall_and_broadcast_reach_sessions(
-    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory
+    live_stack: LiveStackFactory,
 ) -> None:
-    ingress = await ingress_factory()
-    _, channel = await delivery_factory(ingress)
-    alice, bob = await ingress.client("alice"), await ingress.client("bob")
+    live = await live_stack()
+    channel, alice, bob = live.channel, live.alice, live.bob
     session = await connect(channel, "bob", bob.token)
     sent = await alice.send(PEER, "bob", "oops")
     await alice.messaging.RecallMessage(
@@ -120,9 +116,9 @@ async def test_delivery__recall_and_broadcast_reach_sessions(
         ),
         metadata=alice.auth,
     )
-    await ingress.admin.Broadcast(
+    await live.ingress.admin.Broadcast(
         ingress_pb2.BroadcastRequest(client_message_id="b1", body=text(1)),
-        metadata=ingress.admin_auth,
+        metadata=live.ingress.admin_auth,
     )
     await session.wait(lambda s: bool(s.of("recall")) and bool(s.of("broadcast")))
     (recall,) = session.of("recall")
@@ -132,31 +128,29 @@ async def test_delivery__recall_and_broadcast_reach_sessions(
 
 
 async def test_delivery__forged_expired_and_missing_tokens_are_refused(
-    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory
+    live_stack: LiveStackFactory,
 ) -> None:
-    ingress = await ingress_factory()
-    _, channel = await delivery_factory(ingress)
+    live = await live_stack()
     forged = TokenAuthority("x" * 40).issue("bob")[0]
-    expired = TokenAuthority(ingress.settings.token_secret).issue("bob", 10, now_s=1000)[0]
+    expired = TokenAuthority(live.ingress.settings.token_secret).issue("bob", 10, now_s=1000)[0]
     for token, reason in ((forged, "1003"), (expired, "1002"), ("", "1001")):
-        session = await connect(channel, "bob", token, synced=False)
+        session = await connect(live.channel, "bob", token, synced=False)
         assert await session.wait_ended() == grpc.StatusCode.UNAUTHENTICATED
         assert dict(session.trailers)["parley-reason-code"] == reason
         assert not session.frames
 
 
 async def test_delivery__token_expiry_is_announced_and_renewal_keeps_the_session(
-    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory
+    live_stack: LiveStackFactory,
 ) -> None:
-    ingress = await ingress_factory()
-    _, channel = await delivery_factory(ingress)
-    alice, bob = await ingress.client("alice"), await ingress.client("bob", ttl_s=2)
-    renewing = await connect(channel, "bob", bob.token)
-    lapsing = await connect(channel, "bob", bob.token)
+    live = await live_stack(bob_ttl_s=2)
+    alice, bob = live.alice, live.bob
+    renewing = await connect(live.channel, "bob", bob.token)
+    lapsing = await connect(live.channel, "bob", bob.token)
     # Both get the notice ahead of expiry; one renews with a fresh token on the same stream.
     for session in (renewing, lapsing):
         await session.wait(lambda s: bool(s.of("token_will_expire")))
-    fresh = await ingress.client("bob", ttl_s=60)
+    fresh = await live.ingress.client("bob", ttl_s=60)
     await renewing.send(pb.ClientFrame(renew_token=pb.RenewToken(token=fresh.token)))
     assert await lapsing.wait_ended() == grpc.StatusCode.UNAUTHENTICATED
     sent = await alice.send(PEER, "bob", "still here")
@@ -168,17 +162,16 @@ async def test_delivery__token_expiry_is_announced_and_renewal_keeps_the_session
 
 
 async def test_delivery__a_session_that_stops_reading_is_cut_off_without_slowing_others(
-    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory
+    live_stack: LiveStackFactory,
 ) -> None:
-    ingress = await ingress_factory(rate_per_second=10_000)
-    running, channel = await delivery_factory(ingress)
-    alice, bob = await ingress.client("alice"), await ingress.client("bob")
+    live = await live_stack(rate_per_second=10_000)
+    alice, bob = live.alice, live.bob
     # The stalled session, on its own connection, reads nothing once connected.
-    stalled_channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    stalled_channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.delivery.port}")
     stalled = await connect(stalled_channel, "bob", bob.token, synced=False)
     assert stalled.reader is not None
     stalled.reader.cancel()
-    healthy = await connect(channel, "bob", bob.token)
+    healthy = await connect(live.channel, "bob", bob.token)
     big = "x" * 30_000
     sent = [await alice.send(PEER, "bob", big) for _ in range(250)]  # ~7.5 MB
     await healthy.wait(lambda s: len(s.messages()) == len(sent), timeout_s=30)

@@ -9,20 +9,19 @@ import pytest
 from parley.gen.parley.v1 import common_pb2
 from parley.sdk.media import download, upload
 from tests import media_samples
-from tests.integration.delivery.conftest import DeliveryFactory
+from tests.integration.delivery.conftest import LiveStackFactory
 from tests.integration.delivery.harness import connect
-from tests.integration.ingress_harness import PEER, IngressFactory
+from tests.integration.ingress_harness import PEER
 
 pytestmark = pytest.mark.integration
 
 
 async def test_delivery__image_message_arrives_with_a_working_download_reference(
-    ingress_factory: IngressFactory, delivery_factory: DeliveryFactory, tmp_path: Path
+    live_stack: LiveStackFactory, tmp_path: Path
 ) -> None:
-    ingress = await ingress_factory()
-    _, channel = await delivery_factory(ingress)
-    alice, bob = await ingress.client("alice"), await ingress.client("bob")
-    session = await connect(channel, "bob", bob.token)
+    live = await live_stack()
+    alice, bob = live.alice, live.bob
+    session = await connect(live.channel, "bob", bob.token)
     # Alice uploads an image and sends a message that refers to it by object id only.
     path = media_samples.image(tmp_path, "jpeg", 800, 600)
     uploaded = await upload(alice.media, alice.auth, "image", path)
