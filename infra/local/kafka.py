@@ -63,6 +63,7 @@ class Kafka(Engine):
     ports = (KAFKA_PORT, KAFKA_CONTROLLER_PORT)
     ready_timeout_s = 90.0
     stop_grace_s = 30.0
+    heap = "512m"  # the JVM's -Xms and -Xmx
 
     @property
     def version(self) -> str:
@@ -119,8 +120,9 @@ class Kafka(Engine):
         if not (data / "meta.properties").exists():
             self._format(jvm, properties)
         return [
-            jvm[0], "-Xms512m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true", *jvm[1:], "kafka.Kafka", str(properties),
+            jvm[0], f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true", *jvm[1:],
+            "kafka.Kafka", str(properties),
         ]  # fmt: skip
 
     def _format(self, jvm: list[str], properties: Path) -> None:

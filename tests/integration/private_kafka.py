@@ -1,20 +1,19 @@
 """A second, private Kafka broker on free ports, for tests that must stop and restart Kafka.
 
-Same pinned jars and broker settings as infra/local; its own data dir. Stopping it does not
-disturb the shared stack other tests use.
+infra/local's Kafka engine with its own ports and var root (config, data, cluster id): the same
+pinned jars and broker settings. Stopping it does not disturb the shared stack other tests use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.local.java import require_java
-from infra.local.kafka import BROKER_SETTINGS, LOG4J, Kafka, new_cluster_id
+from infra.local.kafka import BROKER_SETTINGS, Kafka
 from infra.local.settings import HOST, Settings, load_versions
 from parley.adapters.kafka_admin import kafka_available
 
@@ -25,45 +24,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass
-class PrivateKafka:
-    root: Path
-    port: int = field(default_factory=free_port)
-    controller_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+class PrivateKafka(Kafka):
+    """Started, paused and killed by the test itself, not by infra/local's process files."""
+
+    heap = "256m"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(dataclasses.replace(Settings.from_env(), var_root=root), load_versions())
+        self.root = root
+        self.port, self.controller_port = free_port(), free_port()
+        self.ports = (self.port, self.controller_port)
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"{HOST}:{self.port}"
 
-    def _command(self) -> list[str]:
-        versions = load_versions()
-        engine = Kafka(Settings.from_env(), versions)
-        java = str(require_java(int(versions["java"]["major"])))
-        data, conf = self.root / "data", self.root / "conf"
-        data.mkdir(parents=True, exist_ok=True)
-        conf.mkdir(parents=True, exist_ok=True)
-        settings = BROKER_SETTINGS | {
+    def broker_settings(self) -> dict[str, str]:
+        return BROKER_SETTINGS | {
             "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
             "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
-            "log.dirs": str(data),
         }
-        properties = conf / "server.properties"
-        properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-        (conf / "log4j.properties").write_text(LOG4J)
-        jvm = [java, f"-Dlog4j.configuration=file:{conf / 'log4j.properties'}",
-               "-cp", f"{engine.lib_dir}/*"]  # fmt: skip
-        if not (data / "meta.properties").exists():
-            subprocess.run(
-                [*jvm, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
-                 "-c", str(properties), "--ignore-formatted"],
-                check=True, capture_output=True,
-            )  # fmt: skip
-        return [jvm[0], "-Xms256m", "-Xmx256m", *jvm[1:], "kafka.Kafka", str(properties)]
 
     def start(self, timeout_s: float = 90.0) -> None:
-        command = self._command()
+        command = self.prepare()
         log = (self.root / "kafka.log").open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
