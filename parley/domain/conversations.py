@@ -15,6 +15,8 @@ _PREFIXES = {"p": 0, "r": 1, "g": 2}  # key prefix -> ConversationType value
 
 
 class ConversationType(IntEnum):
+    """Numbers as in the reference SDKs: peer 0, room 1, group 2."""
+
     PEER = 0
     ROOM = 1
     GROUP = 2

@@ -5,18 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from parley.domain.conversations import ConversationType as ConversationType
+from parley.domain.events import Priority as Priority
 from parley.gen.parley.v1 import common_pb2, query_pb2
 
 
-class ConversationType(IntEnum):
-    """Numbers as in the reference SDKs: peer 0, room 1, group 2."""
-
-    PEER = 0
-    ROOM = 1
-    GROUP = 2
-
-
 class MessageType(IntEnum):
+    """The domain's message types, and UNKNOWN (0) for any this SDK does not know."""
+
     UNKNOWN = 0
     TEXT = 1
     COMMAND = 2
@@ -29,12 +25,6 @@ class MessageType(IntEnum):
     COMBINE = 100
     CUSTOM = 200
     TIPS = 300
-
-
-class Priority(IntEnum):
-    LOW = 0
-    MEDIUM = 1
-    HIGH = 2
 
 
 _KEY_PREFIX = {"p": ConversationType.PEER, "r": ConversationType.ROOM, "g": ConversationType.GROUP}
