@@ -21,7 +21,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from parley.adapters.progress import FeedProgress
+from parley.adapters.progress import FeedProgress, FeedWaits
 from parley.adapters.wire import UndecodableEvent, decode_event
 from parley.domain.events import Logged, Position
 from parley.domain.log_streams import Stream
@@ -118,7 +118,7 @@ def log_ends(bootstrap: str, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-class KafkaEventFeed:
+class KafkaEventFeed(FeedWaits):
     """The EventFeed port on Kafka: follows whole topics from the beginning, without a group.
 
     A daemon thread polls a consumer that is assigned every partition of the topics, decodes
@@ -167,17 +167,6 @@ class KafkaEventFeed:
             target=self._run, args=(consumer,), name="kafka-feed", daemon=True
         )
         self._thread.start()
-
-    async def wait_for(
-        self, position: Position, timeout_s: float, topic: str | None = None
-    ) -> None:
-        await self._progress.wait_for(
-            topic or self._topics[0], position.partition, position.offset, timeout_s
-        )
-
-    async def wait_caught_up(self, timeout_s: float) -> None:
-        """Returns once everything that was in the topics at `start()` was handed to the sink."""
-        await self._progress.wait_caught_up(timeout_s)
 
     async def catch_up(self, timeout_s: float) -> None:
         """Asks the broker for the present end of every partition, then waits to reach it."""

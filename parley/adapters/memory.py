@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from parley.adapters.pending_appends import PendingAppend, PendingAppends
-from parley.adapters.progress import FeedProgress
+from parley.adapters.progress import FeedProgress, FeedWaits
 from parley.domain.events import Event, Logged, Position
 from parley.domain.log_streams import Stream, stream_for
 from parley.ports import BlobInfo, BlobStoreUnavailable, EventLogUnavailable, LoggedSink
@@ -131,7 +131,7 @@ class InMemoryEventLog:
         return logged.position
 
 
-class InMemoryEventFeed:
+class InMemoryEventFeed(FeedWaits):
     """The EventFeed port over an InMemoryEventLog: the sink sees the log from the beginning.
 
     `wait_for` and `wait_caught_up` default to the first followed topic, as in KafkaEventFeed.
@@ -156,16 +156,6 @@ class InMemoryEventFeed:
         self._sink.apply(logged)
         position = logged.position
         self._progress.advance(logged.topic, position.partition, position.offset + 1)
-
-    async def wait_for(
-        self, position: Position, timeout_s: float, topic: str | None = None
-    ) -> None:
-        await self._progress.wait_for(
-            topic or self._topics[0], position.partition, position.offset, timeout_s
-        )
-
-    async def wait_caught_up(self, timeout_s: float) -> None:
-        await self._progress.wait_caught_up(timeout_s)
 
     async def catch_up(self, timeout_s: float) -> None:
         ends = {(t, p): end for t in self._topics for p, end in self._log.end_offsets(t).items()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+from parley.domain.events import Position
+
 TopicPartition = tuple[str, int]
 
 
@@ -111,3 +113,22 @@ class FeedProgress:
             return
         if all(self._next.get(key, 0) >= end for key, end in self._targets.items()):
             self._caught_up.set()
+
+
+class FeedWaits:
+    """The waits of an event feed that records its FeedProgress over the topics it follows:
+    a position is one of the first followed topic unless `topic` names another."""
+
+    _topics: list[str]
+    _progress: FeedProgress
+
+    async def wait_for(
+        self, position: Position, timeout_s: float, topic: str | None = None
+    ) -> None:
+        await self._progress.wait_for(
+            topic or self._topics[0], position.partition, position.offset, timeout_s
+        )
+
+    async def wait_caught_up(self, timeout_s: float) -> None:
+        """Returns once everything that was in the topics at `start()` was handed to the sink."""
+        await self._progress.wait_caught_up(timeout_s)
