@@ -6,7 +6,7 @@ import asyncio
 import io
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import urllib3
@@ -44,26 +44,33 @@ def minio_client(endpoint: str, access_key: str, secret_key: str, *, secure: boo
     )  # fmt: skip
 
 
-class MinioBlobStore:
+class MinioBucket:
+    """One bucket and the client that reaches it: what every MinIO adapter stands on."""
+
+    def __init__(self, client: Minio, bucket: str) -> None:
+        self._client = client
+        self.bucket = bucket
+
+    @classmethod
+    def connect(
+        cls, endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool = False
+    ) -> Self:
+        return cls(minio_client(endpoint, access_key, secret_key, secure=secure), bucket)
+
+    @property
+    def client(self) -> Minio:
+        return self._client
+
+
+class MinioBlobStore(MinioBucket):
     """Keys live under `prefix` in `bucket` (tests use a unique prefix; production none).
 
     The SDK is blocking, so every call runs in a worker thread; streams read chunk by chunk.
     """
 
     def __init__(self, client: Minio, bucket: str, prefix: str = "") -> None:
-        self._client = client
-        self._bucket = bucket
+        super().__init__(client, bucket)
         self._prefix = prefix
-
-    @classmethod
-    def connect(
-        cls, endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool = False
-    ) -> MinioBlobStore:
-        return cls(minio_client(endpoint, access_key, secret_key, secure=secure), bucket)
-
-    @property
-    def client(self) -> Minio:
-        return self._client
 
     def _full(self, key: str) -> str:
         return self._prefix + key
@@ -78,14 +85,14 @@ class MinioBlobStore:
 
     async def put_file(self, key: str, path: str, content_type: str) -> BlobInfo:
         await self._call(
-            self._client.fput_object, self._bucket, self._full(key), path,
+            self._client.fput_object, self.bucket, self._full(key), path,
             content_type=content_type, part_size=PART_SIZE,
         )  # fmt: skip
         return await self._require(key)
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> BlobInfo:
         await self._call(
-            self._client.put_object, self._bucket, self._full(key), io.BytesIO(data), len(data),
+            self._client.put_object, self.bucket, self._full(key), io.BytesIO(data), len(data),
             content_type=content_type,
         )  # fmt: skip
         return await self._require(key)
@@ -98,7 +105,7 @@ class MinioBlobStore:
 
     async def stat(self, key: str) -> BlobInfo | None:
         try:
-            found = await self._call(self._client.stat_object, self._bucket, self._full(key))
+            found = await self._call(self._client.stat_object, self.bucket, self._full(key))
         except S3Error as error:
             if error.code in MISSING_CODES:
                 return None
@@ -112,7 +119,7 @@ class MinioBlobStore:
     ) -> AsyncIterator[bytes]:
         try:
             response = await self._call(
-                self._client.get_object, self._bucket, self._full(key), offset=offset
+                self._client.get_object, self.bucket, self._full(key), offset=offset
             )
         except S3Error as error:
             if error.code in MISSING_CODES:
@@ -129,7 +136,7 @@ class MinioBlobStore:
 
     async def download_to(self, key: str, path: str) -> BlobInfo:
         try:
-            await self._call(self._client.fget_object, self._bucket, self._full(key), path)
+            await self._call(self._client.fget_object, self.bucket, self._full(key), path)
         except S3Error as error:
             if error.code in MISSING_CODES:
                 raise KeyError(key) from error
@@ -142,7 +149,7 @@ class MinioBlobStore:
         targets = [DeleteObject(self._full(key)) for key in keys]
 
         def remove() -> list[str]:
-            failures = self._client.remove_objects(self._bucket, targets)
+            failures = self._client.remove_objects(self.bucket, targets)
             return [f"{f.name}: {f.code}" for f in failures if f.code not in MISSING_CODES]
 
         failed = await self._call(remove)
@@ -152,7 +159,7 @@ class MinioBlobStore:
     async def list(self, prefix: str) -> list[BlobInfo]:
         def listing() -> list[BlobInfo]:
             found = self._client.list_objects(
-                self._bucket, prefix=self._full(prefix), recursive=True
+                self.bucket, prefix=self._full(prefix), recursive=True
             )
             return [
                 BlobInfo(
@@ -168,7 +175,7 @@ class MinioBlobStore:
 
     async def presign_put(self, key: str, expires_s: int) -> str:
         return await self._call(
-            self._client.presigned_put_object, self._bucket, self._full(key),
+            self._client.presigned_put_object, self.bucket, self._full(key),
             expires=timedelta(seconds=expires_s),
         )  # fmt: skip
 
@@ -179,7 +186,7 @@ class MinioBlobStore:
             else None
         )
         return await self._call(
-            self._client.presigned_get_object, self._bucket, self._full(key),
+            self._client.presigned_get_object, self.bucket, self._full(key),
             expires=timedelta(seconds=expires_s), response_headers=headers,
         )  # fmt: skip
 
@@ -192,7 +199,7 @@ class MinioBlobStore:
             aborted, marker = 0, None
             while True:
                 page = self._client._list_multipart_uploads(
-                    self._bucket, key_marker=marker, max_uploads=1000
+                    self.bucket, key_marker=marker, max_uploads=1000
                 )
                 for upload in page.uploads:
                     if upload.object_name.startswith(wanted) and (
@@ -209,7 +216,7 @@ class MinioBlobStore:
         """1, or 0 when S3 says another cleanup aborted it first (NoSuchUpload; MinIO just
         answers success): concurrent sweeps of several media servers must not fail."""
         try:
-            self._client._abort_multipart_upload(self._bucket, name, upload_id)
+            self._client._abort_multipart_upload(self.bucket, name, upload_id)
         except S3Error as error:
             if error.code not in MISSING_CODES:
                 raise

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from minio import Minio
 from minio.commonconfig import COMPLIANCE
 from minio.error import S3Error
 from minio.retention import Retention
 
-from parley.adapters.minio import minio_client
+from parley.adapters.minio import MinioBucket
 
 # Parts of a streamed upload: several are uploaded while the next is written (minio's pool).
 PART_BYTES = 16 * 1024 * 1024
@@ -42,20 +41,8 @@ class LockedObject:
     retain_until: datetime | None
 
 
-class MinioExportStore:
-    def __init__(self, client: Minio, bucket: str) -> None:
-        self._client = client
-        self.bucket = bucket
-
-    @classmethod
-    def connect(
-        cls, endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool = False
-    ) -> MinioExportStore:
-        return cls(minio_client(endpoint, access_key, secret_key, secure=secure), bucket)
-
-    @property
-    def client(self) -> Minio:
-        return self._client
+class MinioExportStore(MinioBucket):
+    """The locked exports of one bucket."""
 
     def ensure_bucket(self) -> bool:
         """Creates the bucket with Object Lock; an existing bucket must have it. True when the
