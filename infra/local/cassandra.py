@@ -70,18 +70,14 @@ concurrent_compactors: 1
 
 
 class Cassandra(Engine):
-    name = "cassandra"
+    name = package = "cassandra"
     ports = (CASSANDRA_CQL_PORT, CASSANDRA_STORAGE_PORT)
     ready_timeout_s = 180.0
     stop_grace_s = 30.0
 
     @property
-    def version(self) -> str:
-        return str(self.versions["cassandra"]["version"])
-
-    @property
     def lib_dir(self) -> Path:
-        return self.settings.cache_dir(self.name, self.version) / "lib"
+        return self.install_dir / "lib"
 
     def is_installed(self) -> bool:
         return any(self.lib_dir.glob("cassandra-all-*.jar"))

@@ -72,10 +72,6 @@ class KafkaNode(Kafka):
         self.name = f"kafka-{node}"
         self.ports = (KAFKA_PORTS[node], KAFKA_CONTROLLER_PORTS[node])
 
-    @property
-    def lib_dir(self) -> Path:
-        return self.settings.cache_dir("kafka", self.version) / "lib"
-
     def broker_settings(self) -> dict[str, str]:
         voters = ",".join(f"{n}@{HOST}:{KAFKA_CONTROLLER_PORTS[n]}" for n in NODES)
         port, controller = KAFKA_PORTS[self.node], KAFKA_CONTROLLER_PORTS[self.node]
@@ -123,10 +119,6 @@ class CassandraNode(Cassandra):
         self.name = f"cassandra-{node}"
         self.host = CASSANDRA_HOSTS[node]
         self.ports = (CASSANDRA_CQL_PORT, CASSANDRA_STORAGE_PORT)
-
-    @property
-    def lib_dir(self) -> Path:
-        return self.settings.cache_dir("cassandra", self.version) / "lib"
 
     def render_yaml(self) -> str:
         """The single node's cassandra.yaml with this node's address, token, ports and seed."""
@@ -183,10 +175,6 @@ class CassandraNode(Cassandra):
 class MinIONode(MinIO):
     name = "minio"
     ports = (MINIO_PORT, MINIO_CONSOLE_PORT)
-
-    @property
-    def binary(self) -> Path:
-        return self.settings.cache_dir("minio", self.version) / "bin" / "minio"
 
     def prepare(self) -> list[str]:
         data = self.settings.data_dir(self.name)

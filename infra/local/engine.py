@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 from infra.local.settings import Settings
@@ -12,6 +13,7 @@ class Engine(ABC):
     """One engine (Kafka, Cassandra, MinIO). Subclasses hold no state beyond settings."""
 
     name: str
+    package: str  # its table in versions.toml and its cache folder; a cluster's nodes share it
     ports: tuple[int, ...]  # every port it binds; all must be free before start
     ready_timeout_s: float  # how long `up` waits for the first successful probe
     stop_grace_s: float  # SIGTERM grace before SIGKILL
@@ -24,8 +26,13 @@ class Engine(ABC):
         self.versions = versions
 
     @property
-    @abstractmethod
-    def version(self) -> str: ...
+    def version(self) -> str:
+        return str(self.versions[self.package]["version"])
+
+    @property
+    def install_dir(self) -> Path:
+        """Where `install` puts this version: a second install of the same version is a no-op."""
+        return self.settings.cache_dir(self.package, self.version)
 
     @property
     def marker(self) -> str:

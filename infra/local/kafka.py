@@ -59,19 +59,15 @@ def new_cluster_id() -> str:
 
 
 class Kafka(Engine):
-    name = "kafka"
+    name = package = "kafka"
     ports = (KAFKA_PORT, KAFKA_CONTROLLER_PORT)
     ready_timeout_s = 90.0
     stop_grace_s = 30.0
     heap = "512m"  # the JVM's -Xms and -Xmx
 
     @property
-    def version(self) -> str:
-        return str(self.versions["kafka"]["version"])
-
-    @property
     def lib_dir(self) -> Path:
-        return self.settings.cache_dir(self.name, self.version) / "lib"
+        return self.install_dir / "lib"
 
     def is_installed(self) -> bool:
         return any(self.lib_dir.glob("kafka_*.jar"))

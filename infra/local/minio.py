@@ -32,19 +32,15 @@ def find_go() -> str:
 
 
 class MinIO(Engine):
-    name = "minio"
+    name = package = "minio"
     ports = (MINIO_PORT, MINIO_CONSOLE_PORT)
     ready_timeout_s = 60.0
     stop_grace_s = 10.0
     background = True  # media bytes yield the CPU to messages (Kafka, Cassandra, the services)
 
     @property
-    def version(self) -> str:
-        return str(self.versions["minio"]["version"])
-
-    @property
     def binary(self) -> Path:
-        return self.settings.cache_dir(self.name, self.version) / "bin" / "minio"
+        return self.install_dir / "bin" / "minio"
 
     def is_installed(self) -> bool:
         return self.binary.is_file() and os.access(self.binary, os.X_OK)
