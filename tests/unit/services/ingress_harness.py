@@ -49,6 +49,27 @@ class Harness:
         return [p for p in payloads if isinstance(p, MessageSent)]
 
 
+class Sender:
+    """A user's client of the harness's ingress, sending text to peers (bob unless named)."""
+
+    def __init__(self, harness: Harness, auth: Auth) -> None:
+        self.log = harness.log
+        self._harness = harness
+        self.messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
+        self.auth = auth
+
+    async def send(
+        self, cmid: str, text: str = "hi", peer: str = "bob"
+    ) -> ingress_pb2.SendMessageResponse:
+        reply: ingress_pb2.SendMessageResponse = await self.messaging.SendMessage(
+            text_to(peer, cmid, text), metadata=self.auth
+        )
+        return reply
+
+    def sends(self) -> list[MessageSent]:
+        return self._harness.sends()
+
+
 @contextlib.asynccontextmanager
 async def serving(
     log: InMemoryEventLog, feed_of: FeedOf | None = None, settings: Settings | None = None

@@ -16,27 +16,15 @@ from parley.adapters.memory import InMemoryEventLog
 from parley.config import Settings
 from parley.domain.events import MessageSent, TextContent
 from parley.domain.send_hook import Reject, Replace
-from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
+from parley.gen.parley.v1 import ingress_pb2
 from tests.send_hooks import ScriptedSendHook, down_target, hook_calls, serving_hook
-from tests.unit.services.ingress_harness import Auth, Harness, reason_code, serving, text_to, until
+from tests.unit.services.ingress_harness import Sender, reason_code, serving, text_to, until
 
 TIMEOUT_MS = 150
 
 
-class Ingress:
+class Ingress(Sender):
     """Alice's client of an ingress over an in-memory log, sending to bob."""
-
-    def __init__(self, harness: Harness, auth: Auth) -> None:
-        self.log = harness.log
-        self._harness = harness
-        self.messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
-        self.auth = auth
-
-    def sends(self) -> list[MessageSent]:
-        return self._harness.sends()
-
-    async def send(self, cmid: str, text: str = "hi", peer: str = "bob") -> Any:
-        return await self.messaging.SendMessage(text_to(peer, cmid, text), metadata=self.auth)
 
     async def rejected(self, cmid: str, text: str = "hi") -> grpc.aio.AioRpcError:
         with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -9,27 +9,14 @@ import grpc
 import pytest
 
 from parley.adapters.memory import InMemoryEventLog
-from parley.domain.events import MessageSent
-from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
-from tests.unit.services.ingress_harness import Auth, Harness, reason_code, serving, text_to, until
+from parley.gen.parley.v1 import ingress_pb2
+from tests.unit.services.ingress_harness import Sender, reason_code, serving, until
 
 PROMPT_S = 1.0
 
 
-class Alice:
+class Alice(Sender):
     """A client of an ingress over an in-memory log, sending to bob."""
-
-    def __init__(self, harness: Harness, auth: Auth) -> None:
-        self.log = harness.log
-        self._harness = harness
-        self._messaging = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
-        self._auth = auth
-
-    async def send(self, cmid: str, text: str = "hi") -> ingress_pb2.SendMessageResponse:
-        reply: ingress_pb2.SendMessageResponse = await self._messaging.SendMessage(
-            text_to("bob", cmid, text), metadata=self._auth
-        )
-        return reply
 
     async def refused(self, cmid: str) -> str:
         """The reason code of a send that must be answered UNAVAILABLE, promptly."""
@@ -39,13 +26,10 @@ class Alice:
         return reason_code(caught.value)
 
     async def status(self, cmid: str) -> int:
-        reply = await self._messaging.GetSendStatus(
-            ingress_pb2.GetSendStatusRequest(client_message_id=cmid), metadata=self._auth
+        reply = await self.messaging.GetSendStatus(
+            ingress_pb2.GetSendStatusRequest(client_message_id=cmid), metadata=self.auth
         )
         return int(reply.status)
-
-    def sends(self) -> list[MessageSent]:
-        return self._harness.sends()
 
     async def cut_off_while_sending(self, cmid: str) -> None:
         """A send the log holds, answered UNAVAILABLE once the log goes down."""
