@@ -13,6 +13,7 @@ from services.delivery.app import delivery_parts
 from services.delivery.connect import DeliveryContext
 from services.delivery.server import start_server
 from services.shell.server import RunningServer
+from tests.integration.delivery.harness import SessionClient, connect
 from tests.integration.ingress_harness import Client, Ingress, IngressFactory
 
 DeliveryFactory = Callable[..., Any]
@@ -66,6 +67,11 @@ class LiveStack:
     channel: grpc.aio.Channel
     alice: Client
     bob: Client
+
+    async def session(self, user: str) -> SessionClient:
+        """A synced session of alice or bob on the delivery server."""
+        client = {"alice": self.alice, "bob": self.bob}[user]
+        return await connect(self.channel, user, client.token)
 
 
 @pytest.fixture

@@ -21,10 +21,8 @@ async def test_delivery__a_peer_message_reaches_both_sessions_of_the_recipient_o
     live_stack: LiveStackFactory,
 ) -> None:
     live = await live_stack()
-    channel, alice, bob = live.channel, live.alice, live.bob
-    phone = await connect(channel, "bob", bob.token)
-    laptop = await connect(channel, "bob", bob.token)
-    sender = await connect(channel, "alice", alice.token)
+    alice = live.alice
+    phone, laptop, sender = [await live.session(user) for user in ("bob", "bob", "alice")]
     # Alice sends two messages; each of Bob's sessions and Alice's own get both, in order.
     first = await alice.send(PEER, "bob", "one")
     second = await alice.send(PEER, "bob", "two")
@@ -90,8 +88,7 @@ async def test_delivery__command_reaches_online_recipient_and_never_the_log(
     live_stack: LiveStackFactory,
 ) -> None:
     live = await live_stack()
-    channel, alice, bob = live.channel, live.alice, live.bob
-    session = await connect(channel, "bob", bob.token)
+    alice, session = live.alice, await live.session("bob")
     command = common_pb2.MessageBody(command=common_pb2.CommandContent(data=b"typing"))
     sent = await alice.send(PEER, "bob", body=command)
     await session.wait(lambda s: len(s.messages()) == 1)
@@ -107,8 +104,7 @@ async def test_delivery__recall_and_broadcast_reach_sessions(
     live_stack: LiveStackFactory,
 ) -> None:
     live = await live_stack()
-    channel, alice, bob = live.channel, live.alice, live.bob
-    session = await connect(channel, "bob", bob.token)
+    alice, session = live.alice, await live.session("bob")
     sent = await alice.send(PEER, "bob", "oops")
     await alice.messaging.RecallMessage(
         ingress_pb2.RecallMessageRequest(
@@ -144,9 +140,7 @@ async def test_delivery__token_expiry_is_announced_and_renewal_keeps_the_session
     live_stack: LiveStackFactory,
 ) -> None:
     live = await live_stack(bob_ttl_s=2)
-    alice, bob = live.alice, live.bob
-    renewing = await connect(live.channel, "bob", bob.token)
-    lapsing = await connect(live.channel, "bob", bob.token)
+    alice, renewing, lapsing = live.alice, await live.session("bob"), await live.session("bob")
     # Both get the notice ahead of expiry; one renews with a fresh token on the same stream.
     for session in (renewing, lapsing):
         await session.wait(lambda s: bool(s.of("token_will_expire")))
@@ -171,7 +165,7 @@ async def test_delivery__a_session_that_stops_reading_is_cut_off_without_slowing
     stalled = await connect(stalled_channel, "bob", bob.token, synced=False)
     assert stalled.reader is not None
     stalled.reader.cancel()
-    healthy = await connect(live.channel, "bob", bob.token)
+    healthy = await live.session("bob")
     big = "x" * 30_000
     sent = [await alice.send(PEER, "bob", big) for _ in range(250)]  # ~7.5 MB
     await healthy.wait(lambda s: len(s.messages()) == len(sent), timeout_s=30)

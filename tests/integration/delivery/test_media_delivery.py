@@ -10,7 +10,6 @@ from parley.gen.parley.v1 import common_pb2
 from parley.sdk.media import download, upload
 from tests import media_samples
 from tests.integration.delivery.conftest import LiveStackFactory
-from tests.integration.delivery.harness import connect
 from tests.integration.ingress_harness import PEER
 
 pytestmark = pytest.mark.integration
@@ -21,7 +20,7 @@ async def test_delivery__image_message_arrives_with_a_working_download_reference
 ) -> None:
     live = await live_stack()
     alice, bob = live.alice, live.bob
-    session = await connect(live.channel, "bob", bob.token)
+    session = await live.session("bob")
     # Alice uploads an image and sends a message that refers to it by object id only.
     path = media_samples.image(tmp_path, "jpeg", 800, 600)
     uploaded = await upload(alice.media, alice.auth, "image", path)
