@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from infra.local import maven, migrations
-from infra.local.engine import Engine
+from infra.local import migrations
+from infra.local.engine import JarEngine
 from infra.local.errors import InfraError
 from infra.local.java import require_java
 from infra.local.settings import CASSANDRA_CQL_PORT, CASSANDRA_STORAGE_PORT, HOST
@@ -69,28 +69,15 @@ concurrent_compactors: 1
 """
 
 
-class Cassandra(Engine):
+class Cassandra(JarEngine):
     name = package = "cassandra"
+    main_jar = "cassandra-all-*.jar"
     ports = (CASSANDRA_CQL_PORT, CASSANDRA_STORAGE_PORT)
     ready_timeout_s = 180.0
     stop_grace_s = 30.0
 
-    @property
-    def lib_dir(self) -> Path:
-        return self.install_dir / "lib"
-
-    def is_installed(self) -> bool:
-        return any(self.lib_dir.glob("cassandra-all-*.jar"))
-
-    def install(self) -> None:
-        if self.is_installed():
-            return
-        maven.copy_dependencies(
-            self.name,
-            [f"org.apache.cassandra:cassandra-all:{self.version}"],
-            self.versions["maven"]["dependency_plugin"],
-            self.lib_dir,
-        )
+    def artifacts(self) -> list[str]:
+        return [f"org.apache.cassandra:cassandra-all:{self.version}"]
 
     def prepare(self) -> list[str]:
         java = str(require_java(int(self.versions["java"]["major"])))

@@ -1,4 +1,5 @@
-"""What every local engine provides: install, configure, launch, probe and provision."""
+"""What every local engine provides (install, configure, launch, probe, provision); JarEngine:
+the JVM engines installed from Maven."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
+from infra.local import maven
 from infra.local.settings import Settings
 
 
@@ -61,3 +63,26 @@ class Engine(ABC):
     @abstractmethod
     def provision(self) -> None:
         """Apply the declarative state (topics, schema, buckets); idempotent."""
+
+
+class JarEngine(Engine):
+    """A JVM engine run from the jars Maven copies into its install dir."""
+
+    main_jar: str  # a glob of the engine's own jar: its presence in lib_dir means installed
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.install_dir / "lib"
+
+    @abstractmethod
+    def artifacts(self) -> list[str]:
+        """The `group:artifact:version` coordinates of the runtime jars."""
+
+    def is_installed(self) -> bool:
+        return any(self.lib_dir.glob(self.main_jar))
+
+    def install(self) -> None:
+        if self.is_installed():
+            return
+        plugin = self.versions["maven"]["dependency_plugin"]
+        maven.copy_dependencies(self.name, self.artifacts(), plugin, self.lib_dir)

@@ -7,8 +7,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from infra.local import maven, topics
-from infra.local.engine import Engine
+from infra.local import topics
+from infra.local.engine import JarEngine
 from infra.local.errors import InfraError
 from infra.local.java import require_java
 from infra.local.settings import HOST, KAFKA_CONTROLLER_PORT, KAFKA_PORT
@@ -58,34 +58,21 @@ def new_cluster_id() -> str:
             return text
 
 
-class Kafka(Engine):
+class Kafka(JarEngine):
     name = package = "kafka"
+    main_jar = "kafka_*.jar"
     ports = (KAFKA_PORT, KAFKA_CONTROLLER_PORT)
     ready_timeout_s = 90.0
     stop_grace_s = 30.0
     heap = "512m"  # the JVM's -Xms and -Xmx
 
-    @property
-    def lib_dir(self) -> Path:
-        return self.install_dir / "lib"
-
-    def is_installed(self) -> bool:
-        return any(self.lib_dir.glob("kafka_*.jar"))
-
-    def install(self) -> None:
-        if self.is_installed():
-            return
+    def artifacts(self) -> list[str]:
         pins = self.versions["kafka"]
-        maven.copy_dependencies(
-            self.name,
-            [
-                f"org.apache.kafka:kafka_{pins['scala']}:{pins['version']}",
-                f"org.slf4j:slf4j-reload4j:{pins['slf4j_reload4j']}",
-                f"ch.qos.reload4j:reload4j:{pins['reload4j']}",
-            ],
-            self.versions["maven"]["dependency_plugin"],
-            self.lib_dir,
-        )
+        return [
+            f"org.apache.kafka:kafka_{pins['scala']}:{pins['version']}",
+            f"org.slf4j:slf4j-reload4j:{pins['slf4j_reload4j']}",
+            f"ch.qos.reload4j:reload4j:{pins['reload4j']}",
+        ]
 
     @property
     def bootstrap(self) -> str:
