@@ -1,5 +1,4 @@
-"""What every local engine provides (install, configure, launch, probe, provision); JarEngine:
-the JVM engines installed from Maven."""
+"""What every local engine provides: install, configure, launch, probe and provision."""
 
 from __future__ import annotations
 
