@@ -4,6 +4,8 @@ not; below the busy pace it asks for the first record and 500 ms (an idle stack'
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -21,9 +23,10 @@ from streams.app import (
 )
 
 
-async def started_fetcher(consumer: Any) -> tuple[int, int]:
-    """(min bytes, max wait ms) of the fetcher the consumer starts, the values aiokafka puts
-    into every FetchRequest; no broker: the connection steps before it are skipped."""
+@contextlib.asynccontextmanager
+async def started(consumer: Any) -> AsyncIterator[Any]:
+    """The fetcher the consumer starts, whose values aiokafka puts into every FetchRequest; no
+    broker: the connection steps before it are skipped."""
 
     async def connected(*_: Any, **__: Any) -> None:
         return None
@@ -32,10 +35,15 @@ async def started_fetcher(consumer: Any) -> tuple[int, int]:
     consumer._wait_topics = connected
     await consumer.start()
     try:
-        fetcher = consumer._fetcher
-        return fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms
+        yield consumer._fetcher
     finally:
         await consumer.stop()
+
+
+async def started_fetcher(consumer: Any) -> tuple[int, int]:
+    """(min bytes, max wait ms) of the fetcher the consumer starts."""
+    async with started(consumer) as fetcher:
+        return fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms
 
 
 async def test_app__the_worker_consumer_fetches_64_kb_or_50_ms_at_a_time() -> None:
@@ -55,14 +63,7 @@ async def test_app__fetches_turn_quiet_below_the_busy_pace_and_back_at_the_next_
     thread = app.consumer._thread  # type: ignore[attr-defined]
     consumer = thread._create_worker_consumer(app.transport)
 
-    async def connected(*_: Any, **__: Any) -> None:
-        return None
-
-    consumer._client.bootstrap = connected
-    consumer._wait_topics = connected
-    await consumer.start()
-    try:
-        fetcher = consumer._fetcher
+    async with started(consumer) as fetcher:
         app.fetch_tuning.observe(BUSY_EVENTS_PER_S - 1)  # the started fetcher follows at once
         assert (fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms) == (
             QUIET_FETCH_MIN_BYTES,
@@ -75,5 +76,3 @@ async def test_app__fetches_turn_quiet_below_the_busy_pace_and_back_at_the_next_
             FETCH_MIN_BYTES,
             FETCH_MAX_WAIT_MS,
         )
-    finally:
-        await consumer.stop()
