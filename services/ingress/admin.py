@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from parley.adapters import wire
-from parley.domain import groups, rooms
 from parley.domain.broadcasts import decide_broadcast
 from parley.domain.conversations import check_id
 from parley.domain.message_ids import message_id_for
@@ -13,7 +12,6 @@ from parley.gen.parley.v1 import ingress_pb2 as pb
 from parley.gen.parley.v1 import ingress_pb2_grpc
 from services.ingress.groups import GroupServicer, RoomServicer
 from services.shell.auth import current_caller
-from services.shell.clock import random_id
 from services.webhooks.admin import WebhookAdmin
 from services.writes.context import IngressContext
 
@@ -58,22 +56,8 @@ class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
     async def CreateGroupAs(
         self, request: pb.CreateGroupAsRequest, context: Any
     ) -> pb.GroupOperationResponse:
-        ingress, group = self._ingress, request.group
-        group_id = group.group_id or random_id("grp")
-        order_key = await ingress.decide_and_append(
-            context,
-            lambda stamp: groups.decide_create_group(
-                check_id(request.owner_id, "owner_id"),
-                group_id,
-                group.name,
-                tuple(group.member_ids),
-                ingress.model,
-                ingress.limits,
-                stamp,
-            ),
-            settle=True,
-        )
-        return pb.GroupOperationResponse(group_id=group_id, order_key=order_key)
+        owner = check_id(request.owner_id, "owner_id")
+        return await self._groups.create(context, owner, request.group)
 
     async def DismissGroupAs(
         self, request: pb.GroupRequest, context: Any
@@ -93,21 +77,8 @@ class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
     async def CreateRoomAs(
         self, request: pb.CreateRoomAsRequest, context: Any
     ) -> pb.RoomOperationResponse:
-        ingress, room = self._ingress, request.room
-        room_id = room.room_id or random_id("room")
-        order_key = await ingress.decide_and_append(
-            context,
-            lambda stamp: rooms.decide_create_room(
-                check_id(request.creator_id, "creator_id"),
-                room_id,
-                room.name,
-                ingress.model,
-                ingress.limits,
-                stamp,
-            ),
-            settle=True,
-        )
-        return pb.RoomOperationResponse(room_id=room_id, order_key=order_key)
+        creator = check_id(request.creator_id, "creator_id")
+        return await self._rooms.create(context, creator, request.room)
 
     async def DismissRoomAs(
         self, request: pb.RoomRequest, context: Any

@@ -17,10 +17,11 @@ from parley.domain.acks import (
     decide_conversation_read,
     decide_delete_conversation,
 )
+from parley.domain.conversations import ConversationType
 from parley.domain.errors import Rejected
 from parley.domain.recall import decide_recall
+from parley.gen.parley.v1 import common_pb2, ingress_pb2_grpc
 from parley.gen.parley.v1 import ingress_pb2 as pb
-from parley.gen.parley.v1 import ingress_pb2_grpc
 from services.shell.auth import current_caller
 from services.writes.context import IngressContext
 
@@ -125,14 +126,15 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     async def RecallMessage(
         self, request: pb.RecallMessageRequest, context: Any
     ) -> pb.RecallMessageResponse:
-        actor, ingress = current_caller().user_id, self._ingress
+        ingress = self._ingress
         archived = await ingress.archived(request.message_id, "recall")
-        order_key = await ingress.decide_and_append(
+        kind, conversation_id = _conversation(request.conversation)
+        order_key = await ingress.decide_as_caller(
             context,
-            lambda stamp: decide_recall(
+            lambda actor, stamp: decide_recall(
                 actor,
-                wire.conversation_type_from_proto(request.conversation.type),
-                request.conversation.id,
+                kind,
+                conversation_id,
                 request.message_id,
                 ingress.model,
                 ingress.limits,
@@ -146,17 +148,18 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     async def AcknowledgeMessage(
         self, request: pb.AcknowledgeMessageRequest, context: Any
     ) -> pb.AcknowledgeMessageResponse:
-        actor, ingress = current_caller().user_id, self._ingress
-        kind = AckKind.READ if request.kind == pb.ACK_KIND_READ else AckKind.DELIVERED
+        ingress = self._ingress
+        ack = AckKind.READ if request.kind == pb.ACK_KIND_READ else AckKind.DELIVERED
         archived = await ingress.archived(request.message_id, "ack")
-        order_key = await ingress.decide_and_append(
+        kind, conversation_id = _conversation(request.conversation)
+        order_key = await ingress.decide_as_caller(
             context,
-            lambda stamp: decide_ack(
+            lambda actor, stamp: decide_ack(
                 actor,
-                wire.conversation_type_from_proto(request.conversation.type),
-                request.conversation.id,
-                request.message_id,
                 kind,
+                conversation_id,
+                request.message_id,
+                ack,
                 ingress.model,
                 stamp,
                 archived,
@@ -167,16 +170,12 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     async def MarkConversationRead(
         self, request: pb.MarkConversationReadRequest, context: Any
     ) -> pb.MarkConversationReadResponse:
-        actor, ingress = current_caller().user_id, self._ingress
-        order_key = await ingress.decide_and_append(
+        model = self._ingress.model
+        kind, conversation_id = _conversation(request.conversation)
+        order_key = await self._ingress.decide_as_caller(
             context,
-            lambda stamp: decide_conversation_read(
-                actor,
-                wire.conversation_type_from_proto(request.conversation.type),
-                request.conversation.id,
-                request.up_to_seq,
-                ingress.model,
-                stamp,
+            lambda actor, stamp: decide_conversation_read(
+                actor, kind, conversation_id, request.up_to_seq, model, stamp
             ),
         )
         return pb.MarkConversationReadResponse(order_key=order_key)
@@ -184,16 +183,17 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
     async def DeleteConversation(
         self, request: pb.DeleteConversationRequest, context: Any
     ) -> pb.DeleteConversationResponse:
-        actor, ingress = current_caller().user_id, self._ingress
-        order_key = await ingress.decide_and_append(
+        model = self._ingress.model
+        kind, conversation_id = _conversation(request.conversation)
+        order_key = await self._ingress.decide_as_caller(
             context,
-            lambda stamp: decide_delete_conversation(
-                actor,
-                wire.conversation_type_from_proto(request.conversation.type),
-                request.conversation.id,
-                request.delete_history,
-                ingress.model,
-                stamp,
+            lambda actor, stamp: decide_delete_conversation(
+                actor, kind, conversation_id, request.delete_history, model, stamp
             ),
         )
         return pb.DeleteConversationResponse(order_key=order_key)
+
+
+def _conversation(ref: common_pb2.ConversationRef) -> tuple[ConversationType, str]:
+    """The type (an unknown one is BAD_PARAMETER) and id of the conversation a request names."""
+    return wire.conversation_type_from_proto(ref.type), ref.id

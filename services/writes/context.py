@@ -15,11 +15,15 @@ from parley.domain.write_model import WriteModel
 from parley.media_lookup import MediaLookup
 from parley.message_lookup import MessageLookup
 from parley.ports import MessageArchive
+from services.shell.auth import current_caller
 from services.shell.clock import new_id, wall_clock_ms
 from services.writes.sends import SendFlow
 from services.writes.writer import EventWriter
 
 REQUEST_ID_HEADER = "x-request-id"
+
+# decide(actor, stamp): the event a request by the caller appends, or Rejected.
+DecideAsCaller = Callable[[str, Stamp], Event]
 
 
 @dataclass
@@ -62,6 +66,15 @@ class IngressContext:
             return decide(stamp)
 
         return await self.append(await self.writer.decide(decided), settle=settle)
+
+    async def decide_as_caller(
+        self, context: Any, decide: DecideAsCaller, *, settle: bool = False
+    ) -> int:
+        """decide_and_append with the authenticated caller as the actor: `decide(actor, stamp)`."""
+        actor = current_caller().user_id
+        return await self.decide_and_append(
+            context, lambda stamp: decide(actor, stamp), settle=settle
+        )
 
     async def append(self, event: Event, *, settle: bool = False) -> int:
         """Appends a decided event and returns its order key once the log acknowledged it;
