@@ -5,26 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from parley.domain import events
 from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Reason, Rejected
-from parley.domain.events import (
-    Event,
-    GroupCreated,
-    GroupDismissed,
-    GroupMemberMuted,
-    GroupMemberRoleChanged,
-    GroupMembersAdded,
-    GroupMembersRemoved,
-    GroupMuted,
-    GroupRole,
-    GroupWhitelistChanged,
-    RoomCreated,
-    RoomDismissed,
-    RoomEntered,
-    RoomLeft,
-    UserBlocked,
-    UserUnblocked,
-)
+from parley.domain.events import Event, GroupRole
 
 UNTIL_LIFTED = -1  # a muted_until_ms that never passes
 NOT_MUTED = 0
@@ -144,16 +128,16 @@ class Directory:
 
     def apply(self, event: Event) -> None:
         payload = event.payload
-        if isinstance(payload, (UserBlocked, UserUnblocked)):
+        if isinstance(payload, (events.UserBlocked, events.UserUnblocked)):
             self._apply_block(event.actor, payload)
         elif event.conversation_type is ConversationType.GROUP:
             self._apply_group(event)
         elif event.conversation_type is ConversationType.ROOM:
             self._apply_room(event)
 
-    def _apply_block(self, actor: str, payload: UserBlocked | UserUnblocked) -> None:
+    def _apply_block(self, actor: str, payload: events.UserBlocked | events.UserUnblocked) -> None:
         blocked = self._blocked.setdefault(actor, set())
-        if isinstance(payload, UserBlocked):
+        if isinstance(payload, events.UserBlocked):
             blocked.add(payload.blocked_user_id)
         else:
             blocked.discard(payload.blocked_user_id)
@@ -162,36 +146,36 @@ class Directory:
 
     def _apply_group(self, event: Event) -> None:
         payload = event.payload
-        if isinstance(payload, GroupCreated):
+        if isinstance(payload, events.GroupCreated):
             if payload.group_id not in self._groups:
                 self._groups[payload.group_id] = _new_group(payload)
             return
         group = self._groups.get(_target(event))
         if group is None or group.dismissed:
             return
-        if isinstance(payload, GroupDismissed):
+        if isinstance(payload, events.GroupDismissed):
             group.dismissed = True
-        elif isinstance(payload, GroupMembersAdded):
+        elif isinstance(payload, events.GroupMembersAdded):
             group.member_ids.update(payload.user_ids)
-        elif isinstance(payload, GroupMembersRemoved):
+        elif isinstance(payload, events.GroupMembersRemoved):
             for user in payload.user_ids:
                 _remove_member(group, user)
-        elif isinstance(payload, GroupMemberRoleChanged):
+        elif isinstance(payload, events.GroupMemberRoleChanged):
             # Ownership is never transferred by a role change: one owner per group.
             if GroupRole.OWNER not in (payload.role, group.role_of(payload.user_id)):
                 group.roles[payload.user_id] = payload.role
-        elif isinstance(payload, GroupMemberMuted):
+        elif isinstance(payload, events.GroupMemberMuted):
             _mute_member(group, payload)
-        elif isinstance(payload, GroupMuted):
+        elif isinstance(payload, events.GroupMuted):
             group.group_muted_until = payload.muted_until_ms
-        elif isinstance(payload, GroupWhitelistChanged):
+        elif isinstance(payload, events.GroupWhitelistChanged):
             group.whitelist |= set(payload.added_user_ids)
             group.whitelist -= set(payload.removed_user_ids)
             group.whitelist_only = payload.whitelist_only
 
     def _apply_room(self, event: Event) -> None:
         payload = event.payload
-        if isinstance(payload, RoomCreated):
+        if isinstance(payload, events.RoomCreated):
             if payload.room_id not in self._rooms:
                 # The creator enters the room with its creation: no separate RoomEntered.
                 self._rooms[payload.room_id] = RoomState(
@@ -201,11 +185,11 @@ class Directory:
         room = self._rooms.get(_target(event))
         if room is None or room.dismissed:
             return
-        if isinstance(payload, RoomEntered):
+        if isinstance(payload, events.RoomEntered):
             room.members.add(event.actor)
-        elif isinstance(payload, RoomLeft):
+        elif isinstance(payload, events.RoomLeft):
             room.members.discard(event.actor)
-        elif isinstance(payload, RoomDismissed):
+        elif isinstance(payload, events.RoomDismissed):
             room.dismissed = True
             room.members.clear()
             self.rooms_dismissed += 1
@@ -271,7 +255,7 @@ def _target(event: Event) -> str:
     return Conversation(event.conversation_type, event.conversation_key).target_id
 
 
-def _new_group(payload: GroupCreated) -> GroupState:
+def _new_group(payload: events.GroupCreated) -> GroupState:
     members = {*payload.member_ids, payload.owner_id}
     return GroupState(payload.group_id, payload.name, payload.owner_id, members)
 
@@ -285,7 +269,7 @@ def _remove_member(group: GroupState, user: str) -> None:
     group.whitelist.discard(user)
 
 
-def _mute_member(group: GroupState, payload: GroupMemberMuted) -> None:
+def _mute_member(group: GroupState, payload: events.GroupMemberMuted) -> None:
     if payload.muted_until_ms == NOT_MUTED:
         group.muted_until.pop(payload.user_id, None)
     else:

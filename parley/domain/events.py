@@ -282,6 +282,14 @@ class RoomDismissed:
     pass
 
 
+# The membership changes of groups and of rooms, by kind (delivery pushes each to the members).
+GROUP_EVENTS = (
+    GroupCreated, GroupDismissed, GroupMembersAdded, GroupMembersRemoved, GroupMemberRoleChanged,
+    GroupMemberMuted, GroupMuted, GroupWhitelistChanged,
+)  # fmt: skip
+ROOM_EVENTS = (RoomCreated, RoomEntered, RoomLeft, RoomDismissed)
+
+
 @dataclass(frozen=True)
 class UserBlocked:
     blocked_user_id: str

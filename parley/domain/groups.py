@@ -10,22 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from parley.domain import events
 from parley.domain.commands import Stamp
 from parley.domain.conversations import Conversation, ConversationType, check_id
 from parley.domain.directory import NOT_MUTED, UNTIL_LIFTED, GroupState
 from parley.domain.errors import Reason, Rejected
-from parley.domain.events import (
-    Event,
-    GroupCreated,
-    GroupDismissed,
-    GroupMemberMuted,
-    GroupMemberRoleChanged,
-    GroupMembersAdded,
-    GroupMembersRemoved,
-    GroupMuted,
-    GroupRole,
-    GroupWhitelistChanged,
-)
+from parley.domain.events import Event, GroupRole
 from parley.domain.limits import Limits
 from parley.domain.write_model import WriteModel
 
@@ -114,7 +104,7 @@ def decide_create_group(
         raise Rejected(Reason.ALREADY_EXISTS, f"group {group_id!r} already exists")
     members = tuple(user for user in _user_ids(member_ids, allow_empty=True) if user != actor)
     _check_size(len(members) + 1, limits)
-    return stamp.event(conversation, actor, GroupCreated(group_id, name, actor, members))
+    return stamp.event(conversation, actor, events.GroupCreated(group_id, name, actor, members))
 
 
 def decide_dismiss_group(
@@ -122,7 +112,7 @@ def decide_dismiss_group(
 ) -> Event:
     conversation = group_conversation(group_id)
     _require_owner(model.directory.require_group(group_id), actor, as_admin)
-    return stamp.event(conversation, actor, GroupDismissed())
+    return stamp.event(conversation, actor, events.GroupDismissed())
 
 
 def decide_add_members(
@@ -142,7 +132,7 @@ def decide_add_members(
     _require_manager(group, actor, as_admin)
     users = _user_ids(user_ids)
     _check_size(len(group.member_ids | set(users)), limits)
-    return stamp.event(conversation, actor, GroupMembersAdded(users))
+    return stamp.event(conversation, actor, events.GroupMembersAdded(users))
 
 
 def decide_remove_members(
@@ -161,7 +151,7 @@ def decide_remove_members(
     users = _user_ids(user_ids)
     for user in users:
         _require_outranks(group, actor, user, as_admin)
-    return stamp.event(conversation, actor, GroupMembersRemoved(users))
+    return stamp.event(conversation, actor, events.GroupMembersRemoved(users))
 
 
 def decide_leave_group(actor: str, group_id: str, model: WriteModel, stamp: Stamp) -> Event:
@@ -169,7 +159,7 @@ def decide_leave_group(actor: str, group_id: str, model: WriteModel, stamp: Stam
     group = model.directory.require_group_member(group_id, actor)
     if actor == group.owner:
         raise Rejected(Reason.BAD_PARAMETER, "the owner cannot leave; dismiss the group instead")
-    return stamp.event(conversation, actor, GroupMembersRemoved((actor,), left=True))
+    return stamp.event(conversation, actor, events.GroupMembersRemoved((actor,), left=True))
 
 
 def decide_set_member_role(
@@ -192,7 +182,7 @@ def decide_set_member_role(
     if not group.is_member(user_id):
         raise Rejected(Reason.NOT_A_MEMBER, f"{user_id!r} is not a member of the group")
     _require_outranks(group, actor, user_id, as_admin=True)
-    return stamp.event(conversation, actor, GroupMemberRoleChanged(user_id, role))
+    return stamp.event(conversation, actor, events.GroupMemberRoleChanged(user_id, role))
 
 
 def decide_mute_member(
@@ -213,7 +203,7 @@ def decide_mute_member(
         raise Rejected(Reason.NOT_A_MEMBER, f"{user_id!r} is not a member of the group")
     _require_outranks(group, actor, user_id, as_admin)
     until = mute_until_ms(duration_s, stamp.now_ms)
-    return stamp.event(conversation, actor, GroupMemberMuted(user_id, until))
+    return stamp.event(conversation, actor, events.GroupMemberMuted(user_id, until))
 
 
 def decide_mute_group(
@@ -229,7 +219,7 @@ def decide_mute_group(
     conversation = group_conversation(group_id)
     _require_manager(model.directory.require_group(group_id), actor, as_admin)
     until = mute_until_ms(duration_s, stamp.now_ms)
-    return stamp.event(conversation, actor, GroupMuted(until))
+    return stamp.event(conversation, actor, events.GroupMuted(until))
 
 
 def decide_update_whitelist(
@@ -248,5 +238,5 @@ def decide_update_whitelist(
     _require_manager(model.directory.require_group(group_id), actor, as_admin)
     added = _user_ids(add_user_ids, allow_empty=True)
     removed = _user_ids(remove_user_ids, allow_empty=True)
-    payload = GroupWhitelistChanged(added, removed, whitelist_only)
+    payload = events.GroupWhitelistChanged(added, removed, whitelist_only)
     return stamp.event(conversation, actor, payload)

@@ -18,35 +18,22 @@ from parley.adapters.wire_delivery import (
 )
 from parley.domain.delivery_fold import DeliveryFold
 from parley.domain.events import (
+    GROUP_EVENTS,
+    ROOM_EVENTS,
     BroadcastSent,
     Event,
-    GroupCreated,
-    GroupDismissed,
-    GroupMemberMuted,
-    GroupMemberRoleChanged,
-    GroupMembersAdded,
-    GroupMembersRemoved,
-    GroupMuted,
-    GroupWhitelistChanged,
     Logged,
     MessageRecalled,
     MessageSent,
     MessageType,
-    RoomCreated,
-    RoomDismissed,
-    RoomEntered,
-    RoomLeft,
 )
 from parley.domain.read_models import HistoryRow
 from services.delivery.sessions import SessionRegistry
 
 log = logging.getLogger(__name__)
 
-_TIPS = (
-    GroupCreated, GroupDismissed, GroupMembersAdded, GroupMembersRemoved, GroupMemberRoleChanged,
-    GroupMemberMuted, GroupMuted, GroupWhitelistChanged,
-    RoomCreated, RoomEntered, RoomLeft, RoomDismissed,
-)  # fmt: skip
+# Membership changes reach the members as tips.
+_TIPS = GROUP_EVENTS + ROOM_EVENTS
 
 
 @dataclass(frozen=True)

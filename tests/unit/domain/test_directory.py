@@ -6,28 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from parley.domain import events
 from parley.domain.conversations import Conversation, ConversationType, user_key
 from parley.domain.directory import Directory
 from parley.domain.errors import Reason, Rejected
-from parley.domain.events import (
-    Event,
-    GroupCreated,
-    GroupDismissed,
-    GroupMemberMuted,
-    GroupMemberRoleChanged,
-    GroupMembersAdded,
-    GroupMembersRemoved,
-    GroupMuted,
-    GroupRole,
-    GroupWhitelistChanged,
-    Payload,
-    RoomCreated,
-    RoomDismissed,
-    RoomEntered,
-    RoomLeft,
-    UserBlocked,
-    UserUnblocked,
-)
+from parley.domain.events import Event, GroupRole, Payload
 
 GROUP = Conversation(ConversationType.GROUP, "g:team")
 ROOM = Conversation(ConversationType.ROOM, "r:lobby")
@@ -48,7 +31,7 @@ def block_event(actor: str, payload: Payload) -> Event:
 
 def team(*more: Payload) -> Directory:
     directory = Directory()
-    directory.apply(group_event(GroupCreated("team", "Team", "owner", ("alice", "bob"))))
+    directory.apply(group_event(events.GroupCreated("team", "Team", "owner", ("alice", "bob"))))
     for payload in more:
         directory.apply(group_event(payload))
     return directory
@@ -72,22 +55,22 @@ def test_directory__group_created_holds_owner_and_members() -> None:
 
 
 def test_directory__members_added_and_removed() -> None:
-    directory = team(GroupMembersAdded(("carol",)), GroupMembersRemoved(("alice",)))
+    directory = team(events.GroupMembersAdded(("carol",)), events.GroupMembersRemoved(("alice",)))
     group = directory.group("team")
     assert group is not None
     assert set(group.members) == {"owner", "bob", "carol"}
 
 
 def test_directory__removing_the_owner_is_ignored() -> None:
-    group = team(GroupMembersRemoved(("owner",))).group("team")
+    group = team(events.GroupMembersRemoved(("owner",))).group("team")
     assert group is not None and "owner" in group.members
 
 
 def test_directory__role_change_never_touches_ownership() -> None:
     directory = team(
-        GroupMemberRoleChanged("alice", GroupRole.ADMIN),
-        GroupMemberRoleChanged("bob", GroupRole.OWNER),
-        GroupMemberRoleChanged("owner", GroupRole.MEMBER),
+        events.GroupMemberRoleChanged("alice", GroupRole.ADMIN),
+        events.GroupMemberRoleChanged("bob", GroupRole.OWNER),
+        events.GroupMemberRoleChanged("owner", GroupRole.MEMBER),
     )
     group = directory.group("team")
     assert group is not None
@@ -97,14 +80,14 @@ def test_directory__role_change_never_touches_ownership() -> None:
 
 
 def test_directory__second_group_created_for_an_id_is_ignored() -> None:
-    directory = team(GroupMembersRemoved(("alice",)))
-    directory.apply(group_event(GroupCreated("team", "Other", "mallory", ("alice",))))
+    directory = team(events.GroupMembersRemoved(("alice",)))
+    directory.apply(group_event(events.GroupCreated("team", "Other", "mallory", ("alice",))))
     group = directory.group("team")
     assert group is not None and group.owner == "owner" and "alice" not in group.members
 
 
 def test_directory__events_after_dismissal_are_ignored() -> None:
-    group = team(GroupDismissed(), GroupMembersAdded(("carol",))).group("team")
+    group = team(events.GroupDismissed(), events.GroupMembersAdded(("carol",))).group("team")
     assert group is not None and group.dismissed and "carol" not in group.members
 
 
@@ -117,7 +100,7 @@ def test_directory__check_can_send__unknown_group() -> None:
 
 
 def test_directory__check_can_send__dismissed_group() -> None:
-    assert rejection(team(GroupDismissed()), GROUP, "alice") is Reason.GROUP_DISMISSED
+    assert rejection(team(events.GroupDismissed()), GROUP, "alice") is Reason.GROUP_DISMISSED
 
 
 def test_directory__check_can_send__not_a_member() -> None:
@@ -126,22 +109,22 @@ def test_directory__check_can_send__not_a_member() -> None:
 
 @pytest.mark.parametrize("until", [-1, NOW + 1])
 def test_directory__check_can_send__muted_member(until: int) -> None:
-    assert rejection(team(GroupMemberMuted("alice", until)), GROUP, "alice") is Reason.MUTED
+    assert rejection(team(events.GroupMemberMuted("alice", until)), GROUP, "alice") is Reason.MUTED
 
 
 @pytest.mark.parametrize("until", [0, NOW])
 def test_directory__check_can_send__lifted_or_passed_member_mute(until: int) -> None:
-    team(GroupMemberMuted("alice", -1), GroupMemberMuted("alice", until)).check_can_send(
-        GROUP, "alice", NOW
-    )
+    team(
+        events.GroupMemberMuted("alice", -1), events.GroupMemberMuted("alice", until)
+    ).check_can_send(GROUP, "alice", NOW)
 
 
 def test_directory__check_can_send__muted_group_blocks_plain_members_only() -> None:
     directory = team(
-        GroupMuted(-1),
-        GroupMemberRoleChanged("bob", GroupRole.ADMIN),
-        GroupMembersAdded(("carol",)),
-        GroupWhitelistChanged(added_user_ids=("carol",)),
+        events.GroupMuted(-1),
+        events.GroupMemberRoleChanged("bob", GroupRole.ADMIN),
+        events.GroupMembersAdded(("carol",)),
+        events.GroupWhitelistChanged(added_user_ids=("carol",)),
     )
     assert rejection(directory, GROUP, "alice") is Reason.MUTED
     for privileged in ("owner", "bob", "carol"):
@@ -149,14 +132,14 @@ def test_directory__check_can_send__muted_group_blocks_plain_members_only() -> N
 
 
 def test_directory__check_can_send__group_mute_that_has_passed() -> None:
-    team(GroupMuted(NOW)).check_can_send(GROUP, "alice", NOW)
-    assert rejection(team(GroupMuted(NOW + 1)), GROUP, "alice") is Reason.MUTED
+    team(events.GroupMuted(NOW)).check_can_send(GROUP, "alice", NOW)
+    assert rejection(team(events.GroupMuted(NOW + 1)), GROUP, "alice") is Reason.MUTED
 
 
 def test_directory__check_can_send__whitelist_only() -> None:
     directory = team(
-        GroupWhitelistChanged(added_user_ids=("bob",), whitelist_only=True),
-        GroupMemberRoleChanged("alice", GroupRole.MEMBER),
+        events.GroupWhitelistChanged(added_user_ids=("bob",), whitelist_only=True),
+        events.GroupMemberRoleChanged("alice", GroupRole.MEMBER),
     )
     assert rejection(directory, GROUP, "alice") is Reason.NOT_ON_WHITELIST
     directory.check_can_send(GROUP, "bob", NOW)
@@ -165,17 +148,18 @@ def test_directory__check_can_send__whitelist_only() -> None:
 
 def test_directory__whitelist_only_off_again_lets_everyone_send() -> None:
     directory = team(
-        GroupWhitelistChanged(whitelist_only=True), GroupWhitelistChanged(whitelist_only=False)
+        events.GroupWhitelistChanged(whitelist_only=True),
+        events.GroupWhitelistChanged(whitelist_only=False),
     )
     directory.check_can_send(GROUP, "alice", NOW)
 
 
 def test_directory__removed_member_loses_mute_and_whitelist() -> None:
     directory = team(
-        GroupMemberMuted("alice", -1),
-        GroupWhitelistChanged(added_user_ids=("alice",)),
-        GroupMembersRemoved(("alice",), left=True),
-        GroupMembersAdded(("alice",)),
+        events.GroupMemberMuted("alice", -1),
+        events.GroupWhitelistChanged(added_user_ids=("alice",)),
+        events.GroupMembersRemoved(("alice",), left=True),
+        events.GroupMembersAdded(("alice",)),
     )
     group = directory.group("team")
     assert group is not None and "alice" not in group.whitelist
@@ -184,7 +168,7 @@ def test_directory__removed_member_loses_mute_and_whitelist() -> None:
 
 def test_directory__room_created_enters_its_creator() -> None:
     directory = Directory()
-    directory.apply(room_event(RoomCreated("lobby", "Lobby"), "alice"))
+    directory.apply(room_event(events.RoomCreated("lobby", "Lobby"), "alice"))
     room = directory.room("lobby")
     assert room is not None and room.creator == "alice" and room.members == {"alice"}
     directory.check_can_send(ROOM, "alice", NOW)
@@ -192,31 +176,31 @@ def test_directory__room_created_enters_its_creator() -> None:
 
 def test_directory__room_enter_and_leave() -> None:
     directory = Directory()
-    directory.apply(room_event(RoomCreated("lobby", "Lobby"), "alice"))
-    directory.apply(room_event(RoomEntered(), "bob"))
+    directory.apply(room_event(events.RoomCreated("lobby", "Lobby"), "alice"))
+    directory.apply(room_event(events.RoomEntered(), "bob"))
     directory.check_can_send(ROOM, "bob", NOW)
-    directory.apply(room_event(RoomLeft(), "bob"))
+    directory.apply(room_event(events.RoomLeft(), "bob"))
     assert rejection(directory, ROOM, "bob") is Reason.NOT_A_MEMBER
 
 
 def test_directory__check_can_send__missing_or_dismissed_room() -> None:
     directory = Directory()
     assert rejection(directory, ROOM, "alice") is Reason.ROOM_NOT_FOUND
-    directory.apply(room_event(RoomCreated("lobby", "Lobby"), "alice"))
-    directory.apply(room_event(RoomDismissed(), "alice"))
+    directory.apply(room_event(events.RoomCreated("lobby", "Lobby"), "alice"))
+    directory.apply(room_event(events.RoomDismissed(), "alice"))
     assert rejection(directory, ROOM, "alice") is Reason.ROOM_NOT_FOUND
 
 
 def test_directory__check_can_send__blocked_by_peer() -> None:
     directory = Directory()
     peer = Conversation.for_request(ConversationType.PEER, "bob", "alice")
-    directory.apply(block_event("bob", UserBlocked("alice")))
+    directory.apply(block_event("bob", events.UserBlocked("alice")))
     assert directory.has_blocked("bob", "alice")
     assert not directory.has_blocked("alice", "bob")
     assert rejection(directory, peer, "alice") is Reason.BLOCKED_BY_PEER
     # The blocker may still write to the user they blocked.
     directory.check_can_send(peer, "bob", NOW)
-    directory.apply(block_event("bob", UserUnblocked("alice")))
+    directory.apply(block_event("bob", events.UserUnblocked("alice")))
     directory.check_can_send(peer, "alice", NOW)
 
 
@@ -226,39 +210,39 @@ USERS = st.sampled_from(["owner", "alice", "bob", "carol"])
 USER_TUPLES = st.lists(USERS, max_size=3).map(tuple)
 MUTE_UNTIL = st.sampled_from([-1, 0, NOW - 1, NOW + 1])
 GROUP_PAYLOADS = st.one_of(
-    st.builds(GroupCreated, st.just("team"), st.just("T"), USERS, USER_TUPLES),
-    st.just(GroupDismissed()),
-    st.builds(GroupMembersAdded, USER_TUPLES),
-    st.builds(GroupMembersRemoved, USER_TUPLES, st.booleans()),
-    st.builds(GroupMemberRoleChanged, USERS, st.sampled_from(list(GroupRole))),
-    st.builds(GroupMemberMuted, USERS, MUTE_UNTIL),
-    st.builds(GroupMuted, MUTE_UNTIL),
-    st.builds(GroupWhitelistChanged, USER_TUPLES, USER_TUPLES, st.booleans()),
+    st.builds(events.GroupCreated, st.just("team"), st.just("T"), USERS, USER_TUPLES),
+    st.just(events.GroupDismissed()),
+    st.builds(events.GroupMembersAdded, USER_TUPLES),
+    st.builds(events.GroupMembersRemoved, USER_TUPLES, st.booleans()),
+    st.builds(events.GroupMemberRoleChanged, USERS, st.sampled_from(list(GroupRole))),
+    st.builds(events.GroupMemberMuted, USERS, MUTE_UNTIL),
+    st.builds(events.GroupMuted, MUTE_UNTIL),
+    st.builds(events.GroupWhitelistChanged, USER_TUPLES, USER_TUPLES, st.booleans()),
 )
 ROOM_PAYLOADS = st.one_of(
-    st.builds(RoomCreated, st.just("lobby"), st.just("L")),
-    st.just(RoomEntered()),
-    st.just(RoomLeft()),
-    st.just(RoomDismissed()),
+    st.builds(events.RoomCreated, st.just("lobby"), st.just("L")),
+    st.just(events.RoomEntered()),
+    st.just(events.RoomLeft()),
+    st.just(events.RoomDismissed()),
 )
 EVENTS = st.one_of(
     st.builds(group_event, GROUP_PAYLOADS, USERS),
     st.builds(room_event, ROOM_PAYLOADS, USERS),
-    st.builds(block_event, USERS, st.builds(UserBlocked, USERS)),
-    st.builds(block_event, USERS, st.builds(UserUnblocked, USERS)),
+    st.builds(block_event, USERS, st.builds(events.UserBlocked, USERS)),
+    st.builds(block_event, USERS, st.builds(events.UserUnblocked, USERS)),
 )
 
 
 # The deciders never emit an event for a group or room before its creation is in the log.
 CREATIONS = [
-    group_event(GroupCreated("team", "T", "owner", ("alice",))),
-    room_event(RoomCreated("lobby", "L"), "alice"),
+    group_event(events.GroupCreated("team", "T", "owner", ("alice",))),
+    room_event(events.RoomCreated("lobby", "L"), "alice"),
 ]
 
 
-def fold(events: list[Event]) -> Directory:
+def fold(history: list[Event]) -> Directory:
     directory = Directory()
-    for event in [*CREATIONS, *events]:
+    for event in [*CREATIONS, *history]:
         directory.apply(event)
     return directory
 
@@ -277,29 +261,29 @@ def snapshot(directory: Directory) -> tuple[object, ...]:
 
 
 @given(st.lists(EVENTS, max_size=25))
-def test_directory__each_event_applied_twice_equals_once(events: list[Event]) -> None:
-    doubled = [event for event in events for _ in range(2)]
-    assert snapshot(fold(doubled)) == snapshot(fold(events))
+def test_directory__each_event_applied_twice_equals_once(history: list[Event]) -> None:
+    doubled = [event for event in history for _ in range(2)]
+    assert snapshot(fold(doubled)) == snapshot(fold(history))
 
 
 @given(st.lists(EVENTS, max_size=25), st.lists(st.integers(1, 5), min_size=1, max_size=8))
-def test_directory__batches_redelivered_equal_once(events: list[Event], sizes: list[int]) -> None:
+def test_directory__batches_redelivered_equal_once(history: list[Event], sizes: list[int]) -> None:
     redelivered: list[Event] = []
     start = 0
     for size in sizes * 10:
-        batch = events[start : start + size]
+        batch = history[start : start + size]
         redelivered += batch + batch
         start += size
-    redelivered += events[start:]
-    assert snapshot(fold(redelivered)) == snapshot(fold(events))
+    redelivered += history[start:]
+    assert snapshot(fold(redelivered)) == snapshot(fold(history))
 
 
 @given(st.lists(EVENTS, max_size=25), st.data())
 def test_directory__rewinding_to_an_earlier_offset_equals_once(
-    events: list[Event], data: st.DataObject
+    history: list[Event], data: st.DataObject
 ) -> None:
     # A consumer restarting from its last committed offset re-reads a window of the log.
-    reached = data.draw(st.integers(0, len(events)))
+    reached = data.draw(st.integers(0, len(history)))
     rewound_to = data.draw(st.integers(0, reached))
-    replay = events[:reached] + events[rewound_to:]
-    assert snapshot(fold(replay)) == snapshot(fold(events))
+    replay = history[:reached] + history[rewound_to:]
+    assert snapshot(fold(replay)) == snapshot(fold(history))
