@@ -13,11 +13,21 @@ MAX_MENTION_ALL = 100  # newest mention-all rows read after a seq
 
 
 @dataclass(frozen=True)
-class HistoryRow:
-    """messages_by_conversation: the full value of one stored message."""
+class HistoryKey:
+    """Where a message stands in messages_by_conversation: the row and its recall share it."""
 
     conversation_key: str
     seq: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return ("history", self.conversation_key, self.seq)
+
+
+@dataclass(frozen=True)
+class HistoryRow(HistoryKey):
+    """messages_by_conversation: the full value of one stored message."""
+
     message_id: str
     sender_id: str
     sent_at_ms: int
@@ -35,33 +45,33 @@ class HistoryRow:
     recalled_by: str = ""
     recalled_at_ms: int = 0
 
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return ("history", self.conversation_key, self.seq)
-
 
 @dataclass(frozen=True)
-class HistoryRecalled:
+class HistoryRecalled(HistoryKey):
     """The recall columns of a history row (recalled, by, when, content withheld)."""
 
-    conversation_key: str
-    seq: int
     recalled_by: str
     recalled_at_ms: int
     event_offset: int
 
+
+@dataclass(frozen=True)
+class MessageByIdKey:
+    """A message in messages_by_id: the row and its recall share it."""
+
+    message_id: str
+
     @property
-    def key(self) -> tuple[str, str, int]:
-        return ("history", self.conversation_key, self.seq)
+    def key(self) -> tuple[str, str]:
+        return ("message_by_id", self.message_id)
 
 
 @dataclass(frozen=True)
-class MessageByIdRow:
+class MessageByIdRow(MessageByIdKey):
     """messages_by_id: what the write-side rules need about a stored message of any age (the
     message archive), by its id alone: a receipt, a recall, a forward, a retried send; and where
     it sits in its conversation (GetMessage by id, the projector's look-ups of old messages)."""
 
-    message_id: str
     conversation_key: str
     seq: int
     sender_id: str
@@ -74,21 +84,12 @@ class MessageByIdRow:
     event_offset: int
     recalled: bool = False
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return ("message_by_id", self.message_id)
-
 
 @dataclass(frozen=True)
-class MessageByIdRecalled:
+class MessageByIdRecalled(MessageByIdKey):
     """The recall columns of a messages_by_id row."""
 
-    message_id: str
     event_offset: int
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return ("message_by_id", self.message_id)
 
 
 @dataclass(frozen=True)
@@ -107,20 +108,12 @@ class MediaUploadRow:
 
 
 @dataclass(frozen=True)
-class MediaAttachmentRow:
-    """media_attachments_by_object, media_objects_by_message and, for rooms,
-    media_objects_by_room: one stored message carrying one object. Its write leaves the
-    recalled column alone unless `recalled` (a recall folded into it in the same batch, at
-    `recall_offset`: the attachment's event_offset is then the recall's, as the recall's own
-    write would leave it)."""
+class MediaAttachmentKey:
+    """One object in one message, in media_attachments_by_object: the row and its recall share
+    it."""
 
     object_id: str
     message_id: str
-    conversation_key: str
-    sent_at_ms: int
-    event_offset: int  # of the send
-    recalled: bool = False
-    recall_offset: int = -1
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -128,16 +121,25 @@ class MediaAttachmentRow:
 
 
 @dataclass(frozen=True)
-class MediaAttachmentRecalled:
+class MediaAttachmentRow(MediaAttachmentKey):
+    """media_attachments_by_object, media_objects_by_message and, for rooms,
+    media_objects_by_room: one stored message carrying one object. Its write leaves the
+    recalled column alone unless `recalled` (a recall folded into it in the same batch, at
+    `recall_offset`: the attachment's event_offset is then the recall's, as the recall's own
+    write would leave it)."""
+
+    conversation_key: str
+    sent_at_ms: int
+    event_offset: int  # of the send
+    recalled: bool = False
+    recall_offset: int = -1
+
+
+@dataclass(frozen=True)
+class MediaAttachmentRecalled(MediaAttachmentKey):
     """The recalled column of a media_attachments_by_object row (set, never unset)."""
 
-    object_id: str
-    message_id: str
     event_offset: int
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return ("media_attachment", self.object_id, self.message_id)
 
 
 @dataclass(frozen=True)
@@ -183,55 +185,56 @@ class UserConversationRow:
 
 
 @dataclass(frozen=True)
-class MentionRow:
+class MentionKey:
+    """A mention of one user in mentions_by_user: the row and its deletion (once read) share it."""
+
+    user_id: str
+    conversation_key: str
+    seq: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return ("mention", self.user_id, self.conversation_key, self.seq)
+
+
+@dataclass(frozen=True)
+class MentionRow(MentionKey):
     """mentions_by_user: a message that mentions the user (or everyone), not yet read."""
 
-    user_id: str
-    conversation_key: str
-    seq: int
     message_id: str
     sender_id: str
     event_offset: int
 
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        return ("mention", self.user_id, self.conversation_key, self.seq)
+
+@dataclass(frozen=True)
+class MentionDeleted(MentionKey):
+    """A mention read or recalled: its row is deleted."""
 
 
 @dataclass(frozen=True)
-class MentionDeleted:
-    user_id: str
+class MentionAllKey:
+    """A mention of everyone in mention_all_by_conversation: the row and its deletion share it."""
+
     conversation_key: str
     seq: int
 
     @property
-    def key(self) -> tuple[str, str, str, int]:
-        return ("mention", self.user_id, self.conversation_key, self.seq)
+    def key(self) -> tuple[str, str, int]:
+        return ("mention_all", self.conversation_key, self.seq)
 
 
 @dataclass(frozen=True)
-class MentionAllRow:
+class MentionAllRow(MentionAllKey):
     """mention_all_by_conversation: a message that mentions everyone."""
 
-    conversation_key: str
-    seq: int
     message_id: str
     sender_id: str
     event_offset: int
 
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return ("mention_all", self.conversation_key, self.seq)
-
 
 @dataclass(frozen=True)
-class MentionAllDeleted:
-    conversation_key: str
-    seq: int
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return ("mention_all", self.conversation_key, self.seq)
+class MentionAllDeleted(MentionAllKey):
+    """A mention of everyone recalled: its row is deleted."""
 
 
 @dataclass(frozen=True)
