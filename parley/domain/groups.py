@@ -77,6 +77,15 @@ def _require_outranks(group: GroupState, actor: str, target: str, as_admin: bool
         raise Rejected(Reason.NOT_GROUP_OWNER, "only the owner may act on an admin")
 
 
+def _require_member_to_act_on(group: GroupState, actor: str, user_id: str, as_admin: bool) -> None:
+    """The one member a role change or a mute is about: a valid id, a member of the group, and
+    someone the actor outranks."""
+    check_id(user_id, "user id")
+    if not group.is_member(user_id):
+        raise Rejected(Reason.NOT_A_MEMBER, f"{user_id!r} is not a member of the group")
+    _require_outranks(group, actor, user_id, as_admin)
+
+
 def _check_size(count: int, limits: Limits) -> None:
     if count > limits.group_max_members:
         raise Rejected(
@@ -178,10 +187,7 @@ def decide_set_member_role(
     _require_owner(group, actor, as_admin)
     if role is GroupRole.OWNER:
         raise Rejected(Reason.BAD_PARAMETER, "role must be MEMBER or ADMIN")
-    check_id(user_id, "user id")
-    if not group.is_member(user_id):
-        raise Rejected(Reason.NOT_A_MEMBER, f"{user_id!r} is not a member of the group")
-    _require_outranks(group, actor, user_id, as_admin=True)
+    _require_member_to_act_on(group, actor, user_id, as_admin=True)
     return stamp.event(conversation, actor, events.GroupMemberRoleChanged(user_id, role))
 
 
@@ -198,10 +204,7 @@ def decide_mute_member(
     conversation = group_conversation(group_id)
     group = model.directory.require_group(group_id)
     _require_manager(group, actor, as_admin)
-    check_id(user_id, "user id")
-    if not group.is_member(user_id):
-        raise Rejected(Reason.NOT_A_MEMBER, f"{user_id!r} is not a member of the group")
-    _require_outranks(group, actor, user_id, as_admin)
+    _require_member_to_act_on(group, actor, user_id, as_admin)
     until = mute_until_ms(duration_s, stamp.now_ms)
     return stamp.event(conversation, actor, events.GroupMemberMuted(user_id, until))
 
