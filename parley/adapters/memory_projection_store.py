@@ -57,22 +57,13 @@ class InMemoryReadModels:
             elif isinstance(write, HistoryRecalled):
                 row = self.rows.get(write.key)
                 if isinstance(row, HistoryRow):  # an UPDATE of an absent row: ignored here
-                    self.rows[write.key] = replace(
-                        row,
-                        content=None,
-                        recalled=True,
-                        recalled_by=write.recalled_by,
-                        recalled_at_ms=write.recalled_at_ms,
-                        event_offset=write.event_offset,
-                    )
+                    self.rows[write.key] = write.applied_to(row)
             elif isinstance(write, (MediaAttachmentRow, MediaAttachmentRecalled)):
                 self._attach(write)
             elif isinstance(write, MessageByIdRecalled):
                 by_id = self.rows.get(write.key)
                 if isinstance(by_id, MessageByIdRow):  # an UPDATE of an absent row: ignored
-                    self.rows[write.key] = replace(
-                        by_id, recalled=True, event_offset=write.event_offset
-                    )
+                    self.rows[write.key] = write.applied_to(by_id)
             else:
                 self.rows[write.key] = write
 
@@ -85,7 +76,7 @@ class InMemoryReadModels:
                 write = replace(write, recalled=True, recall_offset=offset)
             self.rows[write.key] = write
         elif isinstance(row, MediaAttachmentRow):  # an UPDATE of an absent row: ignored here
-            self.rows[write.key] = replace(row, recalled=True, recall_offset=write.event_offset)
+            self.rows[write.key] = write.applied_to(row)
 
     def table(self, kind: str) -> dict[tuple[Any, ...], dict[str, Any]]:
         """Rows of one table as plain dicts, keyed by their row key."""

@@ -56,21 +56,14 @@ class Batch:
 def _merge(earlier: RowWrite | None, later: RowWrite) -> RowWrite:
     """A recall of a message stored in the same batch folds into its full row."""
     if isinstance(later, MediaAttachmentRecalled) and isinstance(earlier, MediaAttachmentRow):
-        return replace(earlier, recalled=True, recall_offset=later.event_offset)
+        return later.applied_to(earlier)
     if isinstance(later, MediaAttachmentRow) and isinstance(earlier, MediaAttachmentRecalled):
         # the row's write leaves a recall standing
         return replace(later, recalled=True, recall_offset=earlier.event_offset)
     if isinstance(earlier, MessageByIdRow) and isinstance(later, MessageByIdRecalled):
-        return replace(earlier, recalled=True, event_offset=later.event_offset)
+        return later.applied_to(earlier)
     if isinstance(earlier, HistoryRow) and isinstance(later, HistoryRecalled):
-        return replace(
-            earlier,
-            content=None,
-            recalled=True,
-            recalled_by=later.recalled_by,
-            recalled_at_ms=later.recalled_at_ms,
-            event_offset=later.event_offset,
-        )
+        return later.applied_to(earlier)
     return later
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from parley.domain.conversations import ConversationType
 from parley.domain.events import Content, MediaContent, MessageType, Priority
@@ -54,6 +54,17 @@ class HistoryRecalled(HistoryKey):
     recalled_at_ms: int
     event_offset: int
 
+    def applied_to(self, row: HistoryRow) -> HistoryRow:
+        """The row as this recall leaves it: recalled, by whom and when, its content withheld."""
+        return replace(
+            row,
+            content=None,
+            recalled=True,
+            recalled_by=self.recalled_by,
+            recalled_at_ms=self.recalled_at_ms,
+            event_offset=self.event_offset,
+        )
+
 
 @dataclass(frozen=True)
 class MessageByIdKey:
@@ -90,6 +101,9 @@ class MessageByIdRecalled(MessageByIdKey):
     """The recall columns of a messages_by_id row."""
 
     event_offset: int
+
+    def applied_to(self, row: MessageByIdRow) -> MessageByIdRow:
+        return replace(row, recalled=True, event_offset=self.event_offset)
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,9 @@ class MediaAttachmentRecalled(MediaAttachmentKey):
     """The recalled column of a media_attachments_by_object row (set, never unset)."""
 
     event_offset: int
+
+    def applied_to(self, row: MediaAttachmentRow) -> MediaAttachmentRow:
+        return replace(row, recalled=True, recall_offset=self.event_offset)
 
 
 @dataclass(frozen=True)
