@@ -18,6 +18,7 @@ from parley.adapters.cassandra_media_archive import (
     lookup_carried,
 )
 from parley.adapters.wire import content_to_proto
+from parley.domain import read_models
 from parley.domain.projection_state import (
     RECENT_MESSAGES,
     ConversationState,
@@ -26,21 +27,7 @@ from parley.domain.projection_state import (
     recent_from_history,
     to_json,
 )
-from parley.domain.read_models import (
-    HeadRow,
-    HistoryErased,
-    HistoryRecalled,
-    HistoryRow,
-    MentionAllDeleted,
-    MentionAllRow,
-    MentionDeleted,
-    MentionRow,
-    MessageByIdRecalled,
-    MessageByIdRow,
-    ReaderRow,
-    RowWrite,
-    UserConversationRow,
-)
+from parley.domain.read_models import RowWrite
 
 BATCH_ROWS = 100  # statements per unlogged batch, all owned by one replica
 BATCH_BYTES = 40_000  # under Cassandra's batch_size_fail_threshold (50 KiB)
@@ -90,7 +77,7 @@ _CQL: dict[str, str] = {
 }
 
 
-def body_of(row: HistoryRow) -> bytes | None:
+def body_of(row: read_models.HistoryRow) -> bytes | None:
     if row.content is None:
         return None
     return content_to_proto(row.content).SerializeToString(deterministic=True)
@@ -101,7 +88,7 @@ def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
     w = write
     if isinstance(w, MEDIA_ROWS):
         return bind_media(w)
-    if isinstance(w, HistoryRow):
+    if isinstance(w, read_models.HistoryRow):
         values: tuple[Any, ...] = (
             w.conversation_key, w.seq, w.message_id, w.sender_id, w.sent_at_ms,
             int(w.message_type), body_of(w), list(w.mentioned_user_ids), w.mention_all,
@@ -109,48 +96,48 @@ def bind(write: RowWrite) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
             w.recalled, w.recalled_by, w.recalled_at_ms, w.event_offset,
         )  # fmt: skip
         return [("history", values, ("history", w.conversation_key))]
-    if isinstance(w, HistoryRecalled):
+    if isinstance(w, read_models.HistoryRecalled):
         values = (w.recalled_by, w.recalled_at_ms, w.event_offset, w.conversation_key, w.seq)
         return [("recall", values, ("history", w.conversation_key))]
-    if isinstance(w, MessageByIdRow):
+    if isinstance(w, read_models.MessageByIdRow):
         values = (
             w.message_id, w.conversation_key, w.seq, w.sender_id, w.sent_at_ms, w.order_key,
             w.masked, w.recalled, w.content_digest, w.fingerprint, w.receipt_requested,
             w.event_offset,
         )  # fmt: skip
         return [("message_by_id", values, ("message_by_id", w.message_id))]
-    if isinstance(w, MessageByIdRecalled):
+    if isinstance(w, read_models.MessageByIdRecalled):
         values = (w.event_offset, w.message_id)
         return [("recall_by_id", values, ("message_by_id", w.message_id))]
-    if isinstance(w, HeadRow):
+    if isinstance(w, read_models.HeadRow):
         values = (
             w.conversation_key, int(w.conversation_type), w.last_seq, w.last_message_id,
             w.last_sender_id, w.last_message_type, w.last_preview, w.last_recalled,
             w.last_activity_ms, w.dismissed, w.event_offset, w.title,
         )  # fmt: skip
         return [("head", values, ("head", w.conversation_key))]
-    if isinstance(w, UserConversationRow):
+    if isinstance(w, read_models.UserConversationRow):
         values = (
             w.user_id, w.conversation_key, int(w.conversation_type), w.read_seq,
             w.delivered_seq, w.joined_seq, w.until_seq, w.hidden_through_seq,
             w.cleared_through_seq, w.event_offset,
         )  # fmt: skip
         return [("user", values, ("user", w.user_id))]
-    if isinstance(w, MentionRow):
+    if isinstance(w, read_models.MentionRow):
         values = (w.user_id, w.conversation_key, w.seq, w.message_id, w.sender_id, w.event_offset)
         return [("mention", values, ("mention", w.user_id))]
-    if isinstance(w, MentionDeleted):
+    if isinstance(w, read_models.MentionDeleted):
         return [("unmention", (w.user_id, w.conversation_key, w.seq), ("mention", w.user_id))]
-    if isinstance(w, MentionAllRow):
+    if isinstance(w, read_models.MentionAllRow):
         values = (w.conversation_key, w.seq, w.message_id, w.sender_id, w.event_offset)
         return [("mention_all", values, ("mention_all", w.conversation_key))]
-    if isinstance(w, MentionAllDeleted):
+    if isinstance(w, read_models.MentionAllDeleted):
         key = w.conversation_key
         return [("unmention_all", (key, w.seq), ("mention_all", key))]
-    if isinstance(w, ReaderRow):
+    if isinstance(w, read_models.ReaderRow):
         values = (w.conversation_key, w.seq, w.reader_id, w.read_at_ms, w.event_offset)
         return [("reader", values, ("reader", w.conversation_key, w.seq))]
-    assert isinstance(w, HistoryErased)
+    assert isinstance(w, read_models.HistoryErased)
     key = w.conversation_key
     return [("erase_history", (key,), ("history", key))]
 

@@ -15,25 +15,11 @@ from parley.adapters.memory_projection_store import (
     InMemoryProjectionStore,
     InMemoryReadModelQueries,
 )
+from parley.domain import read_models
 from parley.domain.conversations import ConversationType
 from parley.domain.events import MessageType, Priority, TextContent
 from parley.domain.projection_state import MessageRef, new_state, to_json
-from parley.domain.read_models import (
-    PROJECTOR_NAME,
-    HeadRow,
-    HistoryErased,
-    HistoryRecalled,
-    HistoryRow,
-    MediaAttachmentRow,
-    MentionAllDeleted,
-    MentionAllRow,
-    MentionDeleted,
-    MentionRow,
-    MessageByIdRecalled,
-    MessageByIdRow,
-    ReaderRow,
-    UserConversationRow,
-)
+from parley.domain.read_models import PROJECTOR_NAME
 from parley.ports import ProjectionStore, ReadModelQueries
 from streams.projector import Projector
 from tests.unit.domain.projection_script import Script
@@ -69,8 +55,8 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"  # each test its own keys: one keyspace per module
 
 
-def history(key: str, seq: int, **changes: object) -> HistoryRow:
-    row = HistoryRow(
+def history(key: str, seq: int, **changes: object) -> read_models.HistoryRow:
+    row = read_models.HistoryRow(
         key, seq, f"m{seq}_{key}", "alice", SENT_MS + seq, MessageType.TEXT,
         TextContent(f"text {seq}"), ("bob",), False, Priority.HIGH, "", (("k", "v"),),
         True, False, 100 + seq,
@@ -78,8 +64,8 @@ def history(key: str, seq: int, **changes: object) -> HistoryRow:
     return replace(row, **changes)  # type: ignore[arg-type]
 
 
-def by_id(key: str, seq: int, message_id: str) -> MessageByIdRow:
-    return MessageByIdRow(
+def by_id(key: str, seq: int, message_id: str) -> read_models.MessageByIdRow:
+    return read_models.MessageByIdRow(
         message_id, key, seq, "alice", SENT_MS + seq, 100 + seq, False, bytes(16), "f" * 32,
         True, 100 + seq,
     )  # fmt: skip
@@ -108,8 +94,8 @@ async def test_projection_store__a_recall_withholds_content_and_keeps_the_rest(
     await subject.store.write_rows([row, by_id(key, 1, row.message_id)])
     await subject.store.write_rows(
         [
-            HistoryRecalled(key, 1, "bob", SENT_MS + 60_000, 107),
-            MessageByIdRecalled(row.message_id, 107),
+            read_models.HistoryRecalled(key, 1, "bob", SENT_MS + 60_000, 107),
+            read_models.MessageByIdRecalled(row.message_id, 107),
         ]
     )
     recalled = replace(
@@ -124,7 +110,7 @@ async def test_projection_store__heads_read_back_and_missing_ones_are_left_out(
     subject: ReadModels,
 ) -> None:
     key, absent = unique("g:"), unique("g:")
-    head = HeadRow(
+    head = read_models.HeadRow(
         key, ConversationType.GROUP, 7, "m7", "carol", int(MessageType.TEXT), "hello", False,
         SENT_MS, False, 42, "team",
     )  # fmt: skip
@@ -143,7 +129,9 @@ async def test_projection_store__user_rows_read_back_by_conversation_key(
     user = unique("u")
     keys = sorted(unique("g:") for _ in range(3))
     rows = [
-        UserConversationRow(user, key, ConversationType.GROUP, n, n + 1, 0, -1, -1, 0, 50 + n)
+        read_models.UserConversationRow(
+            user, key, ConversationType.GROUP, n, n + 1, 0, -1, -1, 0, 50 + n
+        )
         for n, key in enumerate(reversed(keys))
     ]
     await subject.store.write_rows(rows)
@@ -159,13 +147,13 @@ async def test_projection_store__mentions_read_back_until_deleted(subject: ReadM
     user = unique("u")
     first, second = sorted(unique("g:") for _ in range(2))
     rows = [
-        MentionRow(user, second, 4, "m4", "alice", 14),
-        MentionRow(user, first, 9, "m9", "carol", 19),
-        MentionRow(user, first, 2, "m2", "alice", 12),
+        read_models.MentionRow(user, second, 4, "m4", "alice", 14),
+        read_models.MentionRow(user, first, 9, "m9", "carol", 19),
+        read_models.MentionRow(user, first, 2, "m2", "alice", 12),
     ]
     await subject.store.write_rows(rows)
     assert await subject.queries.mentions(user) == [rows[2], rows[1], rows[0]]
-    await subject.store.write_rows([MentionDeleted(user, first, 2)])
+    await subject.store.write_rows([read_models.MentionDeleted(user, first, 2)])
     assert await subject.queries.mentions(user, first) == [rows[1]]
     assert await subject.queries.mentions(user) == [rows[1], rows[0]]
 
@@ -174,10 +162,10 @@ async def test_projection_store__mention_all_reads_newest_first_after_a_seq(
     subject: ReadModels,
 ) -> None:
     key = unique("g:")
-    rows = [MentionAllRow(key, seq, f"m{seq}", "carol", 10 + seq) for seq in (2, 5, 8)]
+    rows = [read_models.MentionAllRow(key, seq, f"m{seq}", "carol", 10 + seq) for seq in (2, 5, 8)]
     await subject.store.write_rows(rows)
     assert await subject.queries.mention_all(key, 2) == [rows[2], rows[1]]
-    await subject.store.write_rows([MentionAllDeleted(key, 8)])
+    await subject.store.write_rows([read_models.MentionAllDeleted(key, 8)])
     assert await subject.queries.mention_all(key, 0) == [rows[1], rows[0]]
 
 
@@ -186,9 +174,9 @@ async def test_projection_store__readers_of_a_message_read_back_by_reader(
 ) -> None:
     key = unique("g:")
     rows = [
-        ReaderRow(key, 3, "dave", SENT_MS + 5, 31),
-        ReaderRow(key, 3, "bob", SENT_MS + 9, 35),
-        ReaderRow(key, 4, "bob", SENT_MS + 9, 35),
+        read_models.ReaderRow(key, 3, "dave", SENT_MS + 5, 31),
+        read_models.ReaderRow(key, 3, "bob", SENT_MS + 9, 35),
+        read_models.ReaderRow(key, 4, "bob", SENT_MS + 9, 35),
     ]
     await subject.store.write_rows(rows)
     assert await subject.queries.readers(key, 3) == [rows[1], rows[0]]
@@ -200,7 +188,7 @@ async def test_projection_store__erasing_a_history_deletes_its_rows_only(
 ) -> None:
     room, other = unique("r:"), unique("r:")
     await subject.store.write_rows([history(room, 1), history(room, 2), history(other, 1)])
-    await subject.store.write_rows([HistoryErased(room)])
+    await subject.store.write_rows([read_models.HistoryErased(room)])
     assert await subject.queries.history(room, 1, 10, 10, newest_first=True) == []
     assert await subject.queries.history(other, 1, 10, 10, newest_first=True) == [history(other, 1)]
 
@@ -244,8 +232,8 @@ async def test_projection_store__lookups_answer_stored_messages_of_their_convers
     await subject.store.write_rows(
         [
             by_id(key, 5, mid),
-            MediaAttachmentRow("obj-b", mid, key, SENT_MS, 105),
-            MediaAttachmentRow("obj-a", mid, key, SENT_MS, 105),
+            read_models.MediaAttachmentRow("obj-b", mid, key, SENT_MS, 105),
+            read_models.MediaAttachmentRow("obj-a", mid, key, SENT_MS, 105),
         ]
     )
     wanted = [(key, mid), (key, unknown)]
@@ -272,10 +260,10 @@ async def test_projection_store__the_projector_s_batches_read_back_and_repeat_ha
     q = subject.queries
 
     async def everything() -> tuple[
-        list[HistoryRow],
-        HeadRow | None,
-        list[UserConversationRow],
-        list[UserConversationRow],
+        list[read_models.HistoryRow],
+        read_models.HeadRow | None,
+        list[read_models.UserConversationRow],
+        list[read_models.UserConversationRow],
         dict[int, int],
     ]:
         return (
