@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from parley.adapters.memory import InMemoryEventLog
-from parley.domain.events import Event, Position
+from parley.domain.events import Event, GroupCreated, Position, RoomCreated
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
 from tests.unit.services.ingress_harness import Harness, serving, text_to
 
@@ -97,3 +97,28 @@ async def test_ingress_servicers__a_stream_never_drops_a_request_on_an_unexpecte
                     answered.append(result.client_message_id)
         assert failed.value.code() is grpc.StatusCode.INTERNAL
         assert "c1" not in answered  # the failed send was never answered as accepted
+
+
+async def test_ingress_servicers__admin_creates_groups_and_rooms_for_the_users_it_names(
+    harness: Harness,
+) -> None:
+    admin = ingress_pb2_grpc.AdminServiceStub(harness.channel)
+    as_admin = (("authorization", f"Bearer {harness.settings.admin_secret}"),)
+    group = ingress_pb2.CreateGroupRequest(group_id="team", name="Team", member_ids=["bob"])
+    created = await admin.CreateGroupAs(
+        ingress_pb2.CreateGroupAsRequest(owner_id="alice", group=group), metadata=as_admin
+    )
+    room = await admin.CreateRoomAs(
+        ingress_pb2.CreateRoomAsRequest(creator_id="carol", room=ingress_pb2.CreateRoomRequest()),
+        metadata=as_admin,
+    )
+    assert created.group_id == "team" and room.room_id.startswith("room")
+    written = {(r.event.actor, r.event.payload) for r in harness.records()}
+    assert written == {
+        ("alice", GroupCreated("team", "Team", "alice", ("bob",))),
+        ("carol", RoomCreated(room.room_id, "")),
+    }
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await admin.CreateGroupAs(ingress_pb2.CreateGroupAsRequest(group=group), metadata=as_admin)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(harness.records()) == 2
