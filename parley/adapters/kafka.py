@@ -121,14 +121,19 @@ class KafkaEventLog:
         if self._brokers_down:
             raise EventLogUnavailable(f"no Kafka broker reachable at {self._bootstrap}")
         loop = self._loop = asyncio.get_running_loop()
+        # Encoded before anything is handed over: an event that does not encode fails the
+        # append with nothing produced and nothing left open.
+        records = [
+            (topic or self.topic_for(event), event.conversation_key.encode(), encode_event(event))
+            for event in events
+        ]
         append = self._pending.open(len(events))
-        for index, (event, delivery) in enumerate(zip(events, append.deliveries, strict=True)):
+        for index, ((to, key, value), delivery) in enumerate(
+            zip(records, append.deliveries, strict=True)
+        ):
             try:
                 producer.produce(
-                    topic or self.topic_for(event),
-                    key=event.conversation_key.encode(),
-                    value=encode_event(event),
-                    on_delivery=self._reporter(loop, delivery),
+                    to, key=key, value=value, on_delivery=self._reporter(loop, delivery)
                 )
             except (BufferError, KafkaException) as error:
                 # Nothing after a refused record is produced: a later event of the same

@@ -10,6 +10,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from infra.local import topics
+from parley.adapters.kafka import KafkaEventLog
+from parley.domain.conversations import ConversationType
+from parley.domain.events import Event, MessageSent, TextContent
+from parley.domain.log_streams import Stream
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +90,32 @@ def test_topics__apply_creates_then_grows_and_realigns(
     finally:
         admin.delete_topics([name])
         admin.close()
+
+
+async def test_event_log__an_event_that_does_not_encode_fails_the_append_with_nothing_produced(
+    kafka_bootstrap: str, unique_name: Callable[[str], str]
+) -> None:
+    topic = unique_name("test.kafka-encode")
+    KafkaAdminClient(bootstrap_servers=kafka_bootstrap).create_topics([NewTopic(topic, 1, 1)])
+    log = KafkaEventLog(kafka_bootstrap, {stream: topic for stream in Stream})
+
+    def sent(n: int, payload: object = None) -> Event:
+        return Event(
+            event_id=f"e{n}",
+            conversation_key="g:alpha",
+            conversation_type=ConversationType.GROUP,
+            actor="alice",
+            server_time_ms=1_700_000_000_000 + n,
+            payload=payload or MessageSent(f"m{n}", TextContent(f"message {n}")),  # type: ignore[arg-type]
+        )
+
+    try:
+        with pytest.raises(KeyError):  # no wire form for this payload
+            await log.append_many([sent(1), sent(2, payload=object()), sent(3)])
+        assert len(log._pending) == 0  # nothing left waiting for a report that never comes
+        # Nothing of the failed append reached the log: the next record is the first.
+        (position,) = await log.append_many([sent(4)])
+        assert position.offset == 0
+    finally:
+        await log.close()
+        KafkaAdminClient(bootstrap_servers=kafka_bootstrap).delete_topics([topic])
