@@ -100,6 +100,18 @@ async def test_send_hook__rewriting_hook_stores_the_rewrite_and_retries_are_not_
     assert len(stored(first_ingress)) == 1
 
 
+async def send_under(policy: str, ingress: Ingress, alice: Any) -> None:
+    """Alice sends while the hook fails: fail-open stores the send as it was, fail-closed
+    refuses it with SEND_HOOK_UNAVAILABLE and writes nothing."""
+    if policy == "fail-open":
+        await alice.send(PEER, "bob", "hello", cmid="c1")
+        assert [s.content for s in stored(ingress)] == [TextContent("hello")]
+    else:
+        error = await refused(alice.send(PEER, "bob", "hello", cmid="c1"))
+        assert reason_of(error) is Reason.SEND_HOOK_UNAVAILABLE
+        assert stored(ingress) == []
+
+
 @pytest.mark.parametrize("policy", ["fail-open", "fail-closed"])
 async def test_send_hook__hanging_hook_times_out_and_follows_the_policy(
     ingress_factory: IngressFactory, hook: tuple[ScriptedSendHook, str], policy: str
@@ -112,13 +124,7 @@ async def test_send_hook__hanging_hook_times_out_and_follows_the_policy(
     alice = await ingress.client("alice")
     before = hook_calls("timeout")
     started = time.monotonic()
-    if policy == "fail-open":
-        await alice.send(PEER, "bob", "hello", cmid="c1")
-        assert [s.content for s in stored(ingress)] == [TextContent("hello")]
-    else:
-        error = await refused(alice.send(PEER, "bob", "hello", cmid="c1"))
-        assert reason_of(error) is Reason.SEND_HOOK_UNAVAILABLE
-        assert stored(ingress) == []
+    await send_under(policy, ingress, alice)
     elapsed = time.monotonic() - started
     assert TIMEOUT_MS / 1000 <= elapsed < TIMEOUT_MS / 1000 + 1.0
     assert hook_calls("timeout") == before + 1
@@ -133,11 +139,5 @@ async def test_send_hook__hook_that_is_down_follows_the_policy(
     )
     alice = await ingress.client("alice")
     before = hook_calls("error")
-    if policy == "fail-open":
-        await alice.send(PEER, "bob", "hello", cmid="c1")
-        assert [s.content for s in stored(ingress)] == [TextContent("hello")]
-    else:
-        error = await refused(alice.send(PEER, "bob", "hello", cmid="c1"))
-        assert reason_of(error) is Reason.SEND_HOOK_UNAVAILABLE
-        assert stored(ingress) == []
+    await send_under(policy, ingress, alice)
     assert hook_calls("error") == before + 1
