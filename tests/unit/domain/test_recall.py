@@ -4,46 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from parley.domain.commands import SendCommand, Stamp
+from parley.domain.commands import Stamp
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import Reason, Rejected
-from parley.domain.events import (
-    CommandContent,
-    Content,
-    Event,
-    GroupRole,
-    MessageRecalled,
-    Position,
-    TextContent,
-)
-from parley.domain.groups import decide_create_group, decide_set_member_role
-from parley.domain.limits import Limits
+from parley.domain.events import CommandContent, Content, MessageRecalled, Position, TextContent
 from parley.domain.message_archive import ArchivedMessage
 from parley.domain.message_ids import message_id_for
-from parley.domain.moderation import InterceptorChain
-from parley.domain.rate_limit import RateLimiter
 from parley.domain.recall import decide_recall
-from parley.domain.rooms import decide_create_room
-from parley.domain.sending import SendDecider
 from parley.domain.write_model import WriteModel
+from tests.unit.domain.send_world import (
+    GROUP,
+    LIMITS,
+    PEER,
+    ROOM,
+    command,
+    decider,
+    prepared,
+    world,
+)
 
 SENT_AT = 1_000_000
-LIMITS = Limits()
-PEER, ROOM, GROUP = ConversationType.PEER, ConversationType.ROOM, ConversationType.GROUP
-
-
-def world() -> WriteModel:
-    """Group "team": owner, admin "ada", alice, bob; room "lobby" with alice."""
-    model = WriteModel()
-    setup = Stamp(0, "setup")
-    create = decide_create_group(
-        "owner", "team", "T", ["ada", "alice", "bob"], model, LIMITS, setup
-    )
-    model.apply_event(create, 0)
-    promote = decide_set_member_role("owner", "team", "ada", GroupRole.ADMIN, model, setup)
-    model.apply_event(promote, 0)
-    model.apply_event(decide_create_room("alice", "lobby", "L", model, LIMITS, setup), 0)
-    return model
 
 
 def send(
@@ -53,11 +33,10 @@ def send(
     content: Content | None = None,
     sender: str = "alice",
 ) -> str:
-    decider = SendDecider(model, LIMITS, RateLimiter(100), InterceptorChain())
-    cmd = SendCommand(sender, kind, target, "c-1", content or TextContent("oops"))
-    event = decider.prepare(cmd, Stamp(SENT_AT, "ev"))
-    assert isinstance(event, Event)
-    decider.record(event, Position(0, 1))
+    """The id of `sender`'s message, sent at SENT_AT and recorded at log offset 1."""
+    send = decider(model)
+    cmd = command(content or TextContent("oops"), kind, target, sender=sender)
+    send.record(prepared(send, cmd, SENT_AT), Position(0, 1))
     return message_id_for(sender, "c-1")
 
 

@@ -21,63 +21,23 @@ from parley.domain.events import (
     Position,
     TextContent,
 )
-from parley.domain.groups import decide_create_group
-from parley.domain.limits import Limits
 from parley.domain.message_archive import ArchivedMessage
 from parley.domain.message_ids import content_digest, fingerprint_of_event, message_id_for
 from parley.domain.moderation import (
-    Interceptor,
     SensitiveWordFilter,
     SubstringWordMatcher,
-    build_interceptor_chain,
 )
-from parley.domain.rate_limit import RateLimiter
-from parley.domain.rooms import decide_create_room
 from parley.domain.sending import SendDecider
-from parley.domain.write_model import WriteModel
-
-NOW = 1_000_000
-LIMITS = Limits()
-PEER, ROOM, GROUP = ConversationType.PEER, ConversationType.ROOM, ConversationType.GROUP
-
-
-def world() -> WriteModel:
-    """Group "team" (owner, alice, bob) and room "lobby" with alice in it."""
-    model = WriteModel()
-    stamp = Stamp(0, "setup")
-    model.apply_event(
-        decide_create_group("owner", "team", "T", ["alice", "bob"], model, LIMITS, stamp), 0
-    )
-    model.apply_event(decide_create_room("alice", "lobby", "L", model, LIMITS, stamp), 0)
-    return model
-
-
-def decider(
-    model: WriteModel | None = None,
-    interceptors: list[Interceptor] | None = None,
-    word_filter: SensitiveWordFilter | None = None,
-) -> SendDecider:
-    chain = build_interceptor_chain(word_filter, interceptors or [])
-    return SendDecider(model or world(), LIMITS, RateLimiter(LIMITS.rate_per_second), chain)
-
-
-def command(
-    content: Content | None = None,
-    conversation_type: ConversationType = PEER,
-    target_id: str = "bob",
-    cmid: str = "c-1",
-    **fields: object,
-) -> SendCommand:
-    cmd = SendCommand("alice", conversation_type, target_id, cmid, content or TextContent("hi"))
-    return dataclasses.replace(cmd, **fields)  # type: ignore[arg-type]
-
-
-def prepared(
-    send: SendDecider, cmd: SendCommand, now_ms: int = NOW, bypass_rate_limit: bool = False
-) -> Event:
-    result = send.prepare(cmd, Stamp(now_ms, "ev", "req"), bypass_rate_limit=bypass_rate_limit)
-    assert isinstance(result, Event)
-    return result
+from tests.unit.domain.send_world import (
+    GROUP,
+    NOW,
+    PEER,
+    ROOM,
+    command,
+    decider,
+    prepared,
+    world,
+)
 
 
 def reason(send: SendDecider, cmd: SendCommand, now_ms: int = NOW) -> Reason:
