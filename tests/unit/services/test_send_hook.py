@@ -132,31 +132,37 @@ async def test_send_hook__retry_while_a_replaced_send_is_unsettled_joins_it(
     assert [s.content for s in parley.sends()] == [TextContent("[redacted]")]
 
 
-async def test_send_hook__hanging_hook_fail_open_stores_the_send_after_the_timeout(
-    hook: tuple[ScriptedSendHook, str],
-) -> None:
+@contextlib.asynccontextmanager
+async def hanging(hook: tuple[ScriptedSendHook, str], policy: str) -> AsyncIterator[Ingress]:
+    """An ingress under `policy` whose hook hangs past the timeout; on leaving, exactly one
+    timeout has been counted."""
     scripted, target = hook
     scripted.hang = True
     before = hook_calls("timeout")
-    async with ingress(target, send_hook_policy="fail-open") as parley:
+    async with ingress(target, send_hook_policy=policy) as parley:
+        yield parley
+    assert hook_calls("timeout") == before + 1
+
+
+async def test_send_hook__hanging_hook_fail_open_stores_the_send_after_the_timeout(
+    hook: tuple[ScriptedSendHook, str],
+) -> None:
+    async with hanging(hook, "fail-open") as parley:
         started = time.monotonic()
         await parley.send("c1", "hello")
         elapsed = time.monotonic() - started
     assert [s.content for s in parley.sends()] == [TextContent("hello")]
     assert TIMEOUT_MS / 1000 <= elapsed < TIMEOUT_MS / 1000 + 1.0
-    assert hook_calls("timeout") == before + 1
 
 
 async def test_send_hook__hanging_hook_fail_closed_rejects_and_a_retry_asks_again(
     hook: tuple[ScriptedSendHook, str],
 ) -> None:
-    scripted, target = hook
-    scripted.hang = True
-    before = hook_calls("timeout")
-    async with ingress(target, send_hook_policy="fail-closed") as parley:
+    scripted, _ = hook
+    async with hanging(hook, "fail-closed") as parley:
         error = await parley.rejected("c1")
         assert error.code() == grpc.StatusCode.UNAVAILABLE and reason_code(error) == "9005"
-        assert parley.sends() == [] and hook_calls("timeout") == before + 1
+        assert parley.sends() == []
         # Nothing was written, so the client's retry is a new question to the hook.
         scripted.hang = False
         await parley.send("c1")
