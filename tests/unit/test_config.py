@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,18 @@ from parley.domain.log_streams import Stream
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [n for n in os.environ if n.startswith("PARLEY_")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[str, str], None]:
+    """Writes a config file of the given name and text and points the environment at it."""
+
+    def write(name: str, text: str) -> None:
+        path = tmp_path / name
+        path.write_text(text)
+        monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
+
+    return write
 
 
 def test_config__defaults_match_the_local_stack() -> None:
@@ -63,11 +76,10 @@ def test_config__invalid_values_are_refused(
 
 
 def test_config__toml_file_sets_values_below_the_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, config_file: Callable[[str, str], None]
 ) -> None:
-    path = tmp_path / "parley.toml"
-    path.write_text('cassandra_hosts = ["db1", "db2"]\ningress_port = 9000\nlog_level = "DEBUG"\n')
-    monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
+    toml = 'cassandra_hosts = ["db1", "db2"]\ningress_port = 9000\nlog_level = "DEBUG"\n'
+    config_file("parley.toml", toml)
     monkeypatch.setenv("PARLEY_INGRESS_PORT", "9100")
     settings = Settings()
     assert settings.cassandra_hosts == ["db1", "db2"]
@@ -76,22 +88,18 @@ def test_config__toml_file_sets_values_below_the_environment(
 
 
 def test_config__dotenv_file_is_read_with_prefixed_keys(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    config_file: Callable[[str, str], None],
 ) -> None:
-    path = tmp_path / "parley.env"
-    path.write_text("PARLEY_RECALL_WINDOW_S=300\nPARLEY_SENSITIVE_WORDS_FILE=/etc/words.txt\n")
-    monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
+    config_file(
+        "parley.env", "PARLEY_RECALL_WINDOW_S=300\nPARLEY_SENSITIVE_WORDS_FILE=/etc/words.txt\n"
+    )
     settings = Settings()
     assert settings.recall_window_s == 300
     assert settings.sensitive_words_file == Path("/etc/words.txt")
 
 
-def test_config__unknown_key_in_file_is_refused(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    path = tmp_path / "parley.toml"
-    path.write_text("ingres_port = 9000\n")
-    monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
+def test_config__unknown_key_in_file_is_refused(config_file: Callable[[str, str], None]) -> None:
+    config_file("parley.toml", "ingres_port = 9000\n")
     with pytest.raises(ValidationError, match="ingres_port"):
         Settings()
 
