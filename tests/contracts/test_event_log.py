@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,17 +19,9 @@ from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
 from parley.domain.conversations import ConversationType
 from parley.domain.events import CommandContent, Event, Logged, MessageSent, Position, TextContent
 from parley.domain.log_streams import Stream
-from parley.ports import EventLogUnavailable
+from parley.ports import EventLog, EventLogUnavailable
 
 PARTITIONS = 3
-
-
-class Log(Protocol):
-    async def append(self, event: Event, topic: str | None = None) -> Position: ...
-    async def append_many(
-        self, events: Sequence[Event], topic: str | None = None
-    ) -> list[Position]: ...
-    async def close(self) -> None: ...
 
 
 class Feed(Protocol):
@@ -60,7 +52,7 @@ class Collected:
 @dataclass
 class Backend:
     kind: str
-    log: Log
+    log: EventLog
     topics: dict[Stream, str]
     bootstrap: str = ""
     memory: InMemoryEventLog | None = None
@@ -76,7 +68,14 @@ class Backend:
         await feed.start()
         return feed
 
-    def unavailable_log(self) -> Log:
+    async def caught_up_feed(self) -> tuple[Collected, Feed]:
+        """A feed of conversation events into a new sink, once it has handed over the log."""
+        sink = Collected()
+        feed = await self.feed(sink)
+        await feed.wait_caught_up(timeout_s=20)
+        return sink, feed
+
+    def unavailable_log(self) -> EventLog:
         if self.memory is not None:
             self.memory.available = False
             return self.memory
@@ -170,9 +169,7 @@ async def test_event_log__append_many_keeps_order_within_each_conversation(
     for key in KEYS[:3]:
         mine = [p for e, p in zip(events, positions, strict=True) if e.conversation_key == key]
         assert [p.offset for p in mine] == sorted({p.offset for p in mine})
-    sink = Collected()
-    feed = await backend.feed(sink)
-    await feed.wait_caught_up(timeout_s=20)
+    sink, _ = await backend.caught_up_feed()
     for key in KEYS[:3]:
         assert sink.of(key) == [_sent(key, n) for n in range(6)]
 
@@ -181,9 +178,7 @@ async def test_event_log__feed_started_late_catches_up_from_the_beginning(
     backend: Backend,
 ) -> None:
     before = [await backend.log.append(_sent(key, n)) for n in range(3) for key in KEYS]
-    sink = Collected()
-    feed = await backend.feed(sink)
-    await feed.wait_caught_up(timeout_s=20)
+    sink, feed = await backend.caught_up_feed()
     assert len(sink.logged) == len(before)
     after = await backend.log.append(_sent("g:alpha", 3))
     await feed.wait_for(after, timeout_s=20)
@@ -194,9 +189,7 @@ async def test_event_log__a_caught_up_feed_hands_over_a_new_event_at_once(
     backend: Backend,
 ) -> None:
     """The broker may hold an idle feed's fetch for IDLE_FETCH_WAIT_MS; a record must end it."""
-    sink = Collected()
-    feed = await backend.feed(sink)
-    await feed.wait_caught_up(timeout_s=20)
+    _, feed = await backend.caught_up_feed()
     # The first record after the feed's assignment may still meet a fetch the broker holds for
     # its full wait (seen in 1 of 4 runs here: 0.50 s); once the feed has fetched a record, every
     # later one ends the held fetch at once. That first wait is the known cost of an idle fetch
@@ -216,9 +209,7 @@ async def test_event_log__a_caught_up_feed_hands_over_a_new_event_at_once(
 async def test_event_log__catch_up_hands_over_what_others_appended_before_the_call(
     backend: Backend,
 ) -> None:
-    sink = Collected()
-    feed = await backend.feed(sink)
-    await feed.wait_caught_up(timeout_s=20)
+    sink, feed = await backend.caught_up_feed()
     # Appended by "another process": nobody waits for these positions, only for the present.
     for n in range(5):
         for key in KEYS:
