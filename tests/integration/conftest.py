@@ -9,8 +9,10 @@ from typing import Any
 import grpc
 import pytest
 
+from parley.adapters.kafka import KafkaEventLog
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.config import DEV_ADMIN_SECRET, Settings
+from parley.domain.log_streams import Stream
 from parley.gen.parley.v1 import ingress_pb2_grpc
 from services.ingress.app import ingress_parts
 from services.ingress.server import start_server
@@ -94,3 +96,23 @@ async def media_ingress(
     store = started.media.store
     await store.abort_incomplete_uploads("", 2**62)
     await store.delete([info.key for info in await store.list("")])
+
+
+@pytest.fixture
+async def events_topic(
+    kafka_bootstrap: str, unique_name: Callable[[str], str]
+) -> AsyncIterator[str]:
+    """A conversation-events topic of three partitions of the test's own, deleted afterwards."""
+    name = unique_name("conv-events")
+    ensure_topics(kafka_bootstrap, {name: 3})
+    yield name
+    delete_topics(kafka_bootstrap, [name])
+
+
+@pytest.fixture
+async def event_log(kafka_bootstrap: str, events_topic: str) -> AsyncIterator[KafkaEventLog]:
+    """A Kafka event log appending conversation events to `events_topic`."""
+    log = KafkaEventLog(kafka_bootstrap, {Stream.CONVERSATION_EVENTS: events_topic})
+    await log.start()
+    yield log
+    await log.close()

@@ -8,27 +8,17 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from parley.adapters.kafka import KafkaEventLog
-from parley.adapters.kafka_admin import delete_topics, ensure_topics
-from parley.domain.log_streams import Stream
 from tests.integration.integration_events import text_event
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 30
-
-
-@pytest.fixture
-async def topic(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> AsyncIterator[str]:
-    name = unique_name("alerts")
-    ensure_topics(kafka_bootstrap, {name: 3})
-    yield name
-    delete_topics(kafka_bootstrap, [name])
 
 
 async def _start(kafka_bootstrap: str, topic: str, group: str) -> asyncio.subprocess.Process:
@@ -58,26 +48,24 @@ async def _stop(process: asyncio.subprocess.Process) -> list[dict[str, str]]:
 
 
 async def test_keyword_alert__alerts_once_and_resumes_after_sigterm(
-    kafka_bootstrap: str, topic: str, unique_name: Callable[[str], str]
+    kafka_bootstrap: str,
+    events_topic: str,
+    event_log: KafkaEventLog,
+    unique_name: Callable[[str], str],
 ) -> None:
-    event_log = KafkaEventLog(kafka_bootstrap, {Stream.CONVERSATION_EVENTS: topic})
-    await event_log.start()
     group = unique_name("keyword-alert")
-    try:
-        # Two matching texts, one not, and a duplicate append of the first (same event id).
-        first = text_event("g:support", "I want a REFUND now")
-        await event_log.append_many([first, text_event("g:chat", "hello"), first])
-        await event_log.append(text_event("g:support", "urgent: server down"))
-        process = await _start(kafka_bootstrap, topic, group)
-        alerts = await _alerts(process, 2)
-        assert [a["keyword"] for a in alerts] == ["refund", "urgent"]
-        assert alerts[0]["event_id"] == first.event_id and alerts[0]["sender"] == "alice"
-        assert await _stop(process) == []  # the duplicate made no second alert
-        # Restarted, the group resumes after what was handled: only the new event alerts.
-        await event_log.append(text_event("g:billing", "refund please"))
-        process = await _start(kafka_bootstrap, topic, group)
-        (alert,) = await _alerts(process, 1)
-        assert alert["conversation_key"] == "g:billing"
-        assert await _stop(process) == []
-    finally:
-        await event_log.close()
+    # Two matching texts, one not, and a duplicate append of the first (same event id).
+    first = text_event("g:support", "I want a REFUND now")
+    await event_log.append_many([first, text_event("g:chat", "hello"), first])
+    await event_log.append(text_event("g:support", "urgent: server down"))
+    process = await _start(kafka_bootstrap, events_topic, group)
+    alerts = await _alerts(process, 2)
+    assert [a["keyword"] for a in alerts] == ["refund", "urgent"]
+    assert alerts[0]["event_id"] == first.event_id and alerts[0]["sender"] == "alice"
+    assert await _stop(process) == []  # the duplicate made no second alert
+    # Restarted, the group resumes after what was handled: only the new event alerts.
+    await event_log.append(text_event("g:billing", "refund please"))
+    process = await _start(kafka_bootstrap, events_topic, group)
+    (alert,) = await _alerts(process, 1)
+    assert alert["conversation_key"] == "g:billing"
+    assert await _stop(process) == []

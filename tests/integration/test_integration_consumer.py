@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 
 from parley.adapters.kafka import KafkaEventLog
-from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.domain.events import MessageSent, TextContent
-from parley.domain.log_streams import Stream
 from parley.integration import Delivered, EventConsumer, StartAt
 from tests.integration.integration_events import text_event
 
 pytestmark = pytest.mark.integration
 TIMEOUT_S = 30
-
-
-@pytest.fixture
-async def topic(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> AsyncIterator[str]:
-    name = unique_name("integration")
-    ensure_topics(kafka_bootstrap, {name: 3})
-    yield name
-    delete_topics(kafka_bootstrap, [name])
-
-
-@pytest.fixture
-async def event_log(kafka_bootstrap: str, topic: str) -> AsyncIterator[KafkaEventLog]:
-    log = KafkaEventLog(kafka_bootstrap, {Stream.CONVERSATION_EVENTS: topic})
-    await log.start()
-    yield log
-    await log.close()
 
 
 async def _collect(
@@ -65,38 +47,48 @@ def _texts(got: list[Delivered]) -> list[str]:
 
 
 async def test_integration_consumer__commits_only_after_the_handler_returns(
-    kafka_bootstrap: str, topic: str, event_log: KafkaEventLog, unique_name: Callable[[str], str]
+    kafka_bootstrap: str,
+    events_topic: str,
+    event_log: KafkaEventLog,
+    unique_name: Callable[[str], str],
 ) -> None:
     group = unique_name("group")
     await event_log.append_many([text_event("g:one", t) for t in ("a", "b", "boom", "c")])
     # The handler fails on "boom": the consumer stops with the error, "a" and "b" handled.
-    first = EventConsumer(kafka_bootstrap, group, [topic], StartAt.committed())
+    first = EventConsumer(kafka_bootstrap, group, [events_topic], StartAt.committed())
     with pytest.raises(RuntimeError, match="handler failed"):
         await _collect(first, until=10, fail_on="boom")
     # Nothing of the failed batch was committed: a restart hands all of it again, in order.
-    again = await _collect(EventConsumer(kafka_bootstrap, group, [topic], StartAt.committed()), "c")
+    again = await _collect(
+        EventConsumer(kafka_bootstrap, group, [events_topic], StartAt.committed()), "c"
+    )
     assert _texts(again)[-2:] == ["boom", "c"]  # "a" and "b" too unless fetched apart
     # Now committed: the next start of the group sees only what came after.
     await event_log.append(text_event("g:one", "d"))
-    resumed = await _collect(EventConsumer(kafka_bootstrap, group, [topic], StartAt.committed()), 1)
+    resumed = await _collect(
+        EventConsumer(kafka_bootstrap, group, [events_topic], StartAt.committed()), 1
+    )
     assert _texts(resumed) == ["d"]
-    assert resumed[0].event.conversation_key == "g:one" and resumed[0].topic == topic
+    assert resumed[0].event.conversation_key == "g:one" and resumed[0].topic == events_topic
 
 
 async def test_integration_consumer__earliest_latest_and_time(
-    kafka_bootstrap: str, topic: str, event_log: KafkaEventLog, unique_name: Callable[[str], str]
+    kafka_bootstrap: str,
+    events_topic: str,
+    event_log: KafkaEventLog,
+    unique_name: Callable[[str], str],
 ) -> None:
     await event_log.append_many([text_event("g:two", t) for t in ("old-1", "old-2")])
     await asyncio.sleep(0.05)  # Kafka timestamps are ms: keep "old" strictly before `moment`
     moment = int(time.time() * 1000)
     await event_log.append(text_event("g:two", "new-1"))
-    earliest = EventConsumer(kafka_bootstrap, unique_name("g"), [topic], StartAt.earliest())
+    earliest = EventConsumer(kafka_bootstrap, unique_name("g"), [events_topic], StartAt.earliest())
     assert _texts(await _collect(earliest, 3)) == ["old-1", "old-2", "new-1"]
-    since = EventConsumer(kafka_bootstrap, unique_name("g"), [topic], StartAt.time(moment))
+    since = EventConsumer(kafka_bootstrap, unique_name("g"), [events_topic], StartAt.time(moment))
     assert _texts(await _collect(since, 1)) == ["new-1"]
     # latest: nothing from before; markers go on until the first is seen (the end is resolved
     # on the first fetch after the assignment, so an early marker may fall before it).
-    latest = EventConsumer(kafka_bootstrap, unique_name("g"), [topic], StartAt.latest())
+    latest = EventConsumer(kafka_bootstrap, unique_name("g"), [events_topic], StartAt.latest())
     collecting = asyncio.create_task(_collect(latest, 1))
     while not collecting.done():
         await event_log.append(text_event("g:two", "after"))
