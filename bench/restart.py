@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,12 +26,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import grpc
 from confluent_kafka import Producer
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.project import Workload
 from bench.sessions import rss_kb
+from faults.probes import free_port, is_serving
 from infra.local.migrations import apply as apply_migrations
 from parley.adapters.cassandra import connect
 from parley.adapters.cassandra_checkpoints import CassandraCheckpointStore
@@ -107,23 +105,6 @@ def wait_sealed(settings: Settings, keyspace: str, ends: dict[int, int], timeout
         cluster.shutdown()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def is_serving(target: str) -> bool:
-    with grpc.insecure_channel(target) as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=0.5
-            )
-        except grpc.RpcError:
-            return False
-    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-
-
 def restart(name: str, env: dict[str, str], timeout_s: float) -> dict[str, float]:
     """Starts one service alone; time to SERVING and RSS then (and 2 s later, the larger)."""
     module, port_var = SERVICES[name]
@@ -135,7 +116,7 @@ def restart(name: str, env: dict[str, str], timeout_s: float) -> dict[str, float
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        while not is_serving(f"127.0.0.1:{port}"):
+        while not is_serving(f"127.0.0.1:{port}", timeout_s=0.5):
             if process.poll() is not None or time.monotonic() - started > timeout_s:
                 raise RuntimeError(f"{name} did not serve within {timeout_s} s")
             time.sleep(0.02)

@@ -18,7 +18,6 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -32,6 +31,7 @@ from faults.security_calls import Answer, Caller, LogEnds, Rpc, every_rpc
 from faults.security_cases import Case, authorization_cases, oversized_cases
 from faults.security_messages import message_of, mutation_of
 from faults.security_world import World, build_world, seed_for
+from infra.local.processes import is_alive
 from parley.config import Settings
 from parley.domain.errors import Reason
 from parley.gen.parley.v1 import ingress_pb2
@@ -131,20 +131,12 @@ class Suite:
                     reply = error
             tally.add(target, None if up else f"not serving: {reply}")
         for pid in self.targets.pids:
-            tally.add(f"process {pid}", None if _is_running(pid) else "it is gone")
+            tally.add(f"process {pid}", None if is_alive(pid) else "it is gone")
         return tally
 
     def close(self) -> None:
         self.caller.close()
         self.ends.close()
-
-
-def _is_running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def token_cases(rpcs: Iterable[Rpc], w: World, expired: str) -> list[Case]:

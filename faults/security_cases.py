@@ -58,6 +58,30 @@ M, H, Q, C, G, A, D, MD = (
 )  # fmt: skip
 
 
+def _reads_of(
+    conversation: common_pb2.ConversationRef,
+    message_id: str,
+    whose: str,
+    bearer: str,
+    expect: frozenset[int],
+) -> list[Case]:
+    """Reading a conversation the bearer is not in: its history, a message of it, that message's
+    receipts and its summary, each refused with `expect`."""
+    calls = [
+        ("history", H + "GetHistory", query_pb2.GetHistoryRequest(conversation=conversation)),
+        ("message", H + "GetMessage",
+         query_pb2.GetMessageRequest(conversation=conversation, message_id=message_id)),
+        ("receipts of a message", Q + "GetReceipts",
+         query_pb2.GetReceiptsRequest(conversation=conversation, message_id=message_id)),
+        ("summary", C + "GetConversation",
+         query_pb2.GetConversationRequest(conversation=conversation)),
+    ]  # fmt: skip
+    return [
+        Case("authorization", f"{what} of {whose}", path, request, bearer, expect)
+        for what, path, request in calls
+    ]
+
+
 def authorization_cases(w: World) -> list[Case]:
     carol, dave, bob = w.token("carol"), w.token("dave"), w.token("bob")
     theirs, group = ref(PEER, w.peer_key), ref(GROUP, w.group)
@@ -66,37 +90,24 @@ def authorization_cases(w: World) -> list[Case]:
         _codes(R.NOT_GROUP_ADMIN), _codes(R.NOT_GROUP_OWNER)  # fmt: skip
     not_found = _codes(R.MESSAGE_NOT_FOUND)
     cases = [
-        # Reading a conversation between two others, named by its key: not the caller's.
-        Case("authorization", "history of others' peer conversation", H + "GetHistory",
-             query_pb2.GetHistoryRequest(conversation=theirs), carol, bad),
-        Case("authorization", "message of others' peer conversation", H + "GetMessage",
-             query_pb2.GetMessageRequest(conversation=theirs, message_id=w.m1), carol, bad),
+        # Reading a conversation between two others, named by its key: not the caller's; and
+        # reading a group the caller is not a member of.
+        *_reads_of(theirs, w.m1, "others' peer conversation", carol, bad),
         Case("authorization", "others' message through own conversation", H + "GetMessage",
              query_pb2.GetMessageRequest(conversation=with_alice, message_id=w.m1), carol,
              not_found),
         Case("authorization", "others' message by seq through own conversation", H + "GetMessage",
              query_pb2.GetMessageRequest(conversation=with_alice, seq=1), carol,
              not_found | _codes(R.CONVERSATION_NOT_FOUND)),
-        Case("authorization", "receipts of others' message", Q + "GetReceipts",
-             query_pb2.GetReceiptsRequest(conversation=theirs, message_id=w.m1), carol, bad),
         Case("authorization", "receipts of others' message via own peer", Q + "GetReceipts",
              query_pb2.GetReceiptsRequest(conversation=with_alice, message_id=w.m1), carol,
              not_found),
-        Case("authorization", "others' conversation summary", C + "GetConversation",
-             query_pb2.GetConversationRequest(conversation=theirs), carol, bad),
         Case("authorization", "others' mentions", C + "ListMentions",
              query_pb2.ListMentionsRequest(conversation=theirs), carol, bad),
         Case("authorization", "own list shows no others' conversation", C + "ListConversations",
              query_pb2.ListConversationsRequest(), carol, must_refuse=False,
              check=_lists_none_of(w.peer_key, f"g:{w.group}")),
-        Case("authorization", "group history by a non-member", H + "GetHistory",
-             query_pb2.GetHistoryRequest(conversation=group), carol, member),
-        Case("authorization", "group message by a non-member", H + "GetMessage",
-             query_pb2.GetMessageRequest(conversation=group, message_id=w.g1), carol, member),
-        Case("authorization", "group receipts by a non-member", Q + "GetReceipts",
-             query_pb2.GetReceiptsRequest(conversation=group, message_id=w.g1), carol, member),
-        Case("authorization", "group summary by a non-member", C + "GetConversation",
-             query_pb2.GetConversationRequest(conversation=group), carol, member),
+        *_reads_of(group, w.g1, "a group, by a non-member", carol, member),
         # Media of a message the caller cannot read.
         Case("authorization", "download of others' image", MD + "Download",
              media_pb2.DownloadRequest(message_id=w.m2, object_id=w.object_id), carol,

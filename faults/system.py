@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,9 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
+from faults.probes import free_port, is_serving
 from parley.adapters.cassandra import connect
 from parley.adapters.kafka_admin import delete_topics
 from parley.commands.provision import provision
@@ -24,24 +21,6 @@ from parley.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG_DIR = ROOT / "var" / "faults"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def is_serving(target: str, timeout_s: float = 1.0) -> bool:
-    channel = grpc.insecure_channel(target)
-    try:
-        stub = health_pb2_grpc.HealthStub(channel)
-        reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout_s)
-        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-    except grpc.RpcError:
-        return False
-    finally:
-        channel.close()
 
 
 @dataclass

@@ -5,18 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
+from faults.probes import free_port, is_serving
+from infra.local.processes import is_alive
 from parley.adapters.kafka_admin import delete_topics
 from parley.config import DEV_ADMIN_SECRET
 
@@ -24,12 +22,6 @@ READY_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 60.0
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def descendants(pid: int) -> set[int]:
@@ -48,47 +40,24 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def is_alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def is_serving(target: str) -> bool:
-    with grpc.insecure_channel(target) as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=1.0
-            )
-        except grpc.RpcError:
-            return False
-    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-
-
 @dataclass
 class Stack:
     process: subprocess.Popen[bytes]
     env: dict[str, str]
     log_path: Path
     topics: list[str]
+    # Where each server listens and the admin secret, as its environment names them.
+    ingress: str = field(init=False)
+    delivery: str = field(init=False)
+    media: str = field(init=False)
+    admin_secret: str = field(init=False)
 
-    @property
-    def ingress(self) -> str:
-        return f"127.0.0.1:{self.env['PARLEY_INGRESS_PORT']}"
-
-    @property
-    def delivery(self) -> str:
-        return f"127.0.0.1:{self.env['PARLEY_DELIVERY_PORT']}"
-
-    @property
-    def media(self) -> str:
-        return f"127.0.0.1:{self.env['PARLEY_MEDIA_PORT']}"
-
-    @property
-    def admin_secret(self) -> str:
-        return self.env["PARLEY_ADMIN_SECRET"]
+    def __post_init__(self) -> None:
+        self.ingress, self.delivery, self.media = (
+            f"127.0.0.1:{self.env[f'PARLEY_{server}_PORT']}"
+            for server in ("INGRESS", "DELIVERY", "MEDIA")
+        )
+        self.admin_secret = self.env["PARLEY_ADMIN_SECRET"]
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

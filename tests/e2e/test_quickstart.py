@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from faults.probes import is_serving
 from parley.sdk import (
     Conversation,
     ConversationInfo,
@@ -17,7 +18,6 @@ from parley.sdk import (
     Synced,
 )
 from tests.e2e.conftest import connect_user, stack_of
-from tests.e2e.stack import is_serving
 from tests.e2e.waiting import Inbox, eventually
 
 pytestmark = pytest.mark.integration

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import grpc
 import pytest
 from google.protobuf import descriptor_pool
-from google.rpc import error_details_pb2, status_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
+from faults.security_calls import answer_of, metadata_of
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, ingress_pb2_grpc
 from tests.e2e.stack import Stack
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 # Field 1, length-delimited, announces 5 bytes but 2 follow: no message type decodes it.
 UNDECODABLE = b"\x0a\x05ab"
-BAD_PARAMETER = (grpc.StatusCode.INVALID_ARGUMENT, "BAD_PARAMETER", "2001")
+BAD_PARAMETER = (grpc.StatusCode.INVALID_ARGUMENT, "BAD_PARAMETER", 2001)
 CALL_TIMEOUT_S = 10.0
 
 
@@ -48,7 +48,7 @@ def served_rpcs(target: str) -> list[Rpc]:
 
 def call_raw(rpc: Rpc, bearer: str, payload: bytes = UNDECODABLE) -> grpc.RpcError:
     """Sends `payload` as it is (no serializer) and returns the error the call ended with."""
-    metadata = (("authorization", f"Bearer {bearer}"),)
+    metadata = metadata_of(bearer)
 
     def requests() -> Iterator[bytes]:
         yield payload
@@ -75,23 +75,17 @@ def call_raw(rpc: Rpc, bearer: str, payload: bytes = UNDECODABLE) -> grpc.RpcErr
     raise AssertionError(f"{rpc.path} accepted {payload!r}")
 
 
-def answer_of(error: grpc.RpcError) -> tuple[grpc.StatusCode, str, str]:
+def status_of(error: grpc.RpcError) -> tuple[grpc.StatusCode, str, int | None]:
     """The status code, the ErrorInfo reason of the status details and the reason trailer."""
-    trailers = dict(error.trailing_metadata() or ())
-    info = error_details_pb2.ErrorInfo()
-    details = trailers.get("grpc-status-details-bin")
-    for detail in status_pb2.Status.FromString(details).details if details else ():
-        if detail.Is(info.DESCRIPTOR):
-            detail.Unpack(info)
-    code: grpc.StatusCode = error.code()
-    return code, info.reason, str(trailers.get("parley-reason-code", ""))
+    answer = answer_of(error)
+    return answer.code, answer.reason_name, answer.reason
 
 
 def user_token(stack: Stack, user_id: str) -> str:
     with grpc.insecure_channel(stack.ingress) as channel:
         reply = ingress_pb2_grpc.AdminServiceStub(channel).IssueToken(
             ingress_pb2.IssueTokenRequest(user_id=user_id),
-            metadata=(("authorization", f"Bearer {stack.admin_secret}"),),
+            metadata=metadata_of(stack.admin_secret),
             timeout=CALL_TIMEOUT_S,
         )
     return str(reply.token)
@@ -115,7 +109,7 @@ def test_every_rpc__undecodable_request_is_bad_parameter(shared_stack: Stack) ->
     wrong = []
     for rpc in rpcs:
         bearer = stack.admin_secret if rpc.path.startswith("/parley.v1.AdminService/") else token
-        code, reason, trailer = answer_of(call_raw(rpc, bearer))
+        code, reason, trailer = status_of(call_raw(rpc, bearer))
         if (code, reason, trailer) != BAD_PARAMETER:
             wrong.append(f"{rpc.target}{rpc.path}: {code.name} {reason} {trailer}")
     assert not wrong, "\n".join(wrong)
@@ -131,10 +125,10 @@ def test_send_message__invalid_utf8_in_a_string_field_is_bad_parameter(
     # client_message_id (field 2, a string) holding 0xff 0xfe, which is not UTF-8.
     rpc = Rpc(shared_stack.ingress, "/parley.v1.MessagingService/SendMessage")
     error = call_raw(rpc, user_token(shared_stack, "utf8"), valid + b"\x12\x02\xff\xfe")
-    assert answer_of(error) == BAD_PARAMETER
+    assert status_of(error) == BAD_PARAMETER
 
 
 def test_issue_token__negative_ttl_is_bad_parameter(shared_stack: Stack) -> None:
     request = ingress_pb2.IssueTokenRequest(user_id="alice", ttl_s=-5).SerializeToString()
     rpc = Rpc(shared_stack.ingress, "/parley.v1.AdminService/IssueToken")
-    assert answer_of(call_raw(rpc, shared_stack.admin_secret, request)) == BAD_PARAMETER
+    assert status_of(call_raw(rpc, shared_stack.admin_secret, request)) == BAD_PARAMETER

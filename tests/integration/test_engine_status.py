@@ -14,8 +14,8 @@ from typing import Any
 import psutil
 import pytest
 
+from faults.probes import free_port
 from infra.local.settings import REPO_ROOT
-from tests.e2e.stack import free_port
 
 pytestmark = pytest.mark.integration
 
