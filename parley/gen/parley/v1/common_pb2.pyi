@@ -99,7 +99,8 @@ class _PriorityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Priority.Val
     PRIORITY_MEDIUM: _Priority.ValueType  # 1
     PRIORITY_HIGH: _Priority.ValueType  # 2
 
-class Priority(_Priority, metaclass=_PriorityEnumTypeWrapper): ...
+class Priority(_Priority, metaclass=_PriorityEnumTypeWrapper):
+    """For the app: stored and delivered with the message; the server does not act on it."""
 
 PRIORITY_LOW: Priority.ValueType  # 0
 PRIORITY_MEDIUM: Priority.ValueType  # 1
@@ -345,6 +346,8 @@ Global___ConversationRef: _TypeAlias = ConversationRef  # noqa: Y015
 
 @_typing.final
 class TextContent(_message.Message):
+    """Not empty; at most 32,768 UTF-8 bytes (MESSAGE_TOO_LARGE)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TEXT_FIELD_NUMBER: _builtins.int
@@ -364,7 +367,7 @@ Global___TextContent: _TypeAlias = TextContent  # noqa: Y015
 
 @_typing.final
 class CommandContent(_message.Message):
-    """Signalling payload: opaque bytes for the app."""
+    """Signalling payload: opaque bytes for the app, at most 5,120 bytes."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -385,6 +388,8 @@ Global___CommandContent: _TypeAlias = CommandContent  # noqa: Y015
 
 @_typing.final
 class BarrageContent(_message.Message):
+    """Rooms only (TYPE_NOT_ALLOWED elsewhere); not empty, at most 5,120 UTF-8 bytes."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TEXT_FIELD_NUMBER: _builtins.int
@@ -469,8 +474,12 @@ Global___Picture: _TypeAlias = Picture  # noqa: Y015
 @_typing.final
 class MediaRef(_message.Message):
     """The bytes behind a media message: an object uploaded through MediaService (object_id), or
-    media hosted elsewhere (url). For uploads the server fills every other field from what it
-    validated; whatever the client put there is replaced.
+    media hosted elsewhere (url); exactly one of the two, else BAD_PARAMETER. For uploads the
+    server fills every other field (and the content's sizes, duration and pictures) from what
+    it validated; whatever the client put there is replaced. An object the sender may not use
+    is MEDIA_NOT_FOUND; one uploaded as another kind, MEDIA_KIND_MISMATCH. For a url (http or
+    https, at most 2,048 characters) the client describes the media, and size_bytes (and an
+    audio's duration_ms) must keep to the type's limits.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -505,7 +514,7 @@ Global___MediaRef: _TypeAlias = MediaRef  # noqa: Y015
 
 @_typing.final
 class ImageContent(_message.Message):
-    """JPG, PNG, BMP, TIFF, GIF or WebP, at most 10 MiB."""
+    """JPG, PNG, BMP, TIFF, GIF or WebP, at most 10 MiB; width and height of the original, in pixels."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -588,7 +597,7 @@ Global___AudioContent: _TypeAlias = AudioContent  # noqa: Y015
 
 @_typing.final
 class VideoContent(_message.Message):
-    """MP4 or MOV, at most 100 MiB."""
+    """MP4 or MOV, at most 100 MiB; width and height in pixels."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -623,8 +632,9 @@ Global___VideoContent: _TypeAlias = VideoContent  # noqa: Y015
 
 @_typing.final
 class MultipleContent(_message.Message):
-    """A composite message: at most 20 items; any number of texts, at most 10 images and at most
-    one file, one audio, one video and one custom item.
+    """A composite message: 1 to 20 items (TOO_MANY_ITEMS); any number of texts, at most 10 images
+    (TOO_MANY_IMAGES) and at most one file, one audio, one video and one custom item
+    (DUPLICATE_ITEM_KIND). Any other kind of item is ITEM_TYPE_NOT_ALLOWED.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -686,7 +696,9 @@ Global___ForwardedMessage: _TypeAlias = ForwardedMessage  # noqa: Y015
 
 @_typing.final
 class CombineContent(_message.Message):
-    """A merged forward: a titled list of messages the sender could read. No size limit of its own."""
+    """A merged forward: a titled list of messages the sender could read. No size limit of its own;
+    title and at least one message are required, each message at most once (else BAD_PARAMETER).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -114,15 +114,15 @@ class Hello(_message.Message):
     their history as it likes.
     """
     max_fill_per_conversation: _builtins.int
-    """At most this many messages are filled per conversation (0: 200); beyond it the server sends
-    HistoryGap for the older part, to be fetched with HistoryService.GetHistory.
+    """At most this many messages are filled per conversation (0: 200; at most 1,000); beyond it
+    the server sends HistoryGap for the older part, to be fetched with HistoryService.GetHistory.
     """
     device: _builtins.str
     """Free-form device label, for logs."""
     max_batch: _builtins.int
     """Up to this many frames may arrive together as one ServerFrame.batch when several are
-    queued for the session (a busy group, a gap fill). 0 or 1: one frame per stream message,
-    for clients that do not handle batches.
+    queued for the session (a busy group, a gap fill); the server caps it at 64. 0 or 1: one
+    frame per stream message, for clients that do not handle batches.
     """
     @_builtins.property
     def last_seqs(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
@@ -195,7 +195,9 @@ Global___AckedMessage: _TypeAlias = AckedMessage  # noqa: Y015
 
 @_typing.final
 class RenewToken(_message.Message):
-    """A fresh token for the same user; the session continues under its expiry."""
+    """A fresh token for the same user; the session continues under its expiry. An invalid token,
+    or one for another user, ends the stream with UNAUTHENTICATED (TOKEN_INVALID, TOKEN_EXPIRED).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -216,6 +218,8 @@ Global___RenewToken: _TypeAlias = RenewToken  # noqa: Y015
 
 @_typing.final
 class Ping(_message.Message):
+    """Answered by a Pong carrying client_time_ms back."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CLIENT_TIME_MS_FIELD_NUMBER: _builtins.int
@@ -345,6 +349,8 @@ Global___FrameBatch: _TypeAlias = FrameBatch  # noqa: Y015
 
 @_typing.final
 class Welcome(_message.Message):
+    """The first frame of every session, before any gap fill."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
@@ -353,8 +359,10 @@ class Welcome(_message.Message):
     TOKEN_EXPIRES_AT_MS_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     node_id: _builtins.str
+    """the delivery node holding the session, for logs"""
     server_time_ms: _builtins.int
     token_expires_at_ms: _builtins.int
+    """ms since the Unix epoch; RenewToken moves it"""
     def __init__(
         self,
         *,
@@ -413,6 +421,8 @@ Global___DeliveredMessage: _TypeAlias = DeliveredMessage  # noqa: Y015
 
 @_typing.final
 class RecallNotice(_message.Message):
+    """A stored message was recalled: drop its body and show it as recalled (as history will)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_TYPE_FIELD_NUMBER: _builtins.int
@@ -427,8 +437,11 @@ class RecallNotice(_message.Message):
     message_id: _builtins.str
     seq: _builtins.int
     recalled_by: _builtins.str
+    """the sender, or the group owner or admin who recalled it"""
     recalled_at_ms: _builtins.int
+    """ms since the Unix epoch"""
     order_key: _builtins.int
+    """the recall's log position"""
     def __init__(
         self,
         *,
@@ -450,7 +463,10 @@ Global___RecallNotice: _TypeAlias = RecallNotice  # noqa: Y015
 
 @_typing.final
 class Presence(_message.Message):
-    """Online state of users the session's user shares a peer conversation with."""
+    """Online state of users the session's user shares a peer conversation with: online while
+    they hold a session on the same delivery node (users on other nodes are not reported). A
+    new session gets one frame per contact online; later frames report changes.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -460,6 +476,7 @@ class Presence(_message.Message):
     user_id: _builtins.str
     online: _builtins.bool
     changed_at_ms: _builtins.int
+    """ms since the Unix epoch"""
     def __init__(
         self,
         *,
@@ -510,6 +527,7 @@ class ResyncRequired(_message.Message):
 
     REASON_FIELD_NUMBER: _builtins.int
     reason: _builtins.str
+    """for logs"""
     def __init__(
         self,
         *,
@@ -531,6 +549,7 @@ class GoAway(_message.Message):
 
     REASON_FIELD_NUMBER: _builtins.int
     reason: _builtins.str
+    """for logs"""
     def __init__(
         self,
         *,
@@ -546,6 +565,8 @@ Global___GoAway: _TypeAlias = GoAway  # noqa: Y015
 
 @_typing.final
 class Pong(_message.Message):
+    """Answers a Ping: the client's time echoed (round trip) and the server's (clock offset)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CLIENT_TIME_MS_FIELD_NUMBER: _builtins.int

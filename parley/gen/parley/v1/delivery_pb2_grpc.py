@@ -45,7 +45,11 @@ class DeliveryServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Connect(self, request_iterator, context):
-        """Missing associated documentation comment in .proto file."""
+        """One session per device, as the protocol above describes; any user with a valid token, and
+        several sessions of one user at once. Refusals: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED
+        (UNAUTHENTICATED); BAD_PARAMETER when the first frame is not a Hello or none came within
+        10 s; UNAVAILABLE when the node is shutting down.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -54,11 +54,21 @@ class DeliveryServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> DeliveryServiceAsyncStub: ...
     Connect: _grpc.StreamStreamMultiCallable[_delivery_pb2.ClientFrame, _delivery_pb2.ServerFrame]
+    """One session per device, as the protocol above describes; any user with a valid token, and
+    several sessions of one user at once. Refusals: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED
+    (UNAUTHENTICATED); BAD_PARAMETER when the first frame is not a Hello or none came within
+    10 s; UNAVAILABLE when the node is shutting down.
+    """
 
 @_typing.type_check_only
 class DeliveryServiceAsyncStub(DeliveryServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Connect: _aio.StreamStreamMultiCallable[_delivery_pb2.ClientFrame, _delivery_pb2.ServerFrame]  # type: ignore[assignment]
+    """One session per device, as the protocol above describes; any user with a valid token, and
+    several sessions of one user at once. Refusals: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED
+    (UNAUTHENTICATED); BAD_PARAMETER when the first frame is not a Hello or none came within
+    10 s; UNAVAILABLE when the node is shutting down.
+    """
 
 class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -66,6 +76,11 @@ class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request_iterator: _MaybeAsyncIterator[_delivery_pb2.ClientFrame],
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_delivery_pb2.ServerFrame], _abc.AsyncIterator[_delivery_pb2.ServerFrame]]: ...
+    ) -> _typing.Union[_abc.Iterator[_delivery_pb2.ServerFrame], _abc.AsyncIterator[_delivery_pb2.ServerFrame]]:
+        """One session per device, as the protocol above describes; any user with a valid token, and
+        several sessions of one user at once. Refusals: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED
+        (UNAUTHENTICATED); BAD_PARAMETER when the first frame is not a Hello or none came within
+        10 s; UNAVAILABLE when the node is shutting down.
+        """
 
 def add_DeliveryServiceServicer_to_server(servicer: DeliveryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -183,7 +183,9 @@ Global___Event: _TypeAlias = Event  # noqa: Y015
 
 @_typing.final
 class MessageSent(_message.Message):
-    """A message accepted by the ingress. Sender is Event.actor."""
+    """A message accepted by the ingress. Sender is Event.actor. Fields 5 to 8 are as in
+    SendMessageRequest (mentioned_user_ids without duplicates, in first-mention order).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -222,6 +224,7 @@ class MessageSent(_message.Message):
     message_id: _builtins.str
     """Derived from (sender, client message id): the same retried send always has the same id."""
     type: _common_pb2.MessageType.ValueType
+    """fixed by the body's content kind"""
     recipient_id: _builtins.str
     """For peer conversations: the receiving user. Empty for groups and rooms."""
     mention_all: _builtins.bool
@@ -390,6 +393,7 @@ class GroupCreated(_message.Message):
     group_id: _builtins.str
     name: _builtins.str
     owner_id: _builtins.str
+    """equals Event.actor"""
     @_builtins.property
     def member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """the initial members besides the owner"""
@@ -412,6 +416,8 @@ Global___GroupCreated: _TypeAlias = GroupCreated  # noqa: Y015
 
 @_typing.final
 class GroupDismissed(_message.Message):
+    """Final: no message or change follows for this group."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -427,6 +433,8 @@ Global___GroupDismissed: _TypeAlias = GroupDismissed  # noqa: Y015
 
 @_typing.final
 class GroupMembersAdded(_message.Message):
+    """May name users who are members already (a retried add): nothing changes for them."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_IDS_FIELD_NUMBER: _builtins.int
@@ -477,6 +485,7 @@ class GroupMemberRoleChanged(_message.Message):
     ROLE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     role: Global___GroupRole.ValueType
+    """MEMBER or ADMIN, never OWNER"""
     def __init__(
         self,
         *,
@@ -499,7 +508,9 @@ class GroupMemberMuted(_message.Message):
     MUTED_UNTIL_MS_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     muted_until_ms: _builtins.int
-    """Milliseconds since the epoch until which the member may not send; 0 lifts the mute."""
+    """Milliseconds since the epoch until which the member may not send; 0 lifts the mute; -1
+    mutes until lifted.
+    """
     def __init__(
         self,
         *,
@@ -566,6 +577,8 @@ Global___GroupWhitelistChanged: _TypeAlias = GroupWhitelistChanged  # noqa: Y015
 
 @_typing.final
 class RoomCreated(_message.Message):
+    """The creator (Event.actor) is in the room from this event on: no RoomEntered follows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ROOM_ID_FIELD_NUMBER: _builtins.int
@@ -588,6 +601,8 @@ Global___RoomCreated: _TypeAlias = RoomCreated  # noqa: Y015
 
 @_typing.final
 class RoomEntered(_message.Message):
+    """Event.actor is in the room (entering again changes nothing)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -618,6 +633,10 @@ Global___RoomLeft: _TypeAlias = RoomLeft  # noqa: Y015
 
 @_typing.final
 class RoomDismissed(_message.Message):
+    """Final: the room's history (and media shown only in dismissed rooms) is erased, and no
+    event for it follows.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -654,6 +673,8 @@ Global___UserBlocked: _TypeAlias = UserBlocked  # noqa: Y015
 
 @_typing.final
 class UserUnblocked(_message.Message):
+    """Keyed like UserBlocked: the blocker receives the user's peer messages again."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BLOCKED_USER_ID_FIELD_NUMBER: _builtins.int
@@ -681,7 +702,11 @@ class BroadcastSent(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
+    """Derived from (Event.actor, Event.client_message_id), as a send's: a retried broadcast
+    carries the same id, and delivery drops the copy.
+    """
     type: _common_pb2.MessageType.ValueType
+    """fixed by the body's content kind; never barrage"""
     @_builtins.property
     def body(self) -> _common_pb2.MessageBody: ...
     def __init__(
@@ -711,6 +736,7 @@ class MediaUploaded(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
     type: _common_pb2.MessageType.ValueType
+    """IMAGE, FILE, AUDIO or VIDEO, as the body's content kind"""
     @_builtins.property
     def body(self) -> _common_pb2.MessageBody: ...
     def __init__(

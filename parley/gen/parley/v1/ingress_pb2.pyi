@@ -108,9 +108,18 @@ class SendMessageRequest(_message.Message):
     (there is no send that is not retry-safe). Reuse it only to retry the same message.
     """
     mention_all: _builtins.bool
+    """Groups only: a mention of every member who joined before the message, the sender excepted."""
     priority: _common_pb2.Priority.ValueType
+    """Stored and delivered with the message for the app to use; the server does not act on it."""
     reply_to_message_id: _builtins.str
+    """Optional: the id ("m_...") of the message this one answers. Only its form is checked
+    (BAD_PARAMETER), not that the message exists.
+    """
     receipt_requested: _builtins.bool
+    """Group messages: track who read this one (GetReceipts read_count and readers; the sender
+    gets a ReceiptChanged per reader) for the 200 newest such messages of the group. Peer
+    messages have delivered and read receipts without it; rooms have none.
+    """
     retry: _builtins.bool
     """Set when this request repeats a send whose answer the client did not get (a timeout, a
     lost connection, UNAVAILABLE), including a resend after the app restarted; the SDK sets it
@@ -125,12 +134,14 @@ class SendMessageRequest(_message.Message):
     def body(self) -> _common_pb2.MessageBody: ...
     @_builtins.property
     def mentioned_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """at most 50"""
+        """Groups only (BAD_PARAMETER elsewhere): at most 50 distinct ids (TOO_MANY_MENTIONS; use
+        mention_all). Duplicates count once; the sender and non-members get no mention.
+        """
 
     @_builtins.property
     def ext(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """App-defined extra fields, stored and delivered with the message: at most 32 entries and
-        4,096 UTF-8 bytes of keys and values together (more is BAD_PARAMETER).
+        4,096 UTF-8 bytes of keys and values together, keys not empty (else BAD_PARAMETER).
         """
 
     def __init__(
@@ -166,9 +177,13 @@ class SendMessageResponse(_message.Message):
     DUPLICATE_FIELD_NUMBER: _builtins.int
     MASKED_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
+    """"m_" + 26 characters, derived from (sender, client_message_id): a retry gets the same id."""
     order_key: _builtins.int
-    """Grows with the log within a conversation: later accepted events have larger keys."""
+    """Grows with the log within a conversation: later accepted events have larger keys. It is
+    not the history seq, which the projector assigns a moment later (HistoryMessage.seq).
+    """
     server_time_ms: _builtins.int
+    """When the ingress accepted the message, ms since the Unix epoch (a retry: the original's)."""
     conversation_key: _builtins.str
     duplicate: _builtins.bool
     """True when this answers a retry of a send that had already been accepted."""
@@ -233,7 +248,9 @@ class Rejection(_message.Message):
     RETRY_DELAY_FIELD_NUMBER: _builtins.int
     reason: _common_pb2.ReasonCode.ValueType
     grpc_status_code: _builtins.int
+    """The number of the gRPC status code (3 INVALID_ARGUMENT, 7 PERMISSION_DENIED, ...)."""
     message: _builtins.str
+    """A human-readable detail for logs; dispatch on `reason`."""
     @_builtins.property
     def retry_delay(self) -> _duration_pb2.Duration:
         """Set only when waiting alone makes the same send acceptable (RATE_LIMITED): the time until
@@ -278,6 +295,8 @@ Global___GetSendStatusRequest: _TypeAlias = GetSendStatusRequest  # noqa: Y015
 
 @_typing.final
 class GetSendStatusResponse(_message.Message):
+    """The fields after `status` are set only when ACCEPTED: the values the send was answered with."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STATUS_FIELD_NUMBER: _builtins.int
@@ -401,7 +420,9 @@ class MarkConversationReadRequest(_message.Message):
     CONVERSATION_FIELD_NUMBER: _builtins.int
     UP_TO_SEQ_FIELD_NUMBER: _builtins.int
     up_to_seq: _builtins.int
-    """0: everything accepted so far"""
+    """0: everything accepted so far. A seq above the last stored one reads everything;
+    negative is BAD_PARAMETER. The read position never moves back.
+    """
     @_builtins.property
     def conversation(self) -> _common_pb2.ConversationRef: ...
     def __init__(
@@ -444,6 +465,9 @@ class DeleteConversationRequest(_message.Message):
     CONVERSATION_FIELD_NUMBER: _builtins.int
     DELETE_HISTORY_FIELD_NUMBER: _builtins.int
     delete_history: _builtins.bool
+    """Also hides every message so far from the caller's history (GetHistory, GetMessage);
+    later messages show as usual. Nobody else's history changes.
+    """
     @_builtins.property
     def conversation(self) -> _common_pb2.ConversationRef: ...
     def __init__(
@@ -489,8 +513,11 @@ class CreateGroupRequest(_message.Message):
     group_id: _builtins.str
     """optional: the server picks one when empty"""
     name: _builtins.str
+    """at most 100 characters; may be empty"""
     @_builtins.property
-    def member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The first members besides the creator (listing the creator too changes nothing)."""
+
     def __init__(
         self,
         *,
@@ -533,7 +560,9 @@ class GroupMembersRequest(_message.Message):
     USER_IDS_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
     @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """at least one (else BAD_PARAMETER); duplicates count once"""
+
     def __init__(
         self,
         *,
@@ -584,7 +613,7 @@ class MuteGroupMemberRequest(_message.Message):
     group_id: _builtins.str
     user_id: _builtins.str
     duration_s: _builtins.int
-    """0 lifts the mute, -1 until lifted"""
+    """Seconds from now, 1 to 316,224,000 (ten years); 0 lifts the mute, -1 until lifted."""
     def __init__(
         self,
         *,
@@ -608,7 +637,7 @@ class MuteGroupRequest(_message.Message):
     DURATION_S_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
     duration_s: _builtins.int
-    """0 lifts the mute, -1 until lifted"""
+    """as MuteGroupMemberRequest.duration_s"""
     def __init__(
         self,
         *,
@@ -633,6 +662,9 @@ class UpdateGroupWhitelistRequest(_message.Message):
     WHITELIST_ONLY_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
     whitelist_only: _builtins.bool
+    """Set by every update as given (false switches it off): when true only the owner, admins and
+    whitelisted users may send; the others get NOT_ON_WHITELIST.
+    """
     @_builtins.property
     def add_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -660,6 +692,7 @@ class GroupOperationResponse(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     ORDER_KEY_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """the server's pick when CreateGroup left it empty"""
     order_key: _builtins.int
     def __init__(
         self,
@@ -684,6 +717,7 @@ class CreateRoomRequest(_message.Message):
     room_id: _builtins.str
     """optional: the server picks one when empty"""
     name: _builtins.str
+    """at most 100 characters; may be empty"""
     def __init__(
         self,
         *,
@@ -724,6 +758,7 @@ class RoomOperationResponse(_message.Message):
     ROOM_ID_FIELD_NUMBER: _builtins.int
     ORDER_KEY_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
+    """the server's pick when CreateRoom left it empty"""
     order_key: _builtins.int
     def __init__(
         self,
@@ -785,7 +820,7 @@ class IssueTokenRequest(_message.Message):
     TTL_S_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     ttl_s: _builtins.int
-    """0: the server default"""
+    """Lifetime in seconds, at most ten years; 0: the server default (PARLEY_TOKEN_TTL_S, 24 h)."""
     def __init__(
         self,
         *,
@@ -807,7 +842,9 @@ class IssueTokenResponse(_message.Message):
     TOKEN_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_MS_FIELD_NUMBER: _builtins.int
     token: _builtins.str
+    """send it as `authorization: Bearer <token>`"""
     expires_at_ms: _builtins.int
+    """ms since the Unix epoch, a whole second"""
     def __init__(
         self,
         *,
@@ -829,6 +866,7 @@ class SendMessageAsRequest(_message.Message):
     SENDER_ID_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     sender_id: _builtins.str
+    """Any valid user id: the message is sent as this user, who needs no token."""
     @_builtins.property
     def message(self) -> Global___SendMessageRequest: ...
     def __init__(
@@ -873,6 +911,8 @@ Global___BroadcastRequest: _TypeAlias = BroadcastRequest  # noqa: Y015
 
 @_typing.final
 class BroadcastResponse(_message.Message):
+    """message_id derives from ("system", client_message_id), as a send's does."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MESSAGE_ID_FIELD_NUMBER: _builtins.int
@@ -897,6 +937,7 @@ class CreateGroupAsRequest(_message.Message):
     OWNER_ID_FIELD_NUMBER: _builtins.int
     GROUP_FIELD_NUMBER: _builtins.int
     owner_id: _builtins.str
+    """the group is created as if this user had called CreateGroup"""
     @_builtins.property
     def group(self) -> Global___CreateGroupRequest: ...
     def __init__(
@@ -920,6 +961,7 @@ class CreateRoomAsRequest(_message.Message):
     CREATOR_ID_FIELD_NUMBER: _builtins.int
     ROOM_FIELD_NUMBER: _builtins.int
     creator_id: _builtins.str
+    """the room is created as if this user had called CreateRoom"""
     @_builtins.property
     def room(self) -> Global___CreateRoomRequest: ...
     def __init__(

@@ -76,14 +76,21 @@ class MessagingServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def SendMessage(self, request, context):
-        """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
-        written). Retrying with the same client_message_id never creates a second message: the
-        retry is answered with the original message id and order key.
+        """Sends one message as the caller to a peer, a group they are a member of, or a room they
+        entered. client_message_id is required (without one: BAD_PARAMETER, nothing written).
+        Retrying with the same client_message_id never creates a second message: the retry is
+        answered with the original message id and order key.
         UNAVAILABLE (EVENT_LOG_UNAVAILABLE, 9001) means the send was not accepted and its outcome
         is unknown: a send already waiting for Kafka when every broker went down is answered at
         once, yet its record stays with the producer and may still be written once Kafka is back
         (within seconds). Retry with the same client_message_id, which then answers with that
         message (duplicate set) or writes it once, or ask GetSendStatus.
+        Rejections of its own: SEND_TO_SELF; TYPE_NOT_ALLOWED (barrage outside a room);
+        MESSAGE_TOO_LARGE, TOO_MANY_MENTIONS and the content codes 6001-6009; BLOCKED_BY_PEER,
+        NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED, ROOM_NOT_FOUND, MUTED, NOT_ON_WHITELIST;
+        RATE_LIMITED (10 sends a second per sender, barrage exempt); CLIENT_MESSAGE_ID_CONFLICT;
+        SENSITIVE_WORD, INTERCEPTOR_REJECTED, SEND_HOOK_REJECTED, SEND_HOOK_UNAVAILABLE; for merged
+        forwards MESSAGE_NOT_FOUND and ALREADY_RECALLED; READ_MODELS_UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -92,41 +99,64 @@ class MessagingServiceServicer:
     def SendMessageStream(self, request_iterator, context):
         """Many sends over one stream, for throughput. Each request is answered by one result carrying
         its client_message_id; results may come back in a different order than the requests. A
-        request without a client_message_id is answered with a BAD_PARAMETER Rejection.
+        request without a client_message_id is answered with a BAD_PARAMETER Rejection. Every
+        SendMessage rejection comes back as a Rejection result and the stream goes on; only an
+        unexpected server error ends it (INTERNAL: resend what was not answered, same ids).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetSendStatus(self, request, context):
-        """The real status of a send the client is unsure about (e.g. after a lost acknowledgement).
+        """The real status of one of the caller's own sends they are unsure about (e.g. after a lost
+        acknowledgement), by its client_message_id; past the idempotency window it is looked up in
+        the read models (READ_MODELS_UNAVAILABLE when they do not answer).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RecallMessage(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Takes a stored message back: history keeps it without its body, and the conversation's
+        sessions get a RecallNotice. The sender may recall within PARLEY_RECALL_WINDOW_S (120 s)
+        of sending; a group owner or admin may recall any message of the group at any time. Peer
+        and group conversations only. Rejections: RECALL_NOT_PERMITTED (not the sender nor a
+        group manager, or a room message), RECALL_WINDOW_EXPIRED, ALREADY_RECALLED,
+        MESSAGE_NOT_FOUND (unknown, or in another conversation), NOT_A_MEMBER, GROUP_NOT_FOUND,
+        GROUP_DISMISSED; READ_MODELS_UNAVAILABLE when an old message cannot be looked up.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AcknowledgeMessage(self, request, context):
-        """Delivered or read acknowledgement of one message.
+        """Delivered or read acknowledgement of one message someone else sent, of any age, by a
+        participant of the peer or group conversation. In a group only a READ of a message sent
+        with receipt_requested is counted (GetReceipts); a delivered ack changes peer receipts
+        only; in a peer conversation a READ also marks everything up to that message read.
+        Sessions usually send DeliveredAck frames instead (delivery.proto). Rejections:
+        BAD_PARAMETER (acking your own message), TYPE_NOT_ALLOWED (rooms keep no receipts),
+        MESSAGE_NOT_FOUND, NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED;
+        READ_MODELS_UNAVAILABLE when an old message cannot be looked up.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MarkConversationRead(self, request, context):
-        """Marks the whole conversation read (up to now, or up to a history sequence number).
+        """Marks the whole peer or group conversation read for the caller (up to now, or up to a
+        history sequence number): clears its unread count and mentions. TYPE_NOT_ALLOWED for
+        rooms; NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED for groups.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteConversation(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes a peer or group conversation from the caller's list until a new message arrives,
+        and marks it read; other participants are not affected. A former member, or a member of a
+        dismissed group, may still delete it. TYPE_NOT_ALLOWED for rooms; GROUP_NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -371,7 +401,10 @@ class MessagingService:
 
 
 class GroupServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Group management; every change is one event in the group's log, answered with its order
+    key. Calls about an existing group may be refused with GROUP_NOT_FOUND, GROUP_DISMISSED or
+    (the caller is not in it) NOT_A_MEMBER.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -427,65 +460,80 @@ class GroupServiceStub:
 
 
 class GroupServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Group management; every change is one event in the group's log, answered with its order
+    key. Calls about an existing group may be refused with GROUP_NOT_FOUND, GROUP_DISMISSED or
+    (the caller is not in it) NOT_A_MEMBER.
+    """
 
     def CreateGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Anyone may create a group; the caller becomes its owner and a member. At most 2,000
+        members with the owner (BAD_PARAMETER beyond). ALREADY_EXISTS when the id was ever used,
+        even by a dismissed group.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DismissGroup(self, request, context):
-        """owner
+        """Owner only (NOT_GROUP_OWNER). Final: the group takes no more messages or changes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AddGroupMembers(self, request, context):
-        """owner, admin
+        """Owner or admin (NOT_GROUP_ADMIN). Adding a member again changes nothing, so a retry
+        succeeds; BAD_PARAMETER beyond 2,000 members. Nothing sent before joining counts as
+        unread for a new member.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RemoveGroupMembers(self, request, context):
-        """owner, admin
+        """Owner or admin (NOT_GROUP_ADMIN); only the owner may remove an admin (NOT_GROUP_OWNER),
+        and the owner cannot be removed (BAD_PARAMETER). Removing a non-member changes nothing.
+        Removed members keep reading the history up to their removal.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def LeaveGroup(self, request, context):
-        """any member but owner
+        """Any member but the owner, who must dismiss the group instead (BAD_PARAMETER).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetGroupMemberRole(self, request, context):
-        """owner
+        """Owner only (NOT_GROUP_OWNER): promotes a member to admin or demotes an admin. Ownership
+        cannot be handed over this way (BAD_PARAMETER); NOT_A_MEMBER when the user is not in it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MuteGroupMember(self, request, context):
-        """owner, admin
+        """Owner or admin (NOT_GROUP_ADMIN); an admin may mute plain members only (NOT_GROUP_OWNER),
+        the owner cannot be muted (BAD_PARAMETER), NOT_A_MEMBER when the user is not in the group.
+        A muted member's sends are MUTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MuteGroup(self, request, context):
-        """owner, admin
+        """Owner or admin (NOT_GROUP_ADMIN). While the group is muted only the owner, admins and
+        whitelisted members may send; the others get MUTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateGroupWhitelist(self, request, context):
-        """owner, admin
+        """Owner or admin (NOT_GROUP_ADMIN): adds and removes whitelisted users and sets
+        whitelist_only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -548,7 +596,10 @@ def add_GroupServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class GroupService:
-    """Missing associated documentation comment in .proto file."""
+    """Group management; every change is one event in the group's log, answered with its order
+    key. Calls about an existing group may be refused with GROUP_NOT_FOUND, GROUP_DISMISSED or
+    (the caller is not in it) NOT_A_MEMBER.
+    """
 
     @staticmethod
     def CreateGroup(request,
@@ -795,7 +846,9 @@ class GroupService:
 
 
 class RoomServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Chat rooms: membership is presence (enter to send and receive live, leave when done).
+    Rooms keep history while they exist but no unread counts, receipts or conversation lists.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -826,29 +879,34 @@ class RoomServiceStub:
 
 
 class RoomServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Chat rooms: membership is presence (enter to send and receive live, leave when done).
+    Rooms keep history while they exist but no unread counts, receipts or conversation lists.
+    """
 
     def CreateRoom(self, request, context):
-        """creator enters it
+        """Anyone may create a room; the creator enters it. ALREADY_EXISTS when the id was ever used.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def EnterRoom(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Any user; entering twice changes nothing. ROOM_NOT_FOUND (also once dismissed).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def LeaveRoom(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """ROOM_NOT_FOUND, or NOT_A_MEMBER when the caller is not in the room.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DismissRoom(self, request, context):
-        """creator
+        """Creator only (NOT_GROUP_OWNER). Final: the room's history, and media shown only in
+        dismissed rooms, are erased.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -886,7 +944,9 @@ def add_RoomServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class RoomService:
-    """Missing associated documentation comment in .proto file."""
+    """Chat rooms: membership is presence (enter to send and receive live, leave when done).
+    Rooms keep history while they exist but no unread counts, receipts or conversation lists.
+    """
 
     @staticmethod
     def CreateRoom(request,
@@ -998,7 +1058,8 @@ class RoomService:
 
 
 class ContactServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The caller's blacklist. Blocking or unblocking twice changes nothing.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -1019,10 +1080,13 @@ class ContactServiceStub:
 
 
 class ContactServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The caller's blacklist. Blocking or unblocking twice changes nothing.
+    """
 
     def BlockUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """From now on the user's peer messages to the caller are refused with BLOCKED_BY_PEER.
+        Blocking yourself is BAD_PARAMETER.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -1055,7 +1119,8 @@ def add_ContactServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ContactService:
-    """Missing associated documentation comment in .proto file."""
+    """The caller's blacklist. Blocking or unblocking twice changes nothing.
+    """
 
     @staticmethod
     def BlockUser(request,
@@ -1113,7 +1178,9 @@ class ContactService:
 
 
 class AdminServiceStub:
-    """Server-side API for other services, authorised by the admin secret, never by a user token.
+    """Server-side API for other services, authorised by the admin secret, never by a user token
+    (ADMIN_CREDENTIAL_REQUIRED otherwise). Calls that name no acting user (Broadcast and the *As
+    calls but the two creations) act as the user "system": that is the Event.actor clients see.
     """
 
     def __init__(self, channel):
@@ -1195,11 +1262,14 @@ class AdminServiceStub:
 
 
 class AdminServiceServicer:
-    """Server-side API for other services, authorised by the admin secret, never by a user token.
+    """Server-side API for other services, authorised by the admin secret, never by a user token
+    (ADMIN_CREDENTIAL_REQUIRED otherwise). Calls that name no acting user (Broadcast and the *As
+    calls but the two creations) act as the user "system": that is the Event.actor clients see.
     """
 
     def IssueToken(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A user token for user_id, signed with the server's token secret.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -1215,13 +1285,16 @@ class AdminServiceServicer:
 
     def Broadcast(self, request, context):
         """Pushes a message to every online user. Not stored. client_message_id is required.
+        TYPE_NOT_ALLOWED for barrage; MESSAGE_TOO_LARGE as for a send.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateGroupAs(self, request, context):
-        """Group and room management acting as the given user with owner rights.
+        """Group and room management with owner rights over every group and room: the membership,
+        owner and admin checks of GroupService and RoomService are skipped, the others are not.
+        CreateGroupAs and CreateRoomAs make the named user the owner or creator.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -1258,7 +1331,8 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RegisterWebhook(self, request, context):
-        """Signed webhooks (webhooks.proto, docs/integration.md).
+        """Signed webhooks (webhooks.proto, docs/integration.md). A malformed URL, an unknown event
+        type or an unknown endpoint or dead-letter id is BAD_PARAMETER.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -1371,7 +1445,9 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService:
-    """Server-side API for other services, authorised by the admin secret, never by a user token.
+    """Server-side API for other services, authorised by the admin secret, never by a user token
+    (ADMIN_CREDENTIAL_REQUIRED otherwise). Calls that name no acting user (Broadcast and the *As
+    calls but the two creations) act as the user "system": that is the Event.actor clients see.
     """
 
     @staticmethod

@@ -40,55 +40,125 @@ class MessagingServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> MessagingServiceAsyncStub: ...
     SendMessage: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResponse]
-    """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
-    written). Retrying with the same client_message_id never creates a second message: the
-    retry is answered with the original message id and order key.
+    """Sends one message as the caller to a peer, a group they are a member of, or a room they
+    entered. client_message_id is required (without one: BAD_PARAMETER, nothing written).
+    Retrying with the same client_message_id never creates a second message: the retry is
+    answered with the original message id and order key.
     UNAVAILABLE (EVENT_LOG_UNAVAILABLE, 9001) means the send was not accepted and its outcome
     is unknown: a send already waiting for Kafka when every broker went down is answered at
     once, yet its record stays with the producer and may still be written once Kafka is back
     (within seconds). Retry with the same client_message_id, which then answers with that
     message (duplicate set) or writes it once, or ask GetSendStatus.
+    Rejections of its own: SEND_TO_SELF; TYPE_NOT_ALLOWED (barrage outside a room);
+    MESSAGE_TOO_LARGE, TOO_MANY_MENTIONS and the content codes 6001-6009; BLOCKED_BY_PEER,
+    NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED, ROOM_NOT_FOUND, MUTED, NOT_ON_WHITELIST;
+    RATE_LIMITED (10 sends a second per sender, barrage exempt); CLIENT_MESSAGE_ID_CONFLICT;
+    SENSITIVE_WORD, INTERCEPTOR_REJECTED, SEND_HOOK_REJECTED, SEND_HOOK_UNAVAILABLE; for merged
+    forwards MESSAGE_NOT_FOUND and ALREADY_RECALLED; READ_MODELS_UNAVAILABLE.
     """
     SendMessageStream: _grpc.StreamStreamMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResult]
     """Many sends over one stream, for throughput. Each request is answered by one result carrying
     its client_message_id; results may come back in a different order than the requests. A
-    request without a client_message_id is answered with a BAD_PARAMETER Rejection.
+    request without a client_message_id is answered with a BAD_PARAMETER Rejection. Every
+    SendMessage rejection comes back as a Rejection result and the stream goes on; only an
+    unexpected server error ends it (INTERNAL: resend what was not answered, same ids).
     """
     GetSendStatus: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GetSendStatusRequest, _ingress_pb2.GetSendStatusResponse]
-    """The real status of a send the client is unsure about (e.g. after a lost acknowledgement)."""
+    """The real status of one of the caller's own sends they are unsure about (e.g. after a lost
+    acknowledgement), by its client_message_id; past the idempotency window it is looked up in
+    the read models (READ_MODELS_UNAVAILABLE when they do not answer).
+    """
     RecallMessage: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.RecallMessageRequest, _ingress_pb2.RecallMessageResponse]
+    """Takes a stored message back: history keeps it without its body, and the conversation's
+    sessions get a RecallNotice. The sender may recall within PARLEY_RECALL_WINDOW_S (120 s)
+    of sending; a group owner or admin may recall any message of the group at any time. Peer
+    and group conversations only. Rejections: RECALL_NOT_PERMITTED (not the sender nor a
+    group manager, or a room message), RECALL_WINDOW_EXPIRED, ALREADY_RECALLED,
+    MESSAGE_NOT_FOUND (unknown, or in another conversation), NOT_A_MEMBER, GROUP_NOT_FOUND,
+    GROUP_DISMISSED; READ_MODELS_UNAVAILABLE when an old message cannot be looked up.
+    """
     AcknowledgeMessage: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.AcknowledgeMessageRequest, _ingress_pb2.AcknowledgeMessageResponse]
-    """Delivered or read acknowledgement of one message."""
+    """Delivered or read acknowledgement of one message someone else sent, of any age, by a
+    participant of the peer or group conversation. In a group only a READ of a message sent
+    with receipt_requested is counted (GetReceipts); a delivered ack changes peer receipts
+    only; in a peer conversation a READ also marks everything up to that message read.
+    Sessions usually send DeliveredAck frames instead (delivery.proto). Rejections:
+    BAD_PARAMETER (acking your own message), TYPE_NOT_ALLOWED (rooms keep no receipts),
+    MESSAGE_NOT_FOUND, NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED;
+    READ_MODELS_UNAVAILABLE when an old message cannot be looked up.
+    """
     MarkConversationRead: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.MarkConversationReadRequest, _ingress_pb2.MarkConversationReadResponse]
-    """Marks the whole conversation read (up to now, or up to a history sequence number)."""
+    """Marks the whole peer or group conversation read for the caller (up to now, or up to a
+    history sequence number): clears its unread count and mentions. TYPE_NOT_ALLOWED for
+    rooms; NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED for groups.
+    """
     DeleteConversation: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.DeleteConversationRequest, _ingress_pb2.DeleteConversationResponse]
+    """Removes a peer or group conversation from the caller's list until a new message arrives,
+    and marks it read; other participants are not affected. A former member, or a member of a
+    dismissed group, may still delete it. TYPE_NOT_ALLOWED for rooms; GROUP_NOT_FOUND.
+    """
 
 @_typing.type_check_only
 class MessagingServiceAsyncStub(MessagingServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     SendMessage: _aio.UnaryUnaryMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResponse]  # type: ignore[assignment]
-    """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
-    written). Retrying with the same client_message_id never creates a second message: the
-    retry is answered with the original message id and order key.
+    """Sends one message as the caller to a peer, a group they are a member of, or a room they
+    entered. client_message_id is required (without one: BAD_PARAMETER, nothing written).
+    Retrying with the same client_message_id never creates a second message: the retry is
+    answered with the original message id and order key.
     UNAVAILABLE (EVENT_LOG_UNAVAILABLE, 9001) means the send was not accepted and its outcome
     is unknown: a send already waiting for Kafka when every broker went down is answered at
     once, yet its record stays with the producer and may still be written once Kafka is back
     (within seconds). Retry with the same client_message_id, which then answers with that
     message (duplicate set) or writes it once, or ask GetSendStatus.
+    Rejections of its own: SEND_TO_SELF; TYPE_NOT_ALLOWED (barrage outside a room);
+    MESSAGE_TOO_LARGE, TOO_MANY_MENTIONS and the content codes 6001-6009; BLOCKED_BY_PEER,
+    NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED, ROOM_NOT_FOUND, MUTED, NOT_ON_WHITELIST;
+    RATE_LIMITED (10 sends a second per sender, barrage exempt); CLIENT_MESSAGE_ID_CONFLICT;
+    SENSITIVE_WORD, INTERCEPTOR_REJECTED, SEND_HOOK_REJECTED, SEND_HOOK_UNAVAILABLE; for merged
+    forwards MESSAGE_NOT_FOUND and ALREADY_RECALLED; READ_MODELS_UNAVAILABLE.
     """
     SendMessageStream: _aio.StreamStreamMultiCallable[_ingress_pb2.SendMessageRequest, _ingress_pb2.SendMessageResult]  # type: ignore[assignment]
     """Many sends over one stream, for throughput. Each request is answered by one result carrying
     its client_message_id; results may come back in a different order than the requests. A
-    request without a client_message_id is answered with a BAD_PARAMETER Rejection.
+    request without a client_message_id is answered with a BAD_PARAMETER Rejection. Every
+    SendMessage rejection comes back as a Rejection result and the stream goes on; only an
+    unexpected server error ends it (INTERNAL: resend what was not answered, same ids).
     """
     GetSendStatus: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GetSendStatusRequest, _ingress_pb2.GetSendStatusResponse]  # type: ignore[assignment]
-    """The real status of a send the client is unsure about (e.g. after a lost acknowledgement)."""
+    """The real status of one of the caller's own sends they are unsure about (e.g. after a lost
+    acknowledgement), by its client_message_id; past the idempotency window it is looked up in
+    the read models (READ_MODELS_UNAVAILABLE when they do not answer).
+    """
     RecallMessage: _aio.UnaryUnaryMultiCallable[_ingress_pb2.RecallMessageRequest, _ingress_pb2.RecallMessageResponse]  # type: ignore[assignment]
+    """Takes a stored message back: history keeps it without its body, and the conversation's
+    sessions get a RecallNotice. The sender may recall within PARLEY_RECALL_WINDOW_S (120 s)
+    of sending; a group owner or admin may recall any message of the group at any time. Peer
+    and group conversations only. Rejections: RECALL_NOT_PERMITTED (not the sender nor a
+    group manager, or a room message), RECALL_WINDOW_EXPIRED, ALREADY_RECALLED,
+    MESSAGE_NOT_FOUND (unknown, or in another conversation), NOT_A_MEMBER, GROUP_NOT_FOUND,
+    GROUP_DISMISSED; READ_MODELS_UNAVAILABLE when an old message cannot be looked up.
+    """
     AcknowledgeMessage: _aio.UnaryUnaryMultiCallable[_ingress_pb2.AcknowledgeMessageRequest, _ingress_pb2.AcknowledgeMessageResponse]  # type: ignore[assignment]
-    """Delivered or read acknowledgement of one message."""
+    """Delivered or read acknowledgement of one message someone else sent, of any age, by a
+    participant of the peer or group conversation. In a group only a READ of a message sent
+    with receipt_requested is counted (GetReceipts); a delivered ack changes peer receipts
+    only; in a peer conversation a READ also marks everything up to that message read.
+    Sessions usually send DeliveredAck frames instead (delivery.proto). Rejections:
+    BAD_PARAMETER (acking your own message), TYPE_NOT_ALLOWED (rooms keep no receipts),
+    MESSAGE_NOT_FOUND, NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED;
+    READ_MODELS_UNAVAILABLE when an old message cannot be looked up.
+    """
     MarkConversationRead: _aio.UnaryUnaryMultiCallable[_ingress_pb2.MarkConversationReadRequest, _ingress_pb2.MarkConversationReadResponse]  # type: ignore[assignment]
-    """Marks the whole conversation read (up to now, or up to a history sequence number)."""
+    """Marks the whole peer or group conversation read for the caller (up to now, or up to a
+    history sequence number): clears its unread count and mentions. TYPE_NOT_ALLOWED for
+    rooms; NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED for groups.
+    """
     DeleteConversation: _aio.UnaryUnaryMultiCallable[_ingress_pb2.DeleteConversationRequest, _ingress_pb2.DeleteConversationResponse]  # type: ignore[assignment]
+    """Removes a peer or group conversation from the caller's list until a new message arrives,
+    and marks it read; other participants are not affected. A former member, or a member of a
+    dismissed group, may still delete it. TYPE_NOT_ALLOWED for rooms; GROUP_NOT_FOUND.
+    """
 
 class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -97,14 +167,21 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.SendMessageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.SendMessageResponse, _abc.Awaitable[_ingress_pb2.SendMessageResponse]]:
-        """Sends one message. client_message_id is required (without one: BAD_PARAMETER, nothing
-        written). Retrying with the same client_message_id never creates a second message: the
-        retry is answered with the original message id and order key.
+        """Sends one message as the caller to a peer, a group they are a member of, or a room they
+        entered. client_message_id is required (without one: BAD_PARAMETER, nothing written).
+        Retrying with the same client_message_id never creates a second message: the retry is
+        answered with the original message id and order key.
         UNAVAILABLE (EVENT_LOG_UNAVAILABLE, 9001) means the send was not accepted and its outcome
         is unknown: a send already waiting for Kafka when every broker went down is answered at
         once, yet its record stays with the producer and may still be written once Kafka is back
         (within seconds). Retry with the same client_message_id, which then answers with that
         message (duplicate set) or writes it once, or ask GetSendStatus.
+        Rejections of its own: SEND_TO_SELF; TYPE_NOT_ALLOWED (barrage outside a room);
+        MESSAGE_TOO_LARGE, TOO_MANY_MENTIONS and the content codes 6001-6009; BLOCKED_BY_PEER,
+        NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED, ROOM_NOT_FOUND, MUTED, NOT_ON_WHITELIST;
+        RATE_LIMITED (10 sends a second per sender, barrage exempt); CLIENT_MESSAGE_ID_CONFLICT;
+        SENSITIVE_WORD, INTERCEPTOR_REJECTED, SEND_HOOK_REJECTED, SEND_HOOK_UNAVAILABLE; for merged
+        forwards MESSAGE_NOT_FOUND and ALREADY_RECALLED; READ_MODELS_UNAVAILABLE.
         """
 
     @_abc_1.abstractmethod
@@ -115,7 +192,9 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_ingress_pb2.SendMessageResult], _abc.AsyncIterator[_ingress_pb2.SendMessageResult]]:
         """Many sends over one stream, for throughput. Each request is answered by one result carrying
         its client_message_id; results may come back in a different order than the requests. A
-        request without a client_message_id is answered with a BAD_PARAMETER Rejection.
+        request without a client_message_id is answered with a BAD_PARAMETER Rejection. Every
+        SendMessage rejection comes back as a Rejection result and the stream goes on; only an
+        unexpected server error ends it (INTERNAL: resend what was not answered, same ids).
         """
 
     @_abc_1.abstractmethod
@@ -124,14 +203,25 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.GetSendStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GetSendStatusResponse, _abc.Awaitable[_ingress_pb2.GetSendStatusResponse]]:
-        """The real status of a send the client is unsure about (e.g. after a lost acknowledgement)."""
+        """The real status of one of the caller's own sends they are unsure about (e.g. after a lost
+        acknowledgement), by its client_message_id; past the idempotency window it is looked up in
+        the read models (READ_MODELS_UNAVAILABLE when they do not answer).
+        """
 
     @_abc_1.abstractmethod
     def RecallMessage(
         self,
         request: _ingress_pb2.RecallMessageRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_ingress_pb2.RecallMessageResponse, _abc.Awaitable[_ingress_pb2.RecallMessageResponse]]: ...
+    ) -> _typing.Union[_ingress_pb2.RecallMessageResponse, _abc.Awaitable[_ingress_pb2.RecallMessageResponse]]:
+        """Takes a stored message back: history keeps it without its body, and the conversation's
+        sessions get a RecallNotice. The sender may recall within PARLEY_RECALL_WINDOW_S (120 s)
+        of sending; a group owner or admin may recall any message of the group at any time. Peer
+        and group conversations only. Rejections: RECALL_NOT_PERMITTED (not the sender nor a
+        group manager, or a room message), RECALL_WINDOW_EXPIRED, ALREADY_RECALLED,
+        MESSAGE_NOT_FOUND (unknown, or in another conversation), NOT_A_MEMBER, GROUP_NOT_FOUND,
+        GROUP_DISMISSED; READ_MODELS_UNAVAILABLE when an old message cannot be looked up.
+        """
 
     @_abc_1.abstractmethod
     def AcknowledgeMessage(
@@ -139,7 +229,15 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.AcknowledgeMessageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.AcknowledgeMessageResponse, _abc.Awaitable[_ingress_pb2.AcknowledgeMessageResponse]]:
-        """Delivered or read acknowledgement of one message."""
+        """Delivered or read acknowledgement of one message someone else sent, of any age, by a
+        participant of the peer or group conversation. In a group only a READ of a message sent
+        with receipt_requested is counted (GetReceipts); a delivered ack changes peer receipts
+        only; in a peer conversation a READ also marks everything up to that message read.
+        Sessions usually send DeliveredAck frames instead (delivery.proto). Rejections:
+        BAD_PARAMETER (acking your own message), TYPE_NOT_ALLOWED (rooms keep no receipts),
+        MESSAGE_NOT_FOUND, NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED;
+        READ_MODELS_UNAVAILABLE when an old message cannot be looked up.
+        """
 
     @_abc_1.abstractmethod
     def MarkConversationRead(
@@ -147,68 +245,132 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.MarkConversationReadRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.MarkConversationReadResponse, _abc.Awaitable[_ingress_pb2.MarkConversationReadResponse]]:
-        """Marks the whole conversation read (up to now, or up to a history sequence number)."""
+        """Marks the whole peer or group conversation read for the caller (up to now, or up to a
+        history sequence number): clears its unread count and mentions. TYPE_NOT_ALLOWED for
+        rooms; NOT_A_MEMBER, GROUP_NOT_FOUND, GROUP_DISMISSED for groups.
+        """
 
     @_abc_1.abstractmethod
     def DeleteConversation(
         self,
         request: _ingress_pb2.DeleteConversationRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_ingress_pb2.DeleteConversationResponse, _abc.Awaitable[_ingress_pb2.DeleteConversationResponse]]: ...
+    ) -> _typing.Union[_ingress_pb2.DeleteConversationResponse, _abc.Awaitable[_ingress_pb2.DeleteConversationResponse]]:
+        """Removes a peer or group conversation from the caller's list until a new message arrives,
+        and marks it read; other participants are not affected. A former member, or a member of a
+        dismissed group, may still delete it. TYPE_NOT_ALLOWED for rooms; GROUP_NOT_FOUND.
+        """
 
 def add_MessagingServiceServicer_to_server(servicer: MessagingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class GroupServiceStub:
+    """Group management; every change is one event in the group's log, answered with its order
+    key. Calls about an existing group may be refused with GROUP_NOT_FOUND, GROUP_DISMISSED or
+    (the caller is not in it) NOT_A_MEMBER.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> GroupServiceAsyncStub: ...
     CreateGroup: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.CreateGroupRequest, _ingress_pb2.GroupOperationResponse]
+    """Anyone may create a group; the caller becomes its owner and a member. At most 2,000
+    members with the owner (BAD_PARAMETER beyond). ALREADY_EXISTS when the id was ever used,
+    even by a dismissed group.
+    """
     DismissGroup: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupRequest, _ingress_pb2.GroupOperationResponse]
-    """owner"""
+    """Owner only (NOT_GROUP_OWNER). Final: the group takes no more messages or changes."""
     AddGroupMembers: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN). Adding a member again changes nothing, so a retry
+    succeeds; BAD_PARAMETER beyond 2,000 members. Nothing sent before joining counts as
+    unread for a new member.
+    """
     RemoveGroupMembers: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN); only the owner may remove an admin (NOT_GROUP_OWNER),
+    and the owner cannot be removed (BAD_PARAMETER). Removing a non-member changes nothing.
+    Removed members keep reading the history up to their removal.
+    """
     LeaveGroup: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupRequest, _ingress_pb2.GroupOperationResponse]
-    """any member but owner"""
+    """Any member but the owner, who must dismiss the group instead (BAD_PARAMETER)."""
     SetGroupMemberRole: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.SetGroupMemberRoleRequest, _ingress_pb2.GroupOperationResponse]
-    """owner"""
+    """Owner only (NOT_GROUP_OWNER): promotes a member to admin or demotes an admin. Ownership
+    cannot be handed over this way (BAD_PARAMETER); NOT_A_MEMBER when the user is not in it.
+    """
     MuteGroupMember: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.MuteGroupMemberRequest, _ingress_pb2.GroupOperationResponse]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN); an admin may mute plain members only (NOT_GROUP_OWNER),
+    the owner cannot be muted (BAD_PARAMETER), NOT_A_MEMBER when the user is not in the group.
+    A muted member's sends are MUTED.
+    """
     MuteGroup: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.MuteGroupRequest, _ingress_pb2.GroupOperationResponse]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN). While the group is muted only the owner, admins and
+    whitelisted members may send; the others get MUTED.
+    """
     UpdateGroupWhitelist: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.UpdateGroupWhitelistRequest, _ingress_pb2.GroupOperationResponse]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN): adds and removes whitelisted users and sets
+    whitelist_only.
+    """
 
 @_typing.type_check_only
 class GroupServiceAsyncStub(GroupServiceStub):
+    """Group management; every change is one event in the group's log, answered with its order
+    key. Calls about an existing group may be refused with GROUP_NOT_FOUND, GROUP_DISMISSED or
+    (the caller is not in it) NOT_A_MEMBER.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateGroup: _aio.UnaryUnaryMultiCallable[_ingress_pb2.CreateGroupRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
+    """Anyone may create a group; the caller becomes its owner and a member. At most 2,000
+    members with the owner (BAD_PARAMETER beyond). ALREADY_EXISTS when the id was ever used,
+    even by a dismissed group.
+    """
     DismissGroup: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """owner"""
+    """Owner only (NOT_GROUP_OWNER). Final: the group takes no more messages or changes."""
     AddGroupMembers: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN). Adding a member again changes nothing, so a retry
+    succeeds; BAD_PARAMETER beyond 2,000 members. Nothing sent before joining counts as
+    unread for a new member.
+    """
     RemoveGroupMembers: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN); only the owner may remove an admin (NOT_GROUP_OWNER),
+    and the owner cannot be removed (BAD_PARAMETER). Removing a non-member changes nothing.
+    Removed members keep reading the history up to their removal.
+    """
     LeaveGroup: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """any member but owner"""
+    """Any member but the owner, who must dismiss the group instead (BAD_PARAMETER)."""
     SetGroupMemberRole: _aio.UnaryUnaryMultiCallable[_ingress_pb2.SetGroupMemberRoleRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """owner"""
+    """Owner only (NOT_GROUP_OWNER): promotes a member to admin or demotes an admin. Ownership
+    cannot be handed over this way (BAD_PARAMETER); NOT_A_MEMBER when the user is not in it.
+    """
     MuteGroupMember: _aio.UnaryUnaryMultiCallable[_ingress_pb2.MuteGroupMemberRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN); an admin may mute plain members only (NOT_GROUP_OWNER),
+    the owner cannot be muted (BAD_PARAMETER), NOT_A_MEMBER when the user is not in the group.
+    A muted member's sends are MUTED.
+    """
     MuteGroup: _aio.UnaryUnaryMultiCallable[_ingress_pb2.MuteGroupRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN). While the group is muted only the owner, admins and
+    whitelisted members may send; the others get MUTED.
+    """
     UpdateGroupWhitelist: _aio.UnaryUnaryMultiCallable[_ingress_pb2.UpdateGroupWhitelistRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """owner, admin"""
+    """Owner or admin (NOT_GROUP_ADMIN): adds and removes whitelisted users and sets
+    whitelist_only.
+    """
 
 class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Group management; every change is one event in the group's log, answered with its order
+    key. Calls about an existing group may be refused with GROUP_NOT_FOUND, GROUP_DISMISSED or
+    (the caller is not in it) NOT_A_MEMBER.
+    """
+
     @_abc_1.abstractmethod
     def CreateGroup(
         self,
         request: _ingress_pb2.CreateGroupRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]: ...
+    ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
+        """Anyone may create a group; the caller becomes its owner and a member. At most 2,000
+        members with the owner (BAD_PARAMETER beyond). ALREADY_EXISTS when the id was ever used,
+        even by a dismissed group.
+        """
 
     @_abc_1.abstractmethod
     def DismissGroup(
@@ -216,7 +378,7 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.GroupRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """owner"""
+        """Owner only (NOT_GROUP_OWNER). Final: the group takes no more messages or changes."""
 
     @_abc_1.abstractmethod
     def AddGroupMembers(
@@ -224,7 +386,10 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.GroupMembersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """owner, admin"""
+        """Owner or admin (NOT_GROUP_ADMIN). Adding a member again changes nothing, so a retry
+        succeeds; BAD_PARAMETER beyond 2,000 members. Nothing sent before joining counts as
+        unread for a new member.
+        """
 
     @_abc_1.abstractmethod
     def RemoveGroupMembers(
@@ -232,7 +397,10 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.GroupMembersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """owner, admin"""
+        """Owner or admin (NOT_GROUP_ADMIN); only the owner may remove an admin (NOT_GROUP_OWNER),
+        and the owner cannot be removed (BAD_PARAMETER). Removing a non-member changes nothing.
+        Removed members keep reading the history up to their removal.
+        """
 
     @_abc_1.abstractmethod
     def LeaveGroup(
@@ -240,7 +408,7 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.GroupRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """any member but owner"""
+        """Any member but the owner, who must dismiss the group instead (BAD_PARAMETER)."""
 
     @_abc_1.abstractmethod
     def SetGroupMemberRole(
@@ -248,7 +416,9 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.SetGroupMemberRoleRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """owner"""
+        """Owner only (NOT_GROUP_OWNER): promotes a member to admin or demotes an admin. Ownership
+        cannot be handed over this way (BAD_PARAMETER); NOT_A_MEMBER when the user is not in it.
+        """
 
     @_abc_1.abstractmethod
     def MuteGroupMember(
@@ -256,7 +426,10 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.MuteGroupMemberRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """owner, admin"""
+        """Owner or admin (NOT_GROUP_ADMIN); an admin may mute plain members only (NOT_GROUP_OWNER),
+        the owner cannot be muted (BAD_PARAMETER), NOT_A_MEMBER when the user is not in the group.
+        A muted member's sends are MUTED.
+        """
 
     @_abc_1.abstractmethod
     def MuteGroup(
@@ -264,7 +437,9 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.MuteGroupRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """owner, admin"""
+        """Owner or admin (NOT_GROUP_ADMIN). While the group is muted only the owner, admins and
+        whitelisted members may send; the others get MUTED.
+        """
 
     @_abc_1.abstractmethod
     def UpdateGroupWhitelist(
@@ -272,54 +447,78 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.UpdateGroupWhitelistRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """owner, admin"""
+        """Owner or admin (NOT_GROUP_ADMIN): adds and removes whitelisted users and sets
+        whitelist_only.
+        """
 
 def add_GroupServiceServicer_to_server(servicer: GroupServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class RoomServiceStub:
+    """Chat rooms: membership is presence (enter to send and receive live, leave when done).
+    Rooms keep history while they exist but no unread counts, receipts or conversation lists.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> RoomServiceAsyncStub: ...
     CreateRoom: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.CreateRoomRequest, _ingress_pb2.RoomOperationResponse]
-    """creator enters it"""
+    """Anyone may create a room; the creator enters it. ALREADY_EXISTS when the id was ever used."""
     EnterRoom: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]
+    """Any user; entering twice changes nothing. ROOM_NOT_FOUND (also once dismissed)."""
     LeaveRoom: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]
+    """ROOM_NOT_FOUND, or NOT_A_MEMBER when the caller is not in the room."""
     DismissRoom: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]
-    """creator"""
+    """Creator only (NOT_GROUP_OWNER). Final: the room's history, and media shown only in
+    dismissed rooms, are erased.
+    """
 
 @_typing.type_check_only
 class RoomServiceAsyncStub(RoomServiceStub):
+    """Chat rooms: membership is presence (enter to send and receive live, leave when done).
+    Rooms keep history while they exist but no unread counts, receipts or conversation lists.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateRoom: _aio.UnaryUnaryMultiCallable[_ingress_pb2.CreateRoomRequest, _ingress_pb2.RoomOperationResponse]  # type: ignore[assignment]
-    """creator enters it"""
+    """Anyone may create a room; the creator enters it. ALREADY_EXISTS when the id was ever used."""
     EnterRoom: _aio.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]  # type: ignore[assignment]
+    """Any user; entering twice changes nothing. ROOM_NOT_FOUND (also once dismissed)."""
     LeaveRoom: _aio.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]  # type: ignore[assignment]
+    """ROOM_NOT_FOUND, or NOT_A_MEMBER when the caller is not in the room."""
     DismissRoom: _aio.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]  # type: ignore[assignment]
-    """creator"""
+    """Creator only (NOT_GROUP_OWNER). Final: the room's history, and media shown only in
+    dismissed rooms, are erased.
+    """
 
 class RoomServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Chat rooms: membership is presence (enter to send and receive live, leave when done).
+    Rooms keep history while they exist but no unread counts, receipts or conversation lists.
+    """
+
     @_abc_1.abstractmethod
     def CreateRoom(
         self,
         request: _ingress_pb2.CreateRoomRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.RoomOperationResponse, _abc.Awaitable[_ingress_pb2.RoomOperationResponse]]:
-        """creator enters it"""
+        """Anyone may create a room; the creator enters it. ALREADY_EXISTS when the id was ever used."""
 
     @_abc_1.abstractmethod
     def EnterRoom(
         self,
         request: _ingress_pb2.RoomRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_ingress_pb2.RoomOperationResponse, _abc.Awaitable[_ingress_pb2.RoomOperationResponse]]: ...
+    ) -> _typing.Union[_ingress_pb2.RoomOperationResponse, _abc.Awaitable[_ingress_pb2.RoomOperationResponse]]:
+        """Any user; entering twice changes nothing. ROOM_NOT_FOUND (also once dismissed)."""
 
     @_abc_1.abstractmethod
     def LeaveRoom(
         self,
         request: _ingress_pb2.RoomRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_ingress_pb2.RoomOperationResponse, _abc.Awaitable[_ingress_pb2.RoomOperationResponse]]: ...
+    ) -> _typing.Union[_ingress_pb2.RoomOperationResponse, _abc.Awaitable[_ingress_pb2.RoomOperationResponse]]:
+        """ROOM_NOT_FOUND, or NOT_A_MEMBER when the caller is not in the room."""
 
     @_abc_1.abstractmethod
     def DismissRoom(
@@ -327,31 +526,48 @@ class RoomServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.RoomRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.RoomOperationResponse, _abc.Awaitable[_ingress_pb2.RoomOperationResponse]]:
-        """creator"""
+        """Creator only (NOT_GROUP_OWNER). Final: the room's history, and media shown only in
+        dismissed rooms, are erased.
+        """
 
 def add_RoomServiceServicer_to_server(servicer: RoomServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class ContactServiceStub:
+    """The caller's blacklist. Blocking or unblocking twice changes nothing."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ContactServiceAsyncStub: ...
     BlockUser: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.BlockUserRequest, _ingress_pb2.BlockUserResponse]
+    """From now on the user's peer messages to the caller are refused with BLOCKED_BY_PEER.
+    Blocking yourself is BAD_PARAMETER.
+    """
     UnblockUser: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.BlockUserRequest, _ingress_pb2.BlockUserResponse]
 
 @_typing.type_check_only
 class ContactServiceAsyncStub(ContactServiceStub):
+    """The caller's blacklist. Blocking or unblocking twice changes nothing."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     BlockUser: _aio.UnaryUnaryMultiCallable[_ingress_pb2.BlockUserRequest, _ingress_pb2.BlockUserResponse]  # type: ignore[assignment]
+    """From now on the user's peer messages to the caller are refused with BLOCKED_BY_PEER.
+    Blocking yourself is BAD_PARAMETER.
+    """
     UnblockUser: _aio.UnaryUnaryMultiCallable[_ingress_pb2.BlockUserRequest, _ingress_pb2.BlockUserResponse]  # type: ignore[assignment]
 
 class ContactServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The caller's blacklist. Blocking or unblocking twice changes nothing."""
+
     @_abc_1.abstractmethod
     def BlockUser(
         self,
         request: _ingress_pb2.BlockUserRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_ingress_pb2.BlockUserResponse, _abc.Awaitable[_ingress_pb2.BlockUserResponse]]: ...
+    ) -> _typing.Union[_ingress_pb2.BlockUserResponse, _abc.Awaitable[_ingress_pb2.BlockUserResponse]]:
+        """From now on the user's peer messages to the caller are refused with BLOCKED_BY_PEER.
+        Blocking yourself is BAD_PARAMETER.
+        """
 
     @_abc_1.abstractmethod
     def UnblockUser(
@@ -363,29 +579,40 @@ class ContactServiceServicer(metaclass=_abc_1.ABCMeta):
 def add_ContactServiceServicer_to_server(servicer: ContactServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class AdminServiceStub:
-    """Server-side API for other services, authorised by the admin secret, never by a user token."""
+    """Server-side API for other services, authorised by the admin secret, never by a user token
+    (ADMIN_CREDENTIAL_REQUIRED otherwise). Calls that name no acting user (Broadcast and the *As
+    calls but the two creations) act as the user "system": that is the Event.actor clients see.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> AdminServiceAsyncStub: ...
     IssueToken: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.IssueTokenRequest, _ingress_pb2.IssueTokenResponse]
+    """A user token for user_id, signed with the server's token secret."""
     SendMessageAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.SendMessageAsRequest, _ingress_pb2.SendMessageResponse]
     """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules.
     message.client_message_id is required as for SendMessage; retries are idempotent per
     (sender_id, client_message_id).
     """
     Broadcast: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.BroadcastRequest, _ingress_pb2.BroadcastResponse]
-    """Pushes a message to every online user. Not stored. client_message_id is required."""
+    """Pushes a message to every online user. Not stored. client_message_id is required.
+    TYPE_NOT_ALLOWED for barrage; MESSAGE_TOO_LARGE as for a send.
+    """
     CreateGroupAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.CreateGroupAsRequest, _ingress_pb2.GroupOperationResponse]
-    """Group and room management acting as the given user with owner rights."""
+    """Group and room management with owner rights over every group and room: the membership,
+    owner and admin checks of GroupService and RoomService are skipped, the others are not.
+    CreateGroupAs and CreateRoomAs make the named user the owner or creator.
+    """
     DismissGroupAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupRequest, _ingress_pb2.GroupOperationResponse]
     AddGroupMembersAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]
     RemoveGroupMembersAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]
     CreateRoomAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.CreateRoomAsRequest, _ingress_pb2.RoomOperationResponse]
     DismissRoomAs: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]
     RegisterWebhook: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RegisterWebhookRequest, _webhooks_pb2.RegisterWebhookResponse]
-    """Signed webhooks (webhooks.proto, docs/integration.md)."""
+    """Signed webhooks (webhooks.proto, docs/integration.md). A malformed URL, an unknown event
+    type or an unknown endpoint or dead-letter id is BAD_PARAMETER.
+    """
     ListWebhooks: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhooksRequest, _webhooks_pb2.ListWebhooksResponse]
     RemoveWebhook: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RemoveWebhookRequest, _webhooks_pb2.RemoveWebhookResponse]
     ListWebhookDeadLetters: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookDeadLettersRequest, _webhooks_pb2.ListWebhookDeadLettersResponse]
@@ -394,26 +621,37 @@ class AdminServiceStub:
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
-    """Server-side API for other services, authorised by the admin secret, never by a user token."""
+    """Server-side API for other services, authorised by the admin secret, never by a user token
+    (ADMIN_CREDENTIAL_REQUIRED otherwise). Calls that name no acting user (Broadcast and the *As
+    calls but the two creations) act as the user "system": that is the Event.actor clients see.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     IssueToken: _aio.UnaryUnaryMultiCallable[_ingress_pb2.IssueTokenRequest, _ingress_pb2.IssueTokenResponse]  # type: ignore[assignment]
+    """A user token for user_id, signed with the server's token secret."""
     SendMessageAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.SendMessageAsRequest, _ingress_pb2.SendMessageResponse]  # type: ignore[assignment]
     """Sends as any user id (for example "system"), bypassing rate limits but not conversation rules.
     message.client_message_id is required as for SendMessage; retries are idempotent per
     (sender_id, client_message_id).
     """
     Broadcast: _aio.UnaryUnaryMultiCallable[_ingress_pb2.BroadcastRequest, _ingress_pb2.BroadcastResponse]  # type: ignore[assignment]
-    """Pushes a message to every online user. Not stored. client_message_id is required."""
+    """Pushes a message to every online user. Not stored. client_message_id is required.
+    TYPE_NOT_ALLOWED for barrage; MESSAGE_TOO_LARGE as for a send.
+    """
     CreateGroupAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.CreateGroupAsRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
-    """Group and room management acting as the given user with owner rights."""
+    """Group and room management with owner rights over every group and room: the membership,
+    owner and admin checks of GroupService and RoomService are skipped, the others are not.
+    CreateGroupAs and CreateRoomAs make the named user the owner or creator.
+    """
     DismissGroupAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
     AddGroupMembersAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
     RemoveGroupMembersAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.GroupMembersRequest, _ingress_pb2.GroupOperationResponse]  # type: ignore[assignment]
     CreateRoomAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.CreateRoomAsRequest, _ingress_pb2.RoomOperationResponse]  # type: ignore[assignment]
     DismissRoomAs: _aio.UnaryUnaryMultiCallable[_ingress_pb2.RoomRequest, _ingress_pb2.RoomOperationResponse]  # type: ignore[assignment]
     RegisterWebhook: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RegisterWebhookRequest, _webhooks_pb2.RegisterWebhookResponse]  # type: ignore[assignment]
-    """Signed webhooks (webhooks.proto, docs/integration.md)."""
+    """Signed webhooks (webhooks.proto, docs/integration.md). A malformed URL, an unknown event
+    type or an unknown endpoint or dead-letter id is BAD_PARAMETER.
+    """
     ListWebhooks: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhooksRequest, _webhooks_pb2.ListWebhooksResponse]  # type: ignore[assignment]
     RemoveWebhook: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RemoveWebhookRequest, _webhooks_pb2.RemoveWebhookResponse]  # type: ignore[assignment]
     ListWebhookDeadLetters: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookDeadLettersRequest, _webhooks_pb2.ListWebhookDeadLettersResponse]  # type: ignore[assignment]
@@ -421,14 +659,18 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Sends a dead-lettered event to its endpoint again (with the same retries)."""
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Server-side API for other services, authorised by the admin secret, never by a user token."""
+    """Server-side API for other services, authorised by the admin secret, never by a user token
+    (ADMIN_CREDENTIAL_REQUIRED otherwise). Calls that name no acting user (Broadcast and the *As
+    calls but the two creations) act as the user "system": that is the Event.actor clients see.
+    """
 
     @_abc_1.abstractmethod
     def IssueToken(
         self,
         request: _ingress_pb2.IssueTokenRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_ingress_pb2.IssueTokenResponse, _abc.Awaitable[_ingress_pb2.IssueTokenResponse]]: ...
+    ) -> _typing.Union[_ingress_pb2.IssueTokenResponse, _abc.Awaitable[_ingress_pb2.IssueTokenResponse]]:
+        """A user token for user_id, signed with the server's token secret."""
 
     @_abc_1.abstractmethod
     def SendMessageAs(
@@ -447,7 +689,9 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.BroadcastRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.BroadcastResponse, _abc.Awaitable[_ingress_pb2.BroadcastResponse]]:
-        """Pushes a message to every online user. Not stored. client_message_id is required."""
+        """Pushes a message to every online user. Not stored. client_message_id is required.
+        TYPE_NOT_ALLOWED for barrage; MESSAGE_TOO_LARGE as for a send.
+        """
 
     @_abc_1.abstractmethod
     def CreateGroupAs(
@@ -455,7 +699,10 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingress_pb2.CreateGroupAsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingress_pb2.GroupOperationResponse, _abc.Awaitable[_ingress_pb2.GroupOperationResponse]]:
-        """Group and room management acting as the given user with owner rights."""
+        """Group and room management with owner rights over every group and room: the membership,
+        owner and admin checks of GroupService and RoomService are skipped, the others are not.
+        CreateGroupAs and CreateRoomAs make the named user the owner or creator.
+        """
 
     @_abc_1.abstractmethod
     def DismissGroupAs(
@@ -498,7 +745,9 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _webhooks_pb2.RegisterWebhookRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_webhooks_pb2.RegisterWebhookResponse, _abc.Awaitable[_webhooks_pb2.RegisterWebhookResponse]]:
-        """Signed webhooks (webhooks.proto, docs/integration.md)."""
+        """Signed webhooks (webhooks.proto, docs/integration.md). A malformed URL, an unknown event
+        type or an unknown endpoint or dead-letter id is BAD_PARAMETER.
+        """
 
     @_abc_1.abstractmethod
     def ListWebhooks(

@@ -63,7 +63,7 @@ class UploadChunk(_message.Message):
     file_name: _builtins.str
     declared_size_bytes: _builtins.int
     data: _builtins.bytes
-    """at most 1 MiB per chunk"""
+    """at most 1 MiB per chunk (BAD_PARAMETER beyond)"""
     def __init__(
         self,
         *,
@@ -116,6 +116,7 @@ class UploadResult(_message.Message):
     BODY_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     type: _common_pb2.MessageType.ValueType
+    """IMAGE, FILE, AUDIO or VIDEO: the upload's kind"""
     @_builtins.property
     def body(self) -> _common_pb2.MessageBody:
         """The content to put into a MessageBody (its media.object_id names the upload)."""
@@ -168,9 +169,11 @@ class CreateUploadUrlResponse(_message.Message):
     URL_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_MS_FIELD_NUMBER: _builtins.int
     upload_id: _builtins.str
+    """for CompleteUpload"""
     url: _builtins.str
     """HTTP PUT the file's bytes here"""
     expires_at_ms: _builtins.int
+    """the URL takes the PUT until then; ms since the Unix epoch"""
     def __init__(
         self,
         *,
@@ -242,6 +245,7 @@ class DownloadChunk(_message.Message):
     data: _builtins.bytes
     sent_bytes: _builtins.int
     total_bytes: _builtins.int
+    """the rendition's size"""
     content_type: _builtins.str
     """first chunk only"""
     def __init__(
@@ -267,7 +271,9 @@ class CreateDownloadUrlResponse(_message.Message):
     URL_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_MS_FIELD_NUMBER: _builtins.int
     url: _builtins.str
+    """HTTP GET, no authorization header needed"""
     expires_at_ms: _builtins.int
+    """ms since the Unix epoch"""
     def __init__(
         self,
         *,

@@ -73,20 +73,27 @@ class MediaServiceServicer:
         first chunk) is worth a retry after a few seconds.
         Keep few chunks unanswered (one is simplest): the server ends the call at the first bad
         chunk, and a client that is still writing then sees a failed write instead of the status.
+        Any user may upload; until a message carries the object, only they may send or fetch it.
+        Rejections: MEDIA_TOO_LARGE, MEDIA_TYPE_UNSUPPORTED (by content, whatever the name says),
+        MEDIA_DURATION_EXCEEDED; BAD_PARAMETER for a kind that is not a media type, a chunk over
+        1 MiB or a stream without chunks; MEDIA_STORE_UNAVAILABLE and EVENT_LOG_UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateUploadUrl(self, request, context):
-        """A presigned PUT straight to the store, for large files; then call CompleteUpload.
+        """A presigned PUT straight to the store, for large files, valid for 15 minutes; then call
+        CompleteUpload. MEDIA_TOO_LARGE at once when size_bytes is over the kind's limit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CompleteUpload(self, request, context):
-        """Validates what was PUT to the upload URL; only then may a message reference it. After
+        """Validates what was PUT to the upload URL, with Upload's checks and rejections; only then
+        may a message reference it. Only the caller who created the URL may complete it:
+        MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet. After
         MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
         call it again; any other rejection removes it.
         """
@@ -95,14 +102,21 @@ class MediaServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Download(self, request, context):
-        """Streams one rendition down, each chunk with the bytes sent so far and the total.
+        """Streams one rendition down in chunks of up to 256 KiB, each with the bytes sent so far and
+        the total. By message: the caller must be able to read that message (MEDIA_ACCESS_DENIED)
+        and it must not be recalled (MEDIA_RECALLED). By object id alone: the uploader before any
+        message carries it, or anyone who can read a live message carrying it (MEDIA_RECALLED when
+        every message carrying it was recalled). MEDIA_NOT_FOUND for an unknown object or one the
+        message does not carry; RENDITION_UNAVAILABLE for a rendition the media type lacks;
+        MEDIA_STORE_UNAVAILABLE; READ_MODELS_UNAVAILABLE for old media the read models must tell.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateDownloadUrl(self, request, context):
-        """A short-lived presigned GET, issued after the same access check as Download.
+        """A presigned GET valid for 5 minutes, issued after the same access check as Download (and
+        with the same rejections); the file downloads under the name it was uploaded with.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

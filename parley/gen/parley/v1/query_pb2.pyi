@@ -5,6 +5,15 @@ The read API of Parley: history, conversation lists, unread, mentions and receip
 from the Cassandra read models the projector keeps (docs/projections.md). Every call carries
 `authorization: Bearer <user token>`; a caller sees only conversations they take part in.
 Marking a conversation read is a write: MessagingService.MarkConversationRead.
+
+Who may read a conversation (GetHistory, GetMessage, GetConversation, ListMentions,
+GetReceipts): a peer conversation, either participant (naming yourself as the peer is
+CONVERSATION_NOT_FOUND); a group, its members, and former members up to their leaving
+(NOT_A_MEMBER for anyone else); a room, any user while it exists (ROOM_NOT_FOUND once
+dismissed). What the caller deleted with delete_history is gone from their history.
+The read models follow the log by a moment: a read waits (up to
+PARLEY_READ_YOUR_WRITES_TIMEOUT_S, 2 s) until they cover the writes this server already
+acknowledged, so a client reads its own writes.
 """
 
 from collections import abc as _abc
@@ -142,7 +151,7 @@ Global___GetMessageRequest: _TypeAlias = GetMessageRequest  # noqa: Y015
 @_typing.final
 class HistoryMessage(_message.Message):
     """A stored message. A recalled message keeps seq, sender and time, has no body, and says who
-    recalled it and when.
+    recalled it and when. Fields 8 to 13 are as the sender set them (SendMessageRequest).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -186,6 +195,7 @@ class HistoryMessage(_message.Message):
     RECALLED_AT_MS_FIELD_NUMBER: _builtins.int
     conversation_key: _builtins.str
     seq: _builtins.int
+    """Contiguous from 1 per conversation, given by the projector in log order."""
     message_id: _builtins.str
     sender_id: _builtins.str
     sent_at_ms: _builtins.int
@@ -196,8 +206,10 @@ class HistoryMessage(_message.Message):
     reply_to_message_id: _builtins.str
     receipt_requested: _builtins.bool
     masked: _builtins.bool
+    """the sensitive-word filter masked words of the body"""
     recalled: _builtins.bool
     recalled_by: _builtins.str
+    """the sender, or the group owner or admin who recalled it"""
     recalled_at_ms: _builtins.int
     """ms since the Unix epoch"""
     @_builtins.property
@@ -305,6 +317,10 @@ Global___GetConversationRequest: _TypeAlias = GetConversationRequest  # noqa: Y0
 
 @_typing.final
 class Mention(_message.Message):
+    """One unread message that mentions the caller (USER) or everyone (ALL); reading up to its seq
+    clears it, and a recall removes it.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SEQ_FIELD_NUMBER: _builtins.int
@@ -353,19 +369,31 @@ class ConversationSummary(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     conversation_key: _builtins.str
     last_seq: _builtins.int
+    """seq of the newest stored message; 0: none yet"""
     read_seq: _builtins.int
+    """The caller's read position: seqs up to it are read. Sending moves it to the sent message."""
     unread_count: _builtins.int
-    """0 for rooms and never negative"""
+    """Stored messages after read_seq (up to the caller's leaving); never negative."""
     last_message_id: _builtins.str
     last_sender_id: _builtins.str
     last_message_type: _common_pb2.MessageType.ValueType
     last_preview: _builtins.str
+    """The first 64 characters of the newest message's text (or a custom message's searchable
+    content); empty for other types and once it is recalled.
+    """
     last_recalled: _builtins.bool
     last_activity_ms: _builtins.int
-    """ms since the Unix epoch"""
+    """The newest message's time, or the group's creation: the list's sort key. ms since the
+    Unix epoch.
+    """
     is_member: _builtins.bool
+    """false once the caller left or was removed from the group: history stays readable up to
+    then, and nothing later counts as unread.
+    """
     dismissed: _builtins.bool
+    """the group was dismissed: readable, no more messages"""
     delivered_seq: _builtins.int
+    """Peer: the highest seq the caller's devices acknowledged as delivered."""
     name: _builtins.str
     """A group's or room's name, as given when it was created; empty for peer conversations
     (show the other user, conversation.id).
@@ -546,9 +574,11 @@ class GetReceiptsResponse(_message.Message):
     read: _builtins.bool
     """peer: the other participant read it; group: read_count > 0"""
     read_count: _builtins.int
-    """group messages with receipt_requested"""
+    """group: members who read it, the sender excepted; peer: 0 or 1"""
     @_builtins.property
-    def readers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reader]: ...
+    def readers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reader]:
+        """group only"""
+
     def __init__(
         self,
         *,

@@ -50,14 +50,17 @@ class HistoryServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def GetHistory(self, request, context):
-        """A page of stored messages, newest or oldest first, after a seq cursor.
+        """A page of stored messages, newest or oldest first, after a seq cursor. Command and
+        barrage messages are never stored, so never here. BAD_PARAMETER for a page_size outside
+        0..100.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetMessage(self, request, context):
-        """One stored message by id or seq.
+        """One stored message by id or seq: MESSAGE_NOT_FOUND when it is not in the part of the
+        history the caller may read; BAD_PARAMETER when neither is given.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -177,27 +180,34 @@ class ConversationServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListConversations(self, request, context):
-        """The caller's peer and group conversations, most recent activity first, paged.
+        """The caller's peer and group conversations, most recent activity first, paged. Rooms are
+        never listed; a peer conversation is from its first message on. A deleted conversation is
+        left out until a new message arrives; groups the caller left stay (is_member false).
+        BAD_PARAMETER for a page_size outside 0..100 or a cursor this API did not give.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetConversation(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One peer or group conversation of the caller, as ListConversations shows it (also when
+        deleted). CONVERSATION_NOT_FOUND when the caller has none (a peer conversation nothing
+        was sent in yet, or a room).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetUnreadTotal(self, request, context):
-        """Unread messages across all the caller's conversations.
+        """Unread messages across the conversations ListConversations shows.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListMentions(self, request, context):
-        """Unread messages that mention the caller (or everyone) in one conversation.
+        """Unread messages that mention the caller (or everyone) in one conversation, oldest first;
+        empty when the caller has no such conversation yet.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -366,7 +376,10 @@ class ReceiptServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def GetReceipts(self, request, context):
-        """Peer: delivered and read; group (receipt requested): read count and readers.
+        """Peer: whether the other participant got and read the message; group (sent with
+        receipt_requested): read count and readers, recorded while the message is among the
+        group's 200 newest such messages. MESSAGE_NOT_FOUND when the conversation has no such
+        stored message.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

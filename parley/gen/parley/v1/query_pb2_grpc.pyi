@@ -5,6 +5,15 @@ The read API of Parley: history, conversation lists, unread, mentions and receip
 from the Cassandra read models the projector keeps (docs/projections.md). Every call carries
 `authorization: Bearer <user token>`; a caller sees only conversations they take part in.
 Marking a conversation read is a write: MessagingService.MarkConversationRead.
+
+Who may read a conversation (GetHistory, GetMessage, GetConversation, ListMentions,
+GetReceipts): a peer conversation, either participant (naming yourself as the peer is
+CONVERSATION_NOT_FOUND); a group, its members, and former members up to their leaving
+(NOT_A_MEMBER for anyone else); a room, any user while it exists (ROOM_NOT_FOUND once
+dismissed). What the caller deleted with delete_history is gone from their history.
+The read models follow the log by a moment: a read waits (up to
+PARLEY_READ_YOUR_WRITES_TIMEOUT_S, 2 s) until they cover the writes this server already
+acknowledged, so a client reads its own writes.
 """
 
 from collections import abc as _abc
@@ -36,17 +45,27 @@ class HistoryServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> HistoryServiceAsyncStub: ...
     GetHistory: _grpc.UnaryUnaryMultiCallable[_query_pb2.GetHistoryRequest, _query_pb2.GetHistoryResponse]
-    """A page of stored messages, newest or oldest first, after a seq cursor."""
+    """A page of stored messages, newest or oldest first, after a seq cursor. Command and
+    barrage messages are never stored, so never here. BAD_PARAMETER for a page_size outside
+    0..100.
+    """
     GetMessage: _grpc.UnaryUnaryMultiCallable[_query_pb2.GetMessageRequest, _query_pb2.HistoryMessage]
-    """One stored message by id or seq."""
+    """One stored message by id or seq: MESSAGE_NOT_FOUND when it is not in the part of the
+    history the caller may read; BAD_PARAMETER when neither is given.
+    """
 
 @_typing.type_check_only
 class HistoryServiceAsyncStub(HistoryServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetHistory: _aio.UnaryUnaryMultiCallable[_query_pb2.GetHistoryRequest, _query_pb2.GetHistoryResponse]  # type: ignore[assignment]
-    """A page of stored messages, newest or oldest first, after a seq cursor."""
+    """A page of stored messages, newest or oldest first, after a seq cursor. Command and
+    barrage messages are never stored, so never here. BAD_PARAMETER for a page_size outside
+    0..100.
+    """
     GetMessage: _aio.UnaryUnaryMultiCallable[_query_pb2.GetMessageRequest, _query_pb2.HistoryMessage]  # type: ignore[assignment]
-    """One stored message by id or seq."""
+    """One stored message by id or seq: MESSAGE_NOT_FOUND when it is not in the part of the
+    history the caller may read; BAD_PARAMETER when neither is given.
+    """
 
 class HistoryServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -55,7 +74,10 @@ class HistoryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _query_pb2.GetHistoryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_query_pb2.GetHistoryResponse, _abc.Awaitable[_query_pb2.GetHistoryResponse]]:
-        """A page of stored messages, newest or oldest first, after a seq cursor."""
+        """A page of stored messages, newest or oldest first, after a seq cursor. Command and
+        barrage messages are never stored, so never here. BAD_PARAMETER for a page_size outside
+        0..100.
+        """
 
     @_abc_1.abstractmethod
     def GetMessage(
@@ -63,7 +85,9 @@ class HistoryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _query_pb2.GetMessageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_query_pb2.HistoryMessage, _abc.Awaitable[_query_pb2.HistoryMessage]]:
-        """One stored message by id or seq."""
+        """One stored message by id or seq: MESSAGE_NOT_FOUND when it is not in the part of the
+        history the caller may read; BAD_PARAMETER when neither is given.
+        """
 
 def add_HistoryServiceServicer_to_server(servicer: HistoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
@@ -73,23 +97,43 @@ class ConversationServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ConversationServiceAsyncStub: ...
     ListConversations: _grpc.UnaryUnaryMultiCallable[_query_pb2.ListConversationsRequest, _query_pb2.ListConversationsResponse]
-    """The caller's peer and group conversations, most recent activity first, paged."""
+    """The caller's peer and group conversations, most recent activity first, paged. Rooms are
+    never listed; a peer conversation is from its first message on. A deleted conversation is
+    left out until a new message arrives; groups the caller left stay (is_member false).
+    BAD_PARAMETER for a page_size outside 0..100 or a cursor this API did not give.
+    """
     GetConversation: _grpc.UnaryUnaryMultiCallable[_query_pb2.GetConversationRequest, _query_pb2.ConversationSummary]
+    """One peer or group conversation of the caller, as ListConversations shows it (also when
+    deleted). CONVERSATION_NOT_FOUND when the caller has none (a peer conversation nothing
+    was sent in yet, or a room).
+    """
     GetUnreadTotal: _grpc.UnaryUnaryMultiCallable[_query_pb2.GetUnreadTotalRequest, _query_pb2.GetUnreadTotalResponse]
-    """Unread messages across all the caller's conversations."""
+    """Unread messages across the conversations ListConversations shows."""
     ListMentions: _grpc.UnaryUnaryMultiCallable[_query_pb2.ListMentionsRequest, _query_pb2.ListMentionsResponse]
-    """Unread messages that mention the caller (or everyone) in one conversation."""
+    """Unread messages that mention the caller (or everyone) in one conversation, oldest first;
+    empty when the caller has no such conversation yet.
+    """
 
 @_typing.type_check_only
 class ConversationServiceAsyncStub(ConversationServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListConversations: _aio.UnaryUnaryMultiCallable[_query_pb2.ListConversationsRequest, _query_pb2.ListConversationsResponse]  # type: ignore[assignment]
-    """The caller's peer and group conversations, most recent activity first, paged."""
+    """The caller's peer and group conversations, most recent activity first, paged. Rooms are
+    never listed; a peer conversation is from its first message on. A deleted conversation is
+    left out until a new message arrives; groups the caller left stay (is_member false).
+    BAD_PARAMETER for a page_size outside 0..100 or a cursor this API did not give.
+    """
     GetConversation: _aio.UnaryUnaryMultiCallable[_query_pb2.GetConversationRequest, _query_pb2.ConversationSummary]  # type: ignore[assignment]
+    """One peer or group conversation of the caller, as ListConversations shows it (also when
+    deleted). CONVERSATION_NOT_FOUND when the caller has none (a peer conversation nothing
+    was sent in yet, or a room).
+    """
     GetUnreadTotal: _aio.UnaryUnaryMultiCallable[_query_pb2.GetUnreadTotalRequest, _query_pb2.GetUnreadTotalResponse]  # type: ignore[assignment]
-    """Unread messages across all the caller's conversations."""
+    """Unread messages across the conversations ListConversations shows."""
     ListMentions: _aio.UnaryUnaryMultiCallable[_query_pb2.ListMentionsRequest, _query_pb2.ListMentionsResponse]  # type: ignore[assignment]
-    """Unread messages that mention the caller (or everyone) in one conversation."""
+    """Unread messages that mention the caller (or everyone) in one conversation, oldest first;
+    empty when the caller has no such conversation yet.
+    """
 
 class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -98,14 +142,22 @@ class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _query_pb2.ListConversationsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_query_pb2.ListConversationsResponse, _abc.Awaitable[_query_pb2.ListConversationsResponse]]:
-        """The caller's peer and group conversations, most recent activity first, paged."""
+        """The caller's peer and group conversations, most recent activity first, paged. Rooms are
+        never listed; a peer conversation is from its first message on. A deleted conversation is
+        left out until a new message arrives; groups the caller left stay (is_member false).
+        BAD_PARAMETER for a page_size outside 0..100 or a cursor this API did not give.
+        """
 
     @_abc_1.abstractmethod
     def GetConversation(
         self,
         request: _query_pb2.GetConversationRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_query_pb2.ConversationSummary, _abc.Awaitable[_query_pb2.ConversationSummary]]: ...
+    ) -> _typing.Union[_query_pb2.ConversationSummary, _abc.Awaitable[_query_pb2.ConversationSummary]]:
+        """One peer or group conversation of the caller, as ListConversations shows it (also when
+        deleted). CONVERSATION_NOT_FOUND when the caller has none (a peer conversation nothing
+        was sent in yet, or a room).
+        """
 
     @_abc_1.abstractmethod
     def GetUnreadTotal(
@@ -113,7 +165,7 @@ class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _query_pb2.GetUnreadTotalRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_query_pb2.GetUnreadTotalResponse, _abc.Awaitable[_query_pb2.GetUnreadTotalResponse]]:
-        """Unread messages across all the caller's conversations."""
+        """Unread messages across the conversations ListConversations shows."""
 
     @_abc_1.abstractmethod
     def ListMentions(
@@ -121,7 +173,9 @@ class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _query_pb2.ListMentionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_query_pb2.ListMentionsResponse, _abc.Awaitable[_query_pb2.ListMentionsResponse]]:
-        """Unread messages that mention the caller (or everyone) in one conversation."""
+        """Unread messages that mention the caller (or everyone) in one conversation, oldest first;
+        empty when the caller has no such conversation yet.
+        """
 
 def add_ConversationServiceServicer_to_server(servicer: ConversationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
@@ -131,13 +185,21 @@ class ReceiptServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ReceiptServiceAsyncStub: ...
     GetReceipts: _grpc.UnaryUnaryMultiCallable[_query_pb2.GetReceiptsRequest, _query_pb2.GetReceiptsResponse]
-    """Peer: delivered and read; group (receipt requested): read count and readers."""
+    """Peer: whether the other participant got and read the message; group (sent with
+    receipt_requested): read count and readers, recorded while the message is among the
+    group's 200 newest such messages. MESSAGE_NOT_FOUND when the conversation has no such
+    stored message.
+    """
 
 @_typing.type_check_only
 class ReceiptServiceAsyncStub(ReceiptServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetReceipts: _aio.UnaryUnaryMultiCallable[_query_pb2.GetReceiptsRequest, _query_pb2.GetReceiptsResponse]  # type: ignore[assignment]
-    """Peer: delivered and read; group (receipt requested): read count and readers."""
+    """Peer: whether the other participant got and read the message; group (sent with
+    receipt_requested): read count and readers, recorded while the message is among the
+    group's 200 newest such messages. MESSAGE_NOT_FOUND when the conversation has no such
+    stored message.
+    """
 
 class ReceiptServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -146,6 +208,10 @@ class ReceiptServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _query_pb2.GetReceiptsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_query_pb2.GetReceiptsResponse, _abc.Awaitable[_query_pb2.GetReceiptsResponse]]:
-        """Peer: delivered and read; group (receipt requested): read count and readers."""
+        """Peer: whether the other participant got and read the message; group (sent with
+        receipt_requested): read count and readers, recorded while the message is among the
+        group's 200 newest such messages. MESSAGE_NOT_FOUND when the conversation has no such
+        stored message.
+        """
 
 def add_ReceiptServiceServicer_to_server(servicer: ReceiptServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

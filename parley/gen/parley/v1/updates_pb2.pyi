@@ -57,7 +57,10 @@ Global___UserUpdate: _TypeAlias = UserUpdate  # noqa: Y015
 
 @_typing.final
 class ConversationChanged(_message.Message):
-    """The user's view of a conversation changed: new last message, unread, mentions, hidden."""
+    """The user's view of a conversation changed: new last message, unread, mentions, hidden.
+    The fields hold the new values and mean what the same names mean in ConversationSummary
+    (query.proto).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -76,12 +79,14 @@ class ConversationChanged(_message.Message):
     read_seq: _builtins.int
     unread_count: _builtins.int
     mention_count: _builtins.int
+    """Unread messages that mention the user or everyone, each counted once."""
     last_message_id: _builtins.str
     last_sender_id: _builtins.str
     last_preview: _builtins.str
     last_activity_ms: _builtins.int
     """ms since the Unix epoch"""
     hidden: _builtins.bool
+    """The user deleted the conversation from their list; a new message shows it again."""
     def __init__(
         self,
         *,
@@ -122,6 +127,7 @@ class ReceiptChanged(_message.Message):
     read: _builtins.bool
     """false: delivered"""
     read_count: _builtins.int
+    """group: readers so far; peer: 1 when read, 0 when delivered"""
     def __init__(
         self,
         *,

@@ -90,10 +90,12 @@ class WebhookDeadLetter(_message.Message):
     event_id: _builtins.str
     conversation_key: _builtins.str
     event_type: _builtins.str
+    """the Event.payload field name, as in WebhookEndpoint.event_types"""
     event: _builtins.bytes
     """The parley.v1.Event, as it was on the log."""
     attempts: _builtins.int
     last_error: _builtins.str
+    """What the last attempt met: "HTTP <status>" for a non-2xx answer, else the client error."""
     failed_at_ms: _builtins.int
     """Milliseconds since the Unix epoch."""
     redelivery_requested: _builtins.bool
@@ -122,6 +124,10 @@ Global___WebhookDeadLetter: _TypeAlias = WebhookDeadLetter  # noqa: Y015
 
 @_typing.final
 class RegisterWebhookRequest(_message.Message):
+    """url and event_types as in WebhookEndpoint; a malformed url or an unknown event type is
+    BAD_PARAMETER.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     URL_FIELD_NUMBER: _builtins.int
