@@ -11,6 +11,7 @@ from parley.domain.conversations import Conversation, ConversationType, user_key
 from parley.domain.directory import Directory
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, GroupRole, Payload
+from tests.unit.domain.redelivery import batches_twice, rewound
 
 GROUP = Conversation(ConversationType.GROUP, "g:team")
 ROOM = Conversation(ConversationType.ROOM, "r:lobby")
@@ -268,22 +269,11 @@ def test_directory__each_event_applied_twice_equals_once(history: list[Event]) -
 
 @given(st.lists(EVENTS, max_size=25), st.lists(st.integers(1, 5), min_size=1, max_size=8))
 def test_directory__batches_redelivered_equal_once(history: list[Event], sizes: list[int]) -> None:
-    redelivered: list[Event] = []
-    start = 0
-    for size in sizes * 10:
-        batch = history[start : start + size]
-        redelivered += batch + batch
-        start += size
-    redelivered += history[start:]
-    assert snapshot(fold(redelivered)) == snapshot(fold(history))
+    assert snapshot(fold(batches_twice(history, sizes))) == snapshot(fold(history))
 
 
 @given(st.lists(EVENTS, max_size=25), st.data())
 def test_directory__rewinding_to_an_earlier_offset_equals_once(
     history: list[Event], data: st.DataObject
 ) -> None:
-    # A consumer restarting from its last committed offset re-reads a window of the log.
-    reached = data.draw(st.integers(0, len(history)))
-    rewound_to = data.draw(st.integers(0, reached))
-    replay = history[:reached] + history[rewound_to:]
-    assert snapshot(fold(replay)) == snapshot(fold(history))
+    assert snapshot(fold(rewound(history, data))) == snapshot(fold(history))

@@ -32,6 +32,7 @@ from parley.domain.moderation import InterceptorChain
 from parley.domain.rate_limit import RateLimiter
 from parley.domain.sending import SendDecider
 from parley.domain.write_model import WriteModel
+from tests.unit.domain.redelivery import batches_twice, rewound
 
 USERS = ["owner", "alice", "bob"]
 PEER, ROOM, GROUP = ConversationType.PEER, ConversationType.ROOM, ConversationType.GROUP
@@ -192,19 +193,10 @@ def test_write_model__a_redelivered_window_equals_once(
     events: list[Event], data: st.DataObject
 ) -> None:
     logged = positioned(events)
-    reached = data.draw(st.integers(0, len(logged)))
-    rewound_to = data.draw(st.integers(0, reached))
-    assert fold(logged[:reached] + logged[rewound_to:]) == fold(logged)
+    assert fold(rewound(logged, data)) == fold(logged)
 
 
 @given(EVENTS, st.lists(st.integers(1, 5), min_size=1, max_size=8))
 def test_write_model__batches_redelivered_equal_once(events: list[Event], sizes: list[int]) -> None:
     logged = positioned(events)
-    redelivered: list[Logged] = []
-    start = 0
-    for size in sizes * 10:
-        batch = logged[start : start + size]
-        redelivered += batch + batch
-        start += size
-    redelivered += logged[start:]
-    assert fold(redelivered) == fold(logged)
+    assert fold(batches_twice(logged, sizes)) == fold(logged)
