@@ -1092,7 +1092,8 @@ class ContactServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UnblockUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The user's peer messages reach the caller again.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -1333,25 +1334,30 @@ class AdminServiceServicer:
     def RegisterWebhook(self, request, context):
         """Signed webhooks (webhooks.proto, docs/integration.md). A malformed URL, an unknown event
         type or an unknown endpoint or dead-letter id is BAD_PARAMETER.
+        Registers an endpoint; this answer is the only one that carries its secret.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListWebhooks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The endpoints not removed.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RemoveWebhook(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The dispatcher sends nothing more to the endpoint. Not idempotent: removing it again is
+        BAD_PARAMETER.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListWebhookDeadLetters(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The events that failed every attempt, for one endpoint or all.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -544,6 +544,7 @@ class ContactServiceStub:
     Blocking yourself is BAD_PARAMETER.
     """
     UnblockUser: _grpc.UnaryUnaryMultiCallable[_ingress_pb2.BlockUserRequest, _ingress_pb2.BlockUserResponse]
+    """The user's peer messages reach the caller again."""
 
 @_typing.type_check_only
 class ContactServiceAsyncStub(ContactServiceStub):
@@ -555,6 +556,7 @@ class ContactServiceAsyncStub(ContactServiceStub):
     Blocking yourself is BAD_PARAMETER.
     """
     UnblockUser: _aio.UnaryUnaryMultiCallable[_ingress_pb2.BlockUserRequest, _ingress_pb2.BlockUserResponse]  # type: ignore[assignment]
+    """The user's peer messages reach the caller again."""
 
 class ContactServiceServicer(metaclass=_abc_1.ABCMeta):
     """The caller's blacklist. Blocking or unblocking twice changes nothing."""
@@ -574,7 +576,8 @@ class ContactServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _ingress_pb2.BlockUserRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_ingress_pb2.BlockUserResponse, _abc.Awaitable[_ingress_pb2.BlockUserResponse]]: ...
+    ) -> _typing.Union[_ingress_pb2.BlockUserResponse, _abc.Awaitable[_ingress_pb2.BlockUserResponse]]:
+        """The user's peer messages reach the caller again."""
 
 def add_ContactServiceServicer_to_server(servicer: ContactServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
@@ -612,10 +615,16 @@ class AdminServiceStub:
     RegisterWebhook: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RegisterWebhookRequest, _webhooks_pb2.RegisterWebhookResponse]
     """Signed webhooks (webhooks.proto, docs/integration.md). A malformed URL, an unknown event
     type or an unknown endpoint or dead-letter id is BAD_PARAMETER.
+    Registers an endpoint; this answer is the only one that carries its secret.
     """
     ListWebhooks: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhooksRequest, _webhooks_pb2.ListWebhooksResponse]
+    """The endpoints not removed."""
     RemoveWebhook: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RemoveWebhookRequest, _webhooks_pb2.RemoveWebhookResponse]
+    """The dispatcher sends nothing more to the endpoint. Not idempotent: removing it again is
+    BAD_PARAMETER.
+    """
     ListWebhookDeadLetters: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookDeadLettersRequest, _webhooks_pb2.ListWebhookDeadLettersResponse]
+    """The events that failed every attempt, for one endpoint or all."""
     RedeliverWebhookDeadLetter: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RedeliverWebhookDeadLetterRequest, _webhooks_pb2.RedeliverWebhookDeadLetterResponse]
     """Sends a dead-lettered event to its endpoint again (with the same retries)."""
 
@@ -651,10 +660,16 @@ class AdminServiceAsyncStub(AdminServiceStub):
     RegisterWebhook: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RegisterWebhookRequest, _webhooks_pb2.RegisterWebhookResponse]  # type: ignore[assignment]
     """Signed webhooks (webhooks.proto, docs/integration.md). A malformed URL, an unknown event
     type or an unknown endpoint or dead-letter id is BAD_PARAMETER.
+    Registers an endpoint; this answer is the only one that carries its secret.
     """
     ListWebhooks: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhooksRequest, _webhooks_pb2.ListWebhooksResponse]  # type: ignore[assignment]
+    """The endpoints not removed."""
     RemoveWebhook: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RemoveWebhookRequest, _webhooks_pb2.RemoveWebhookResponse]  # type: ignore[assignment]
+    """The dispatcher sends nothing more to the endpoint. Not idempotent: removing it again is
+    BAD_PARAMETER.
+    """
     ListWebhookDeadLetters: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookDeadLettersRequest, _webhooks_pb2.ListWebhookDeadLettersResponse]  # type: ignore[assignment]
+    """The events that failed every attempt, for one endpoint or all."""
     RedeliverWebhookDeadLetter: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RedeliverWebhookDeadLetterRequest, _webhooks_pb2.RedeliverWebhookDeadLetterResponse]  # type: ignore[assignment]
     """Sends a dead-lettered event to its endpoint again (with the same retries)."""
 
@@ -747,6 +762,7 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_webhooks_pb2.RegisterWebhookResponse, _abc.Awaitable[_webhooks_pb2.RegisterWebhookResponse]]:
         """Signed webhooks (webhooks.proto, docs/integration.md). A malformed URL, an unknown event
         type or an unknown endpoint or dead-letter id is BAD_PARAMETER.
+        Registers an endpoint; this answer is the only one that carries its secret.
         """
 
     @_abc_1.abstractmethod
@@ -754,21 +770,26 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _webhooks_pb2.ListWebhooksRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_webhooks_pb2.ListWebhooksResponse, _abc.Awaitable[_webhooks_pb2.ListWebhooksResponse]]: ...
+    ) -> _typing.Union[_webhooks_pb2.ListWebhooksResponse, _abc.Awaitable[_webhooks_pb2.ListWebhooksResponse]]:
+        """The endpoints not removed."""
 
     @_abc_1.abstractmethod
     def RemoveWebhook(
         self,
         request: _webhooks_pb2.RemoveWebhookRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_webhooks_pb2.RemoveWebhookResponse, _abc.Awaitable[_webhooks_pb2.RemoveWebhookResponse]]: ...
+    ) -> _typing.Union[_webhooks_pb2.RemoveWebhookResponse, _abc.Awaitable[_webhooks_pb2.RemoveWebhookResponse]]:
+        """The dispatcher sends nothing more to the endpoint. Not idempotent: removing it again is
+        BAD_PARAMETER.
+        """
 
     @_abc_1.abstractmethod
     def ListWebhookDeadLetters(
         self,
         request: _webhooks_pb2.ListWebhookDeadLettersRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_webhooks_pb2.ListWebhookDeadLettersResponse, _abc.Awaitable[_webhooks_pb2.ListWebhookDeadLettersResponse]]: ...
+    ) -> _typing.Union[_webhooks_pb2.ListWebhookDeadLettersResponse, _abc.Awaitable[_webhooks_pb2.ListWebhookDeadLettersResponse]]:
+        """The events that failed every attempt, for one endpoint or all."""
 
     @_abc_1.abstractmethod
     def RedeliverWebhookDeadLetter(
