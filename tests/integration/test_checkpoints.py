@@ -128,6 +128,17 @@ def assert_same_fold(name: str, got: Any, want: Any) -> None:
         assert canonical(mine[part]) == canonical(theirs[part]), (name, part)
 
 
+async def append_and_seal(settings: Settings, logged: list[Any]) -> None:
+    """Appends `logged` to an empty log and runs the checkpoint writer until both folds are
+    sealed over all of it."""
+    await append(settings, logged)
+    stop = asyncio.Event()
+    writer = asyncio.create_task(write_checkpoints(settings, stop))
+    await wait_sealed(settings, len(logged))
+    stop.set()
+    await writer
+
+
 def restored_count(fold: str, outcome: str) -> float:
     value = metrics.CHECKPOINT_RESTORES.labels(fold=fold, outcome=outcome)._value.get()
     return float(value)
@@ -139,12 +150,7 @@ async def test_checkpoints__restore_plus_tail_equals_a_fold_from_offset_zero(
     log = events()
     head, tail = log[: len(log) // 2], log[len(log) // 2 :]
     # The writer folds the first half and seals both folds.
-    await append(settings, head)
-    stop = asyncio.Event()
-    writer = asyncio.create_task(write_checkpoints(settings, stop))
-    await wait_sealed(settings, len(head))
-    stop.set()
-    await writer
+    await append_and_seal(settings, head)
     # More events arrive after the checkpoint; a process starts.
     await append(settings, tail)
     for name, empty, from_document in FOLDS:
@@ -159,13 +165,7 @@ async def test_checkpoints__restore_plus_tail_equals_a_fold_from_offset_zero(
 async def test_checkpoints__a_corrupted_checkpoint_is_detected_and_skipped(
     settings: Settings, cassandra_session: Any
 ) -> None:
-    log = events()
-    await append(settings, log)
-    stop = asyncio.Event()
-    writer = asyncio.create_task(write_checkpoints(settings, stop))
-    await wait_sealed(settings, len(log))
-    stop.set()
-    await writer
+    await append_and_seal(settings, events())
     keyspace = settings.cassandra_keyspace
     for name, empty, from_document in FOLDS:
         # Every stored checkpoint of the fold gets one byte of its payload flipped.
