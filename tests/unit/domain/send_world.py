@@ -6,7 +6,7 @@ import dataclasses
 
 from parley.domain.commands import SendCommand, Stamp
 from parley.domain.conversations import ConversationType
-from parley.domain.events import Content, Event, GroupRole, TextContent
+from parley.domain.events import Content, Event, GroupRole, Position, TextContent
 from parley.domain.groups import decide_create_group, decide_set_member_role
 from parley.domain.limits import Limits
 from parley.domain.moderation import Interceptor, SensitiveWordFilter, build_interceptor_chain
@@ -61,3 +61,11 @@ def prepared(
     result = send.prepare(cmd, Stamp(now_ms, "ev", "req"), bypass_rate_limit=bypass_rate_limit)
     assert isinstance(result, Event)
     return result
+
+
+def recorded(model: WriteModel, cmd: SendCommand, now_ms: int = NOW) -> Event:
+    """`cmd` sent at `now_ms` and recorded as appended at log offset 1."""
+    send = decider(model)
+    event = prepared(send, cmd, now_ms)
+    send.record(event, Position(0, 1))
+    return event

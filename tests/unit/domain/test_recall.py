@@ -7,37 +7,22 @@ import pytest
 from parley.domain.commands import Stamp
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import Reason, Rejected
-from parley.domain.events import CommandContent, Content, MessageRecalled, Position, TextContent
+from parley.domain.events import CommandContent, Content, MessageRecalled, TextContent
 from parley.domain.message_archive import ArchivedMessage
 from parley.domain.message_ids import message_id_for
 from parley.domain.recall import decide_recall
 from parley.domain.write_model import WriteModel
-from tests.unit.domain.send_world import (
-    GROUP,
-    LIMITS,
-    PEER,
-    ROOM,
-    command,
-    decider,
-    prepared,
-    world,
-)
+from tests.unit.domain.send_world import GROUP, LIMITS, NOW, PEER, ROOM, command, recorded, world
 
-SENT_AT = 1_000_000
+SENT_AT = NOW  # when the message to recall was sent
 
 
 def send(
-    model: WriteModel,
-    kind: ConversationType,
-    target: str,
-    content: Content | None = None,
-    sender: str = "alice",
+    model: WriteModel, kind: ConversationType, target: str, content: Content | None = None
 ) -> str:
-    """The id of `sender`'s message, sent at SENT_AT and recorded at log offset 1."""
-    send = decider(model)
-    cmd = command(content or TextContent("oops"), kind, target, sender=sender)
-    send.record(prepared(send, cmd, SENT_AT), Position(0, 1))
-    return message_id_for(sender, "c-1")
+    """The id of alice's message, sent at SENT_AT and recorded."""
+    recorded(model, command(content or TextContent("oops"), kind, target))
+    return message_id_for("alice", "c-1")
 
 
 def recall(

@@ -36,7 +36,7 @@ from parley.domain.send_hook import (
     apply_verdict,
     on_failure,
 )
-from tests.unit.domain.test_sending import (
+from tests.unit.domain.send_world import (
     GROUP,
     LIMITS,
     NOW,

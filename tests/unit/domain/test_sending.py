@@ -28,16 +28,7 @@ from parley.domain.moderation import (
     SubstringWordMatcher,
 )
 from parley.domain.sending import SendDecider
-from tests.unit.domain.send_world import (
-    GROUP,
-    NOW,
-    PEER,
-    ROOM,
-    command,
-    decider,
-    prepared,
-    world,
-)
+from tests.unit.domain.send_world import GROUP, NOW, PEER, ROOM, command, decider, prepared, world
 
 
 def reason(send: SendDecider, cmd: SendCommand, now_ms: int = NOW) -> Reason:
