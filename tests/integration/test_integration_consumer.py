@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
@@ -15,6 +16,22 @@ from tests.integration.integration_events import text_event
 
 pytestmark = pytest.mark.integration
 TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class Consumers:
+    """Makes consumers of one topic of the test's own, each in the group it is given."""
+
+    bootstrap: str
+    topic: str
+
+    def __call__(self, group: str, start: StartAt) -> EventConsumer:
+        return EventConsumer(self.bootstrap, group, [self.topic], start)
+
+
+@pytest.fixture
+def consumers(kafka_bootstrap: str, events_topic: str) -> Consumers:
+    return Consumers(kafka_bootstrap, events_topic)
 
 
 async def _collect(
@@ -47,48 +64,38 @@ def _texts(got: list[Delivered]) -> list[str]:
 
 
 async def test_integration_consumer__commits_only_after_the_handler_returns(
-    kafka_bootstrap: str,
-    events_topic: str,
-    event_log: KafkaEventLog,
-    unique_name: Callable[[str], str],
+    event_log: KafkaEventLog, consumers: Consumers, unique_name: Callable[[str], str]
 ) -> None:
     group = unique_name("group")
     await event_log.append_many([text_event("g:one", t) for t in ("a", "b", "boom", "c")])
     # The handler fails on "boom": the consumer stops with the error, "a" and "b" handled.
-    first = EventConsumer(kafka_bootstrap, group, [events_topic], StartAt.committed())
+    first = consumers(group, StartAt.committed())
     with pytest.raises(RuntimeError, match="handler failed"):
         await _collect(first, until=10, fail_on="boom")
     # Nothing of the failed batch was committed: a restart hands all of it again, in order.
-    again = await _collect(
-        EventConsumer(kafka_bootstrap, group, [events_topic], StartAt.committed()), "c"
-    )
+    again = await _collect(consumers(group, StartAt.committed()), "c")
     assert _texts(again)[-2:] == ["boom", "c"]  # "a" and "b" too unless fetched apart
     # Now committed: the next start of the group sees only what came after.
     await event_log.append(text_event("g:one", "d"))
-    resumed = await _collect(
-        EventConsumer(kafka_bootstrap, group, [events_topic], StartAt.committed()), 1
-    )
+    resumed = await _collect(consumers(group, StartAt.committed()), 1)
     assert _texts(resumed) == ["d"]
-    assert resumed[0].event.conversation_key == "g:one" and resumed[0].topic == events_topic
+    assert resumed[0].event.conversation_key == "g:one" and resumed[0].topic == consumers.topic
 
 
 async def test_integration_consumer__earliest_latest_and_time(
-    kafka_bootstrap: str,
-    events_topic: str,
-    event_log: KafkaEventLog,
-    unique_name: Callable[[str], str],
+    event_log: KafkaEventLog, consumers: Consumers, unique_name: Callable[[str], str]
 ) -> None:
     await event_log.append_many([text_event("g:two", t) for t in ("old-1", "old-2")])
     await asyncio.sleep(0.05)  # Kafka timestamps are ms: keep "old" strictly before `moment`
     moment = int(time.time() * 1000)
     await event_log.append(text_event("g:two", "new-1"))
-    earliest = EventConsumer(kafka_bootstrap, unique_name("g"), [events_topic], StartAt.earliest())
+    earliest = consumers(unique_name("g"), StartAt.earliest())
     assert _texts(await _collect(earliest, 3)) == ["old-1", "old-2", "new-1"]
-    since = EventConsumer(kafka_bootstrap, unique_name("g"), [events_topic], StartAt.time(moment))
+    since = consumers(unique_name("g"), StartAt.time(moment))
     assert _texts(await _collect(since, 1)) == ["new-1"]
     # latest: nothing from before; markers go on until the first is seen (the end is resolved
     # on the first fetch after the assignment, so an early marker may fall before it).
-    latest = EventConsumer(kafka_bootstrap, unique_name("g"), [events_topic], StartAt.latest())
+    latest = consumers(unique_name("g"), StartAt.latest())
     collecting = asyncio.create_task(_collect(latest, 1))
     while not collecting.done():
         await event_log.append(text_event("g:two", "after"))
