@@ -75,26 +75,32 @@ def test_decide_ack__group_member_acknowledges() -> None:
     assert event.payload == MessageRead(group_message)
 
 
-def test_decide_ack__own_message_is_a_bad_parameter() -> None:
-    model, peer_message, _ = world()
-    assert reason_of_ack("alice", PEER, "bob", peer_message, model) is Reason.BAD_PARAMETER
-
-
-def test_decide_ack__message_of_another_conversation_is_not_found() -> None:
+@pytest.mark.parametrize(
+    ("actor", "kind", "target", "of_group", "expected"),
+    [
+        ("alice", PEER, "bob", False, Reason.BAD_PARAMETER),
+        ("bob", GROUP, "team", False, Reason.MESSAGE_NOT_FOUND),
+        ("carol", PEER, "alice", False, Reason.MESSAGE_NOT_FOUND),
+        ("bob", PEER, "alice", True, Reason.MESSAGE_NOT_FOUND),
+        ("eve", GROUP, "team", True, Reason.NOT_A_MEMBER),
+        ("bob", ROOM, "lobby", True, Reason.TYPE_NOT_ALLOWED),
+    ],
+    ids=[
+        "own-message",
+        "peer-message-through-the-group",
+        "peer-message-through-another-peer",
+        "group-message-through-a-peer",
+        "non-member-of-the-group",
+        "rooms-have-no-receipts",
+    ],
+)
+def test_decide_ack__refused(
+    actor: str, kind: ConversationType, target: str, of_group: bool, expected: Reason
+) -> None:
+    """`of_group`: the message acknowledged is alice's group message, else her peer message."""
     model, peer_message, group_message = world()
-    assert reason_of_ack("bob", GROUP, "team", peer_message, model) is Reason.MESSAGE_NOT_FOUND
-    assert reason_of_ack("carol", PEER, "alice", peer_message, model) is Reason.MESSAGE_NOT_FOUND
-    assert reason_of_ack("bob", PEER, "alice", group_message, model) is Reason.MESSAGE_NOT_FOUND
-
-
-def test_decide_ack__non_member_of_the_group() -> None:
-    model, _, group_message = world()
-    assert reason_of_ack("eve", GROUP, "team", group_message, model) is Reason.NOT_A_MEMBER
-
-
-def test_decide_ack__rooms_have_no_receipts() -> None:
-    model, _, group_message = world()
-    assert reason_of_ack("bob", ROOM, "lobby", group_message, model) is Reason.TYPE_NOT_ALLOWED
+    message_id = group_message if of_group else peer_message
+    assert reason_of_ack(actor, kind, target, message_id, model) is expected
 
 
 def test_decide_conversation_read__member_reads_up_to_a_sequence() -> None:

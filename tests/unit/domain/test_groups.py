@@ -209,22 +209,15 @@ def test_decide_leave_group__members_leave_the_owner_cannot() -> None:
 def test_decide_set_member_role__owner_only_and_never_owner() -> None:
     model = team_model()
     assert team(model).role_of("ada") is GroupRole.ADMIN
-    assert (
-        reason_of(decide_set_member_role, "ada", "team", "alice", GroupRole.ADMIN, model, STAMP)
-        is Reason.NOT_GROUP_OWNER
-    )
-    assert (
-        reason_of(decide_set_member_role, "owner", "team", "alice", GroupRole.OWNER, model, STAMP)
-        is Reason.BAD_PARAMETER
-    )
-    assert (
-        reason_of(decide_set_member_role, "owner", "team", "eve", GroupRole.ADMIN, model, STAMP)
-        is Reason.NOT_A_MEMBER
-    )
-    assert (
-        reason_of(decide_set_member_role, "owner", "team", "owner", GroupRole.MEMBER, model, STAMP)
-        is Reason.BAD_PARAMETER
-    )
+    refused = [
+        ("ada", "alice", GroupRole.ADMIN, Reason.NOT_GROUP_OWNER),  # an admin is not the owner
+        ("owner", "alice", GroupRole.OWNER, Reason.BAD_PARAMETER),  # nobody is made owner
+        ("owner", "eve", GroupRole.ADMIN, Reason.NOT_A_MEMBER),
+        ("owner", "owner", GroupRole.MEMBER, Reason.BAD_PARAMETER),  # the owner stays owner
+    ]
+    for actor, user, role, expected in refused:
+        reason = reason_of(decide_set_member_role, actor, "team", user, role, model, STAMP)
+        assert reason is expected, (actor, user, role)
     apply(model, decide_set_member_role("owner", "team", "ada", GroupRole.MEMBER, model, STAMP))
     assert team(model).role_of("ada") is GroupRole.MEMBER
 

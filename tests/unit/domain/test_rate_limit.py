@@ -31,19 +31,23 @@ def test_rate_limiter__keys_are_independent() -> None:
     assert rejected(limiter, "alice", 0)
 
 
-def test_rate_limiter__refills_one_token_per_tenth_of_a_second() -> None:
-    limiter = RateLimiter(10)
-    for _ in range(10):
+def emptied(rate: int) -> RateLimiter:
+    """A limiter of `rate` per second whose key "alice" spent its whole burst at time 0."""
+    limiter = RateLimiter(rate)
+    for _ in range(rate):
         limiter.check("alice", 0)
+    return limiter
+
+
+def test_rate_limiter__refills_one_token_per_tenth_of_a_second() -> None:
+    limiter = emptied(10)
     assert rejected(limiter, "alice", 99)
     limiter.check("alice", 100)
     assert rejected(limiter, "alice", 100)
 
 
 def test_rate_limiter__full_again_after_a_second() -> None:
-    limiter = RateLimiter(10)
-    for _ in range(10):
-        limiter.check("alice", 0)
+    limiter = emptied(10)
     for _ in range(10):
         limiter.check("alice", 1_000)
     assert rejected(limiter, "alice", 1_000)
@@ -86,9 +90,7 @@ def retry_after_ms(limiter: RateLimiter, key: str, now_ms: int) -> int:
 
 
 def test_rate_limiter__rejection_says_when_the_next_send_passes() -> None:
-    limiter = RateLimiter(10)
-    for _ in range(10):
-        limiter.check("alice", 0)
+    limiter = emptied(10)
     # 30 ms refilled 0.3 of a token; the rest takes 70 ms more.
     assert retry_after_ms(limiter, "alice", 30) == 70
     assert rejected(limiter, "alice", 99)
@@ -100,17 +102,10 @@ def test_rate_limiter__rejection_says_when_the_next_send_passes() -> None:
 def test_rate_limiter__retry_after_is_exact(rate: int, quarter: int) -> None:
     # Rejected some way into the refill of the next token, which takes ceil(1000 / rate) ms.
     elapsed_ms = -(-1000 // rate) * quarter // 4
-
-    def emptied() -> RateLimiter:
-        limiter = RateLimiter(rate)
-        for _ in range(rate):
-            limiter.check("alice", 0)
-        return limiter
-
-    wait = retry_after_ms(emptied(), "alice", elapsed_ms)
+    wait = retry_after_ms(emptied(rate), "alice", elapsed_ms)
     if wait > 1:
-        assert rejected(emptied(), "alice", elapsed_ms + wait - 1)
-    emptied().check("alice", elapsed_ms + wait)
+        assert rejected(emptied(rate), "alice", elapsed_ms + wait - 1)
+    emptied(rate).check("alice", elapsed_ms + wait)
 
 
 def test_rate_limiter__retry_after_waits_out_a_clock_stepped_back() -> None:
