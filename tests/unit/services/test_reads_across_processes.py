@@ -7,7 +7,7 @@ The feed here is a test double of the EventFeed port that hands events over only
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
 import grpc
@@ -77,6 +77,24 @@ async def ingress_process() -> AsyncIterator[tuple[InMemoryEventLog, Process]]:
         )
 
 
+def image_to_bob(cmid: str, object_id: str) -> ingress_pb2.SendMessageRequest:
+    request = text_to("bob", cmid)
+    request.body.Clear()
+    request.body.image.media.object_id = object_id
+    return request
+
+
+async def not_found_after_one_catch_up(
+    process: Process, call: Awaitable[object]
+) -> grpc.aio.AioRpcError:
+    """`call` is refused with NOT_FOUND, the process having caught up with the log once."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+    assert process.feed.catch_ups == 1
+    return caught.value
+
+
 async def test_send__an_upload_registered_by_another_process_is_found_after_catching_up(
     ingress_process: tuple[InMemoryEventLog, Process],
 ) -> None:
@@ -86,9 +104,7 @@ async def test_send__an_upload_registered_by_another_process_is_found_after_catc
     content = ImageContent(MediaRef(object_id, file_name="a.png", size_bytes=10), 4, 3)
     await log.append(decide_media_uploaded("alice", content, Stamp(int(time.time() * 1000), "e1")))
     assert process.feed.held  # this process has not folded it yet
-    request = text_to("bob", "c1")
-    request.body.Clear()
-    request.body.image.media.object_id = object_id
+    request = image_to_bob("c1", object_id)
     reply = await process.messaging.SendMessage(request, metadata=process.auth)
     assert reply.message_id and process.feed.catch_ups == 1
 
@@ -97,13 +113,10 @@ async def test_send__an_unknown_upload_is_still_refused_after_catching_up(
     ingress_process: tuple[InMemoryEventLog, Process],
 ) -> None:
     _, process = ingress_process
-    request = text_to("bob", "c1")
-    request.body.Clear()
-    request.body.image.media.object_id = object_id_from(bytes(16))
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await process.messaging.SendMessage(request, metadata=process.auth)
-    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
-    assert process.feed.catch_ups == 1
+    request = image_to_bob("c1", object_id_from(bytes(16)))
+    await not_found_after_one_catch_up(
+        process, process.messaging.SendMessage(request, metadata=process.auth)
+    )
 
 
 async def test_send__a_text_send_needs_no_catching_up(
@@ -154,13 +167,12 @@ async def test_enter_room__an_unknown_room_is_still_refused_after_one_catch_up(
     ingress_process: tuple[InMemoryEventLog, Process],
 ) -> None:
     log, process = ingress_process
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await process.rooms.EnterRoom(
-            ingress_pb2.RoomRequest(room_id="nowhere"), metadata=process.auth
-        )
-    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
-    assert dict(caught.value.trailing_metadata() or ())["parley-reason-code"] == "4007"
-    assert process.feed.catch_ups == 1 and not _conversation_records(log)
+    request = ingress_pb2.RoomRequest(room_id="nowhere")
+    error = await not_found_after_one_catch_up(
+        process, process.rooms.EnterRoom(request, metadata=process.auth)
+    )
+    assert dict(error.trailing_metadata() or ())["parley-reason-code"] == "4007"
+    assert not _conversation_records(log)
 
 
 async def test_send__a_rejection_no_lag_explains_does_not_catch_up(
