@@ -21,6 +21,8 @@ from tests.send_hooks import ScriptedSendHook, down_target, hook_calls, serving_
 from tests.unit.services.ingress_harness import Sender, reason_code, serving, text_to, until
 
 TIMEOUT_MS = 150
+CARD = "my card is 4111"  # what the redacting hook replaces
+REDACTED = TextContent("[redacted]")
 
 
 class Ingress(Sender):
@@ -45,6 +47,13 @@ async def hook() -> AsyncIterator[tuple[ScriptedSendHook, str]]:
     scripted = ScriptedSendHook()
     async with serving_hook(scripted) as target:
         yield scripted, target
+
+
+@pytest.fixture
+def redacting(hook: tuple[ScriptedSendHook, str]) -> tuple[ScriptedSendHook, str]:
+    """The hook, replacing the content of every send it is asked about with REDACTED."""
+    hook[0].verdict = lambda event: Replace(REDACTED)
+    return hook
 
 
 async def test_send_hook__allowed_send_is_stored_and_the_hook_saw_the_event(
@@ -78,16 +87,15 @@ async def test_send_hook__rejected_send_gets_its_code_and_reason_and_writes_noth
 
 
 async def test_send_hook__replaced_send_is_stored_replaced_and_its_retry_not_asked_again(
-    hook: tuple[ScriptedSendHook, str],
+    redacting: tuple[ScriptedSendHook, str],
 ) -> None:
-    scripted, target = hook
-    scripted.verdict = lambda event: Replace(TextContent("[redacted]"))
+    scripted, target = redacting
     async with ingress(target) as parley:
-        first = await parley.send("c1", "my card is 4111")
-        retry = await parley.send("c1", "my card is 4111")  # from the ledger
+        first = await parley.send("c1", CARD)
+        retry = await parley.send("c1", CARD)  # from the ledger
         conflict = await parley.rejected("c1", "[redacted]")
     (stored,) = parley.sends()
-    assert stored.content == TextContent("[redacted]") and stored.original_fingerprint
+    assert stored.content == REDACTED and stored.original_fingerprint
     assert (retry.message_id, retry.order_key, retry.duplicate) == (
         first.message_id,
         first.order_key,
@@ -98,38 +106,36 @@ async def test_send_hook__replaced_send_is_stored_replaced_and_its_retry_not_ask
 
 
 async def test_send_hook__retries_while_the_hook_thinks_join_the_one_call(
-    hook: tuple[ScriptedSendHook, str],
+    redacting: tuple[ScriptedSendHook, str],
 ) -> None:
-    scripted, target = hook
-    scripted.verdict = lambda event: Replace(TextContent("[redacted]"))
+    scripted, target = redacting
     scripted.delay_s = lambda event: 0.05
     async with ingress(target) as parley:
-        replies = await asyncio.gather(*(parley.send("c1", "my card is 4111") for _ in range(4)))
+        replies = await asyncio.gather(*(parley.send("c1", CARD) for _ in range(4)))
     assert scripted.asked_about("c1") == 1
     assert len({(r.message_id, r.order_key) for r in replies}) == 1
     assert sorted(r.duplicate for r in replies) == [False, True, True, True]
-    assert [s.content for s in parley.sends()] == [TextContent("[redacted]")]
+    assert [s.content for s in parley.sends()] == [REDACTED]
 
 
 async def test_send_hook__retry_while_a_replaced_send_is_unsettled_joins_it(
-    hook: tuple[ScriptedSendHook, str],
+    redacting: tuple[ScriptedSendHook, str],
 ) -> None:
-    scripted, target = hook
-    scripted.verdict = lambda event: Replace(TextContent("[redacted]"))
+    scripted, target = redacting
     async with ingress(target) as parley:
         # The replaced send is held by a log that hangs, then goes down: UNAVAILABLE.
         parley.log.stall()
-        first = asyncio.create_task(parley.rejected("c1", "my card is 4111"))
+        first = asyncio.create_task(parley.rejected("c1", CARD))
         await until(lambda: parley.log.waiting == 1)
         parley.log.cut_off()
         assert reason_code(await first) == "9001"
         # A retry meanwhile meets the held append (outcome unknown), without asking the hook.
-        assert reason_code(await parley.rejected("c1", "my card is 4111")) == "9001"
+        assert reason_code(await parley.rejected("c1", CARD)) == "9001"
         # The log comes back and writes the held append; the next retry is answered from it.
         parley.log.reconnect()
-        retry = await parley.send("c1", "my card is 4111")
+        retry = await parley.send("c1", CARD)
     assert retry.duplicate and scripted.asked_about("c1") == 1
-    assert [s.content for s in parley.sends()] == [TextContent("[redacted]")]
+    assert [s.content for s in parley.sends()] == [REDACTED]
 
 
 @contextlib.asynccontextmanager
