@@ -71,10 +71,17 @@ class World:
         return message_id_for(sender, cmid)
 
 
-async def test_message_lookup__reads_the_archive_only_for_what_the_index_no_longer_holds() -> None:
+def past_the_window() -> tuple[World, str, str]:
+    """(world, old, recent): alice's message "c-old", pushed out of the index's window by her
+    "c-recent" nine seconds later."""
     world = World()
     old = world.send("alice", "c-old", at_ms=1_000)
-    recent = world.send("alice", "c-recent", at_ms=10_000)  # old is now past the window
+    recent = world.send("alice", "c-recent", at_ms=10_000)
+    return world, old, recent
+
+
+async def test_message_lookup__reads_the_archive_only_for_what_the_index_no_longer_holds() -> None:
+    world, old, recent = past_the_window()
     assert world.model.messages.get(old) is None
     found = await world.lookup.missing([recent, old, "m_unknown"], "ack")
     assert set(found) == {old}
@@ -85,9 +92,7 @@ async def test_message_lookup__reads_the_archive_only_for_what_the_index_no_long
 
 
 async def test_message_lookup__an_archive_that_does_not_answer_is_read_models_unavailable() -> None:
-    world = World()
-    old = world.send("alice", "c-old", at_ms=1_000)
-    world.send("alice", "c-recent", at_ms=10_000)
+    world, old, _ = past_the_window()
     world.archive.unavailable = True
     with pytest.raises(Rejected) as caught:
         await world.lookup.missing([old], "recall")
@@ -112,9 +117,7 @@ async def test_message_lookup__a_retry_asks_for_its_own_id_only_when_the_ledger_
 
 
 async def test_message_lookup__without_the_archive_a_fresh_send_goes_on_a_forward_not() -> None:
-    world = World()
-    old = world.send("alice", "c-old", at_ms=1_000)
-    world.send("alice", "c-recent", at_ms=10_000)
+    world, old, _ = past_the_window()
     world.archive.unavailable = True
     fresh = SendCommand("alice", GROUP, "team", "c-new", TextContent("new"))
     assert (await world.lookup.for_send(fresh)) == {}
