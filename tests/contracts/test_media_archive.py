@@ -5,8 +5,8 @@ the port."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -19,39 +19,20 @@ from parley.domain.read_models import (
     MediaAttachmentRecalled,
     MediaAttachmentRow,
     MediaUploadRow,
-    RowWrite,
 )
 from parley.ports import MediaArchive
+from tests.contracts.archives import Archive, archive_of
 
 T0 = 1_700_000_000_000
 
 
-@dataclass
-class Archive:
-    """The port under test and how the projector's rows reach it."""
-
-    port: MediaArchive
-    write: Callable[[Sequence[RowWrite]], Awaitable[None]]
-
-
 @pytest.fixture(params=["memory", "cassandra"])
-async def archive(request: pytest.FixtureRequest) -> AsyncIterator[Archive]:
-    if request.param == "memory":
-        fake = InMemoryMediaArchive()
-
-        async def apply(rows: Sequence[RowWrite]) -> None:
-            fake.models.apply(rows)
-
-        yield Archive(fake, apply)
-        return
-    from parley.adapters.cassandra import connect
-    from parley.adapters.cassandra_projection_store import CassandraProjectionStore
-
-    cluster, session = connect(["127.0.0.1"], 9042, request.getfixturevalue("contract_keyspace"))
-    try:
-        yield Archive(CassandraMediaArchive(session), CassandraProjectionStore(session).write_rows)
-    finally:
-        cluster.shutdown()
+async def archive(request: pytest.FixtureRequest) -> AsyncIterator[Archive[MediaArchive]]:
+    ports: AbstractAsyncContextManager[Archive[MediaArchive]] = archive_of(
+        request, InMemoryMediaArchive, CassandraMediaArchive
+    )
+    async with ports as made:
+        yield made
 
 
 def new_id(prefix: str) -> str:
@@ -64,7 +45,7 @@ def image(object_id: str) -> ImageContent:
 
 
 async def test_media_archive__an_upload_comes_back_with_every_message_that_carried_it(
-    archive: Archive,
+    archive: Archive[MediaArchive],
 ) -> None:
     photo, doc, never = new_id("o"), new_id("o"), new_id("o")
     m1, m2 = new_id("m"), new_id("m")
@@ -90,7 +71,7 @@ async def test_media_archive__an_upload_comes_back_with_every_message_that_carri
 
 
 async def test_media_archive__a_recall_stays_whatever_writes_the_row_again(
-    archive: Archive,
+    archive: Archive[MediaArchive],
 ) -> None:
     photo, sent, merged = new_id("o"), new_id("m"), new_id("m")
     await archive.write([
@@ -107,7 +88,7 @@ async def test_media_archive__a_recall_stays_whatever_writes_the_row_again(
     }
 
 
-async def test_media_archive__the_objects_a_room_showed(archive: Archive) -> None:
+async def test_media_archive__the_objects_a_room_showed(archive: Archive[MediaArchive]) -> None:
     room, other = f"r:{new_id('gig')}", f"r:{new_id('jam')}"
     first, second, elsewhere = sorted(new_id("o") for _ in range(3))
     await archive.write([
@@ -121,7 +102,7 @@ async def test_media_archive__the_objects_a_room_showed(archive: Archive) -> Non
     assert await archive.port.objects_in_room(f"r:{new_id('none')}") == []
 
 
-async def test_media_archive__reads_past_a_page_of_rows(archive: Archive) -> None:
+async def test_media_archive__reads_past_a_page_of_rows(archive: Archive[MediaArchive]) -> None:
     photo, room = new_id("o"), f"r:{new_id('big')}"
     messages = sorted(new_id("m") for _ in range(PAGE_ROWS + 7))
     upload: list[Any] = [MediaUploadRow(photo, "alice", image(photo), T0, 1)]

@@ -5,49 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
 
 from parley.adapters.cassandra_message_archive import CassandraMessageArchive
-from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 from parley.adapters.memory_message_archive import InMemoryMessageArchive
 from parley.domain.message_archive import ArchivedMessage
 from parley.domain.read_models import MessageByIdRecalled, MessageByIdRow, RowWrite
 from parley.ports import MessageArchive
+from tests.contracts.archives import Archive, archive_of
 
 DIGEST = bytes(range(16))
 
 
-@dataclass
-class Archive:
-    """The archive under test and how the projector writes the rows it reads."""
-
-    archive: MessageArchive
-    write: Callable[[list[RowWrite]], Awaitable[None]]
-
-
 @pytest.fixture(params=["memory", "cassandra"])
-async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Archive]:
-    if request.param == "memory":
-        memory = InMemoryMessageArchive()
-
-        async def apply(writes: list[RowWrite]) -> None:
-            memory.read_models.apply(writes)
-
-        yield Archive(memory, apply)
-        return
-    from parley.adapters.cassandra import connect
-
-    keyspace = request.getfixturevalue("contract_keyspace")
-    cluster, session = connect(["127.0.0.1"], 9042, keyspace)
-    try:
-        store = CassandraProjectionStore(session)
-        yield Archive(CassandraMessageArchive(session), store.write_rows)
-    finally:
-        cluster.shutdown()
+async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Archive[MessageArchive]]:
+    ports: AbstractAsyncContextManager[Archive[MessageArchive]] = archive_of(
+        request, InMemoryMessageArchive, CassandraMessageArchive
+    )
+    async with ports as made:
+        yield made
 
 
 def message_id() -> str:
@@ -64,56 +44,60 @@ def row(mid: str, seq: int = 3, offset: int = 41, **changes: Any) -> MessageById
 
 
 async def test_message_archive__answers_each_stored_message_and_leaves_out_the_unknown(
-    subject: Archive,
+    subject: Archive[MessageArchive],
 ) -> None:
     first, second, unknown = message_id(), message_id(), message_id()
     await subject.write([row(first), row(second, seq=4, offset=42, masked=True)])
-    found = await subject.archive.get_many([first, unknown, second, first])
+    found = await subject.port.get_many([first, unknown, second, first])
     assert found == {
         first: ArchivedMessage(first, "g:team", 3, "alice", 1_700_000_000_123, 41, False,
                                False, DIGEST, "f" * 32),
         second: ArchivedMessage(second, "g:team", 4, "alice", 1_700_000_000_123, 42, True,
                                 False, DIGEST, "f" * 32),
     }  # fmt: skip
-    assert await subject.archive.get_many([]) == {}
-    assert await subject.archive.get_many([unknown]) == {}
+    assert await subject.port.get_many([]) == {}
+    assert await subject.port.get_many([unknown]) == {}
 
 
 async def test_message_archive__a_recall_is_seen_and_keeps_the_send_s_receipt(
-    subject: Archive,
+    subject: Archive[MessageArchive],
 ) -> None:
     mid = message_id()
     await subject.write([row(mid)])
     await subject.write([MessageByIdRecalled(mid, 57)])
-    found = (await subject.archive.get_many([mid]))[mid]
+    found = (await subject.port.get_many([mid]))[mid]
     assert found.recalled
     assert (found.order_key, found.seq, found.sender_id) == (41, 3, "alice")
 
 
-async def test_message_archive__rewriting_the_same_rows_changes_nothing(subject: Archive) -> None:
+async def test_message_archive__rewriting_the_same_rows_changes_nothing(
+    subject: Archive[MessageArchive],
+) -> None:
     mid = message_id()
     writes: list[RowWrite] = [row(mid), MessageByIdRecalled(mid, 57)]
     await subject.write(writes)
-    once = await subject.archive.get_many([mid])
+    once = await subject.port.get_many([mid])
     await subject.write(writes)  # at-least-once: the projector may write a batch again
-    assert await subject.archive.get_many([mid]) == once
+    assert await subject.port.get_many([mid]) == once
 
 
 async def test_message_archive__many_callers_at_once_each_get_their_own_answer(
-    subject: Archive,
+    subject: Archive[MessageArchive],
 ) -> None:
     stored = [message_id() for _ in range(150)]
     await subject.write([row(mid, seq=n, offset=n) for n, mid in enumerate(stored)])
     asks = [[stored[n], stored[(n * 7) % 150], message_id()] for n in range(150)]
     # One caller gives up at once: the others' answers do not depend on it.
-    abandoned = asyncio.ensure_future(subject.archive.get_many(stored[:40]))
+    abandoned = asyncio.ensure_future(subject.port.get_many(stored[:40]))
     abandoned.cancel()
-    answers = await asyncio.gather(*(subject.archive.get_many(ask) for ask in asks))
+    answers = await asyncio.gather(*(subject.port.get_many(ask) for ask in asks))
     for ask, answer in zip(asks, answers, strict=True):
         assert {m: a.seq for m, a in answer.items()} == {m: stored.index(m) for m in ask[:2]}
 
 
-async def test_message_archive__a_recall_without_its_send_is_no_message(subject: Archive) -> None:
+async def test_message_archive__a_recall_without_its_send_is_no_message(
+    subject: Archive[MessageArchive],
+) -> None:
     mid = message_id()
     await subject.write([MessageByIdRecalled(mid, 57)])  # Cassandra's UPDATE makes a row
-    assert await subject.archive.get_many([mid]) == {}
+    assert await subject.port.get_many([mid]) == {}
