@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from infra.local.migrations import apply as apply_migrations
 from parley.adapters.kafka import KafkaEventLog
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.domain.events import Event
+from tests.integration.ingress_harness import Ingress, IngressFactory, Topics
 
 ROOT = Path(__file__).resolve().parents[2]
 READ_MODEL_TABLES = {
@@ -160,3 +161,28 @@ def projection_env_fixture(
         env.stop_all()
         delete_topics(kafka_bootstrap, [topic, updates])
         cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+
+
+@pytest.fixture(name="projected_ingress")
+async def projected_ingress_fixture(
+    projection_env: ProjectionEnv,
+    ingress_factory: IngressFactory,
+    unique_name: Callable[[str], str],
+) -> AsyncIterator[IngressFactory]:
+    """Starts ingress servers (MediaService mounted) that append to the projection's topics and
+    read its keyspace, each on signal and broadcast topics of its own; settings as keywords."""
+    created: list[str] = []
+
+    async def start(**overrides: Any) -> Ingress:
+        signals, broadcasts = unique_name("signals"), unique_name("bcast")
+        ensure_topics(projection_env.bootstrap, {signals: 3, broadcasts: 1})
+        created.extend([signals, broadcasts])
+        env = projection_env
+        topics = Topics(env.topic, signals, broadcasts, env.updates_topic)
+        ingress: Ingress = await ingress_factory(
+            topics=topics, cassandra_keyspace=env.keyspace, **overrides
+        )
+        return ingress
+
+    yield start
+    delete_topics(projection_env.bootstrap, created)

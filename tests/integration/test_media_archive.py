@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from infra.local.migrations import apply as apply_migrations
 from parley.adapters.cassandra import connect
 from parley.adapters.cassandra_media_archive import CassandraMediaArchive
 from parley.adapters.wire import content_from_proto
@@ -22,8 +21,9 @@ from parley.gen.parley.v1 import common_pb2, ingress_pb2, media_pb2
 from parley.sdk.media import download, upload
 from tests import media_samples
 from tests.integration.ingress_harness import GROUP, PEER, Ingress, IngressFactory
-from tests.integration.projection_harness import (  # noqa: F401 (fixture)
+from tests.integration.projection_harness import (  # noqa: F401 (fixtures)
     ProjectionEnv,
+    projected_ingress_fixture,
     projection_env_fixture,
 )
 from tests.integration.test_media_messages import ref, rejected, sent
@@ -57,35 +57,20 @@ class Stage:
 
 @pytest.fixture
 async def stage(
-    ingress_factory: IngressFactory,
-    cassandra_session: Any,
-    kafka_bootstrap: str,
-    unique_name: Callable[[str], str],
+    projected_ingress: IngressFactory, projection_env: ProjectionEnv
 ) -> AsyncIterator[Stage]:
     # An ingress with MediaService and a projector worker on the same topics and keyspace.
-    keyspace = unique_name("media")
-    apply_migrations(cassandra_session, keyspace)
-    ingress: Ingress = await ingress_factory(
-        media_prefix=unique_name("test-media") + "/", cassandra_keyspace=keyspace
-    )
-    topics = ingress.topics
-    projector = ProjectionEnv(
-        kafka_bootstrap, topics.conversation_events, topics.user_updates, keyspace,
-        unique_name("app"), cassandra_session,
-    )  # fmt: skip
+    ingress: Ingress = await projected_ingress()
     assert ingress.media is not None
     clock = Clock(ingress.media.ingress.clock_ms())
-    staged = Stage(ingress, projector, clock)
+    staged = Stage(ingress, projection_env, clock)
     staged.context.clock_ms = clock
-    projector.start_worker()
+    projection_env.start_worker()
     try:
         yield staged
     finally:
-        projector.stop_all()
-        assert ingress.media is not None
         store = ingress.media.store
         await store.delete([info.key for info in await store.list("")])
-        cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
 
 
 async def test_media_archive__old_media_is_downloaded_and_forwarded_by_readers_only(

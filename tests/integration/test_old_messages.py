@@ -8,21 +8,21 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import pytest
 
-from parley.adapters.kafka_admin import ensure_topics
 from parley.domain.errors import Reason
 from parley.domain.events import MessageRead, MessageRecalled, MessageSent
 from parley.gen.parley.v1 import common_pb2, ingress_pb2
 from services.writes.context import IngressContext
-from tests.integration.ingress_harness import GROUP, Client, Ingress, IngressFactory, Topics
-from tests.integration.projection_harness import (  # noqa: F401 (fixture)
+from tests.integration.ingress_harness import GROUP, Client, Ingress, IngressFactory
+from tests.integration.projection_harness import (  # noqa: F401 (fixtures)
     ProjectionEnv,
+    projected_ingress_fixture,
     projection_env_fixture,
 )
 from tests.integration.test_ingress_rejections import reason_of
@@ -68,17 +68,9 @@ class World:
 
 @pytest.fixture
 async def world(
-    ingress_factory: IngressFactory,
-    projection_env: ProjectionEnv,
-    kafka_bootstrap: str,
-    unique_name: Callable[[str], str],
+    projected_ingress: IngressFactory, projection_env: ProjectionEnv
 ) -> AsyncIterator[World]:
-    signals, broadcasts = unique_name("signals"), unique_name("bcast")
-    ensure_topics(kafka_bootstrap, {signals: 3, broadcasts: 1})
-    topics = Topics(projection_env.topic, signals, broadcasts, projection_env.updates_topic)
-    ingress = await ingress_factory(
-        topics=topics,
-        cassandra_keyspace=projection_env.keyspace,
+    ingress = await projected_ingress(
         idempotency_window_s=WINDOW_S,
         recall_window_s=WINDOW_S,
         rate_per_second=1000,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,15 +13,15 @@ import pytest
 from parley import metrics
 from parley.adapters.cassandra import connect as connect_cassandra
 from parley.adapters.cassandra_checkpoints import CassandraCheckpointStore
-from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.domain.delivery_fold import DELIVERY_FOLD
 from parley.gen.parley.v1 import ingress_pb2
 from services.checkpoints.writer import write_checkpoints
 from tests.integration.delivery.conftest import DeliveryFactory
 from tests.integration.delivery.harness import SessionClient, connect, start_delivery_process
-from tests.integration.ingress_harness import GROUP, PEER, Ingress, IngressFactory, Topics
-from tests.integration.projection_harness import (  # noqa: F401 (fixture)
+from tests.integration.ingress_harness import GROUP, PEER, Ingress, IngressFactory
+from tests.integration.projection_harness import (  # noqa: F401 (fixtures)
     ProjectionEnv,
+    projected_ingress_fixture,
     projection_env_fixture,
 )
 
@@ -36,22 +35,11 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(
-    projection_env: ProjectionEnv,
-    ingress_factory: IngressFactory,
-    unique_name: Callable[[str], str],
-) -> AsyncIterator[Stack]:
+async def stack(projection_env: ProjectionEnv, projected_ingress: IngressFactory) -> Stack:
     """Ingress, projector worker and (per test) delivery on one set of fresh topics."""
-    env = projection_env
-    signals, broadcasts = unique_name("signals"), unique_name("bcast")
-    ensure_topics(env.bootstrap, {signals: 3, broadcasts: 1})
-    topics = Topics(env.topic, signals, broadcasts, env.updates_topic)
-    ingress = await ingress_factory(topics=topics, rate_per_second=1000)
-    env.start_worker()
-    try:
-        yield Stack(ingress, env)
-    finally:
-        delete_topics(env.bootstrap, [signals, broadcasts])
+    ingress = await projected_ingress(rate_per_second=1000)
+    projection_env.start_worker()
+    return Stack(ingress, projection_env)
 
 
 def seqs(session: SessionClient, key: str) -> list[int]:
