@@ -3,8 +3,7 @@ either in memory or on the contract keyspace in Cassandra."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -24,12 +23,11 @@ class Archive(Generic[P]):
     write: Callable[[Sequence[RowWrite]], Awaitable[None]]
 
 
-@contextlib.asynccontextmanager
-async def archive_of(
+def archive_of(
     request: pytest.FixtureRequest,
     in_memory: Callable[[InMemoryReadModels], P],
     on_cassandra: Callable[[Any], P],
-) -> AsyncIterator[Archive[P]]:
+) -> Archive[P]:
     """`request.param` "memory": the in-memory port over fresh read models; "cassandra": the
     Cassandra port over the module's contract keyspace, written by the projection store."""
     if request.param == "memory":
@@ -38,13 +36,8 @@ async def archive_of(
         async def apply(rows: Sequence[RowWrite]) -> None:
             models.apply(rows)
 
-        yield Archive(in_memory(models), apply)
-        return
-    from parley.adapters.cassandra import connect
+        return Archive(in_memory(models), apply)
     from parley.adapters.cassandra_projection_store import CassandraProjectionStore
 
-    cluster, session = connect(["127.0.0.1"], 9042, request.getfixturevalue("contract_keyspace"))
-    try:
-        yield Archive(on_cassandra(session), CassandraProjectionStore(session).write_rows)
-    finally:
-        cluster.shutdown()
+    session = request.getfixturevalue("contract_session")
+    return Archive(on_cassandra(session), CassandraProjectionStore(session).write_rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,18 @@ def contract_keyspace(request: pytest.FixtureRequest) -> Iterator[str]:
     apply_migrations(session, keyspace)
     yield keyspace
     session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+
+
+@pytest.fixture
+def contract_session(contract_keyspace: str) -> Iterator[Any]:
+    """A Cassandra session on the module's contract keyspace."""
+    from parley.adapters.cassandra import connect
+
+    cluster, session = connect(["127.0.0.1"], 9042, contract_keyspace)
+    try:
+        yield session
+    finally:
+        cluster.shutdown()
 
 
 ENGINES = {"kafka", "cassandra", "minio"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,18 +15,10 @@ FOLD, TOPIC = "write_model", "conv"
 
 
 @pytest.fixture(params=["memory", "cassandra"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[CheckpointStore]:
+def store(request: pytest.FixtureRequest) -> CheckpointStore:
     if request.param == "memory":
-        yield InMemoryCheckpointStore()
-        return
-    from parley.adapters.cassandra import connect
-
-    keyspace = request.getfixturevalue("contract_keyspace")
-    cluster, session = connect(["127.0.0.1"], 9042, keyspace)
-    try:
-        yield CassandraCheckpointStore(session)
-    finally:
-        cluster.shutdown()
+        return InMemoryCheckpointStore()
+    return CassandraCheckpointStore(request.getfixturevalue("contract_session"))
 
 
 def fold_name() -> str:

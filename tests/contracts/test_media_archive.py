@@ -5,8 +5,6 @@ the port."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -27,12 +25,8 @@ T0 = 1_700_000_000_000
 
 
 @pytest.fixture(params=["memory", "cassandra"])
-async def archive(request: pytest.FixtureRequest) -> AsyncIterator[Archive[MediaArchive]]:
-    ports: AbstractAsyncContextManager[Archive[MediaArchive]] = archive_of(
-        request, InMemoryMediaArchive, CassandraMediaArchive
-    )
-    async with ports as made:
-        yield made
+def archive(request: pytest.FixtureRequest) -> Archive[MediaArchive]:
+    return archive_of(request, InMemoryMediaArchive, CassandraMediaArchive)
 
 
 def new_id(prefix: str) -> str:

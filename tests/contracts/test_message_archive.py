@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -22,12 +20,8 @@ DIGEST = bytes(range(16))
 
 
 @pytest.fixture(params=["memory", "cassandra"])
-async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Archive[MessageArchive]]:
-    ports: AbstractAsyncContextManager[Archive[MessageArchive]] = archive_of(
-        request, InMemoryMessageArchive, CassandraMessageArchive
-    )
-    async with ports as made:
-        yield made
+def subject(request: pytest.FixtureRequest) -> Archive[MessageArchive]:
+    return archive_of(request, InMemoryMessageArchive, CassandraMessageArchive)
 
 
 def message_id() -> str:

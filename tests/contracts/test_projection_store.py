@@ -4,7 +4,6 @@ Cassandra: what the projector writes is what the queries read back."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 import pytest
@@ -36,19 +35,12 @@ class ReadModels:
 
 
 @pytest.fixture(params=["memory", "cassandra"])
-async def subject(request: pytest.FixtureRequest) -> AsyncIterator[ReadModels]:
+def subject(request: pytest.FixtureRequest) -> ReadModels:
     if request.param == "memory":
         memory = InMemoryProjectionStore()
-        yield ReadModels(memory, InMemoryReadModelQueries(memory))
-        return
-    from parley.adapters.cassandra import connect
-
-    keyspace = request.getfixturevalue("contract_keyspace")
-    cluster, session = connect(["127.0.0.1"], 9042, keyspace)
-    try:
-        yield ReadModels(CassandraProjectionStore(session), CassandraReadModelQueries(session))
-    finally:
-        cluster.shutdown()
+        return ReadModels(memory, InMemoryReadModelQueries(memory))
+    session = request.getfixturevalue("contract_session")
+    return ReadModels(CassandraProjectionStore(session), CassandraReadModelQueries(session))
 
 
 def unique(prefix: str) -> str:
