@@ -6,6 +6,7 @@ fails it under CI=true, where the engines are required."""
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,6 +33,15 @@ def _require(engine_type: type[Engine]) -> Engine:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return engine
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A port this test process listens on (and never accepts on) while the test runs."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield int(server.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
+from faults.probes import free_port
 from infra.local.engine import Engine
 from infra.local.engine_status import status
 from infra.local.settings import Settings as InfraSettings
@@ -52,25 +49,10 @@ class FakeEngine(Engine):
     def provision(self) -> None: ...
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def listener() -> Iterator[int]:
-    """A port this test process listens on."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        yield int(server.getsockname()[1])
-
-
 def test_engine_status__a_listener_this_checkout_did_not_start_is_up_and_named(
     tmp_path: Path, listener: int
 ) -> None:
-    other = closed_port()
+    other = free_port()
     (row,) = status([FakeEngine(tmp_path, (listener, other))])  # no pid file in tmp_path
     assert row.is_up and not row.is_ours
     assert row.ports_text() == f"{listener} {other}(closed)"
@@ -98,7 +80,7 @@ def test_engine_status__the_pid_file_names_this_checkouts_engine(tmp_path: Path)
 
 
 def test_engine_status__nothing_answering_is_down(tmp_path: Path) -> None:
-    port = closed_port()
+    port = free_port()
     (row,) = status([FakeEngine(tmp_path, (port,))])
     assert (row.is_up, row.state, row.owner) == (False, "DOWN", "")
     assert row.ports_text(with_host=True) == f"127.0.0.1:{port}(closed)"
@@ -106,7 +88,7 @@ def test_engine_status__nothing_answering_is_down(tmp_path: Path) -> None:
 
 def test_engine_status__probes_where_the_settings_point(tmp_path: Path, listener: int) -> None:
     settings = Settings(
-        kafka_bootstrap=f"127.0.0.1:{closed_port()}, localhost:{listener}",
+        kafka_bootstrap=f"127.0.0.1:{free_port()}, localhost:{listener}",
         cassandra_hosts=["10.0.0.7", "10.0.0.8"],
         cassandra_port=19042,
         minio_endpoint="[::1]:19000",
