@@ -27,15 +27,6 @@ def _edited(tmp_path: Path, old: str, new: str) -> descriptor_pb2.FileDescriptor
     return compile_protos(root)
 
 
-def test_proto_breaking__removed_field_fails(
-    tmp_path: Path, baseline: descriptor_pb2.FileDescriptorSet
-) -> None:
-    edited = _edited(tmp_path, "  bool masked = 11;\n", "")
-    assert breaking_changes(baseline, edited) == [
-        "field parley.v1.MessageSent.masked (= 11) removed without reserving it"
-    ]
-
-
 def test_proto_breaking__renumbered_and_retyped_fields_fail(
     tmp_path: Path, baseline: descriptor_pb2.FileDescriptorSet
 ) -> None:
@@ -44,24 +35,39 @@ def test_proto_breaking__renumbered_and_retyped_fields_fail(
     assert "field parley.v1.Event.client_message_id (= 6) moved to number 8" in changes
 
 
-def test_proto_breaking__removed_message_and_oneof_member_fail(
-    tmp_path: Path, baseline: descriptor_pb2.FileDescriptorSet
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "  bool masked = 11;\n",
+            "",
+            ["field parley.v1.MessageSent.masked (= 11) removed without reserving it"],
+        ),
+        (
+            "    RoomLeft room_left = 32;\n",
+            "",
+            ["field parley.v1.Event.room_left (= 32) removed without reserving it"],
+        ),
+        (
+            "  bool masked = 11;\n",
+            '  reserved 11;\n  reserved "masked";\n  string added_later = 1000;\n',
+            [],
+        ),
+    ],
+    ids=[
+        "removed-field-fails",
+        "removed-oneof-member-fails",
+        "reserved-removal-and-additions-pass",
+    ],
+)
+def test_proto_breaking__edits_of_events_proto(
+    tmp_path: Path,
+    baseline: descriptor_pb2.FileDescriptorSet,
+    old: str,
+    new: str,
+    expected: list[str],
 ) -> None:
-    edited = _edited(tmp_path, "    RoomLeft room_left = 32;\n", "")
-    assert breaking_changes(baseline, edited) == [
-        "field parley.v1.Event.room_left (= 32) removed without reserving it"
-    ]
-
-
-def test_proto_breaking__reserved_removal_and_additions_pass(
-    tmp_path: Path, baseline: descriptor_pb2.FileDescriptorSet
-) -> None:
-    edited = _edited(
-        tmp_path,
-        "  bool masked = 11;\n",
-        '  reserved 11;\n  reserved "masked";\n  string added_later = 1000;\n',
-    )
-    assert breaking_changes(baseline, edited) == []
+    assert breaking_changes(baseline, _edited(tmp_path, old, new)) == expected
 
 
 def test_proto_breaking__committed_protos_against_a_removed_field_fail(tmp_path: Path) -> None:
