@@ -11,27 +11,19 @@ import grpc
 from google.protobuf import duration_pb2
 from google.protobuf.message import DecodeError, Message
 
+from parley.adapters.wire_fields import from_message, to_message
 from parley.domain.commands import SendCommand, SendReceipt
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import REASONS, Reason, Rejected
 from parley.domain.events import (
-    AudioContent,
-    BarrageContent,
-    CombineContent,
-    CommandContent,
+    CONTENT_TYPES,
     Content,
-    CustomContent,
     Event,
-    FileContent,
     ForwardedMessage,
-    ImageContent,
     MediaRef,
-    MultipleContent,
     Payload,
     Picture,
     Priority,
-    TextContent,
-    VideoContent,
     type_of,
 )
 from parley.gen.parley.v1 import common_pb2, events_pb2, ingress_pb2
@@ -49,18 +41,8 @@ def _snake(name: str) -> str:
 # field by field; the oneof field is the snake-cased class name (MessageSent -> message_sent).
 _PAYLOADS: dict[type, str] = {cls: _snake(cls.__name__) for cls in typing.get_args(Payload)}
 PAYLOAD_BY_FIELD = {name: cls for cls, name in _PAYLOADS.items()}
-_CONTENTS: dict[type, str] = {
-    TextContent: "text",
-    CommandContent: "command",
-    BarrageContent: "barrage",
-    CustomContent: "custom",
-    ImageContent: "image",
-    FileContent: "file",
-    AudioContent: "audio",
-    VideoContent: "video",
-    MultipleContent: "multiple",
-    CombineContent: "combine",
-}
+# A content's field in MessageBody is its message type's name (ImageContent -> IMAGE -> image).
+_CONTENTS: dict[type, str] = {cls: kind.name.lower() for cls, kind in CONTENT_TYPES.items()}
 CONTENT_BY_FIELD = {name: cls for cls, name in _CONTENTS.items()}
 # Flat dataclasses nested inside contents; a field of one of these types is a sub-message.
 _NESTED = (Picture, MediaRef, ForwardedMessage)
@@ -188,15 +170,7 @@ def content_from_proto(body: common_pb2.MessageBody) -> Content:
 
 
 def event_to_proto(event: Event) -> events_pb2.Event:
-    message = events_pb2.Event(
-        event_id=event.event_id,
-        conversation_key=event.conversation_key,
-        conversation_type=event.conversation_type,  # type: ignore[arg-type]
-        actor=event.actor,
-        server_time_ms=event.server_time_ms,
-        client_message_id=event.client_message_id,
-        request_id=event.request_id,
-    )
+    message = to_message(events_pb2.Event, event)
     payload_field = getattr(message, _PAYLOADS[type(event.payload)])
     payload_field.SetInParent()  # empty payloads (GroupDismissed) must still select the oneof
     _fill(payload_field, event.payload)
@@ -213,16 +187,7 @@ def event_from_proto(message: events_pb2.Event) -> Event:
         conversation_type = _enum(ConversationType, message.conversation_type, "conversation_type")
     except Rejected as error:
         raise UndecodableEvent(f"event {message.event_id!r}: {error.message}") from error
-    return Event(
-        event_id=message.event_id,
-        conversation_key=message.conversation_key,
-        conversation_type=conversation_type,
-        actor=message.actor,
-        server_time_ms=message.server_time_ms,
-        payload=payload,
-        client_message_id=message.client_message_id,
-        request_id=message.request_id,
-    )
+    return from_message(Event, message, conversation_type=conversation_type, payload=payload)
 
 
 def encode_event(event: Event) -> bytes:
@@ -253,31 +218,19 @@ def send_command_from_proto(req: ingress_pb2.SendMessageRequest, sender: str) ->
         raise Rejected(Reason.BAD_PARAMETER, "conversation is required")
     if not req.HasField("body"):
         raise Rejected(Reason.BAD_PARAMETER, "the message body is required")
-    return SendCommand(
+    return from_message(
+        SendCommand,
+        req,
         sender=sender,
         conversation_type=conversation_type_from_proto(req.conversation.type),
         target_id=req.conversation.id,
-        client_message_id=req.client_message_id,
         content=content_from_proto(req.body),
-        mentioned_user_ids=tuple(req.mentioned_user_ids),
-        mention_all=req.mention_all,
         priority=_enum(Priority, req.priority, "priority"),
-        reply_to_message_id=req.reply_to_message_id,
-        ext=tuple(sorted(req.ext.items())),
-        receipt_requested=req.receipt_requested,
-        retry=req.retry,
     )
 
 
 def receipt_to_proto(receipt: SendReceipt) -> ingress_pb2.SendMessageResponse:
-    return ingress_pb2.SendMessageResponse(
-        message_id=receipt.message_id,
-        order_key=receipt.order_key,
-        server_time_ms=receipt.server_time_ms,
-        conversation_key=receipt.conversation_key,
-        duplicate=receipt.duplicate,
-        masked=receipt.masked,
-    )
+    return to_message(ingress_pb2.SendMessageResponse, receipt)
 
 
 def grpc_status_of(reason: Reason) -> grpc.StatusCode:
