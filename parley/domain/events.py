@@ -43,11 +43,15 @@ class TextContent:
 
 @dataclass(frozen=True)
 class CommandContent:
+    """Signalling: never stored, reaches online recipients only."""
+
     data: bytes
 
 
 @dataclass(frozen=True)
 class BarrageContent:
+    """Room danmaku: never stored, may be dropped under load."""
+
     text: str
 
 

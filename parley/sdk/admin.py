@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
 from parley.sdk.rpc import Closing, call, channel_for
-from parley.sdk.types import Body, Text, body_to_proto
+from parley.sdk.types import Body, body_to_proto
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class AdminClient(Closing):
             self._stub.Broadcast,
             ingress_pb2.BroadcastRequest(
                 client_message_id=client_message_id or uuid.uuid4().hex,
-                body=body_to_proto(Text(body) if isinstance(body, str) else body),
+                body=body_to_proto(body),
             ),
             self._metadata,
         )

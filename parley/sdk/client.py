@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from parley.adapters.wire_fields import from_message
 from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc, query_pb2, query_pb2_grpc
 from parley.sdk.errors import ParleyError
 from parley.sdk.management import Contacts, Groups, Rooms
@@ -24,7 +25,6 @@ from parley.sdk.types import (
     Priority,
     Receipts,
     SentMessage,
-    Text,
     body_to_proto,
     mention_from_proto,
 )
@@ -107,7 +107,7 @@ class ParleyClient(Closing):
         request = ingress_pb2.SendMessageRequest(
             conversation=conversation.to_proto(),
             client_message_id=cmid,
-            body=body_to_proto(Text(body) if isinstance(body, str) else body),
+            body=body_to_proto(body),
             mentioned_user_ids=list(mentions),
             mention_all=mention_all,
             priority=int(priority),  # type: ignore[arg-type]
@@ -127,15 +127,7 @@ class ParleyClient(Closing):
                 # The server's hint when it gave one (a rate limit), else exponential backoff.
                 delay_s = error.retry_delay_s
                 await asyncio.sleep(0.2 * 2**attempt if delay_s is None else delay_s)
-        return SentMessage(
-            cmid,
-            reply.message_id,
-            reply.order_key,
-            reply.server_time_ms,
-            reply.conversation_key,
-            reply.duplicate,
-            reply.masked,
-        )
+        return from_message(SentMessage, reply, client_message_id=cmid)
 
     async def send_status(self, client_message_id: str) -> SentMessage | None:
         """The real outcome of a send you are unsure about; None: never accepted, send again."""
@@ -145,57 +137,59 @@ class ParleyClient(Closing):
         )
         if reply.status != ingress_pb2.SEND_STATUS_ACCEPTED:
             return None
-        return SentMessage(
-            client_message_id,
-            reply.message_id,
-            reply.order_key,
-            reply.server_time_ms,
-            reply.conversation_key,
-            duplicate=True,
-        )
+        return from_message(SentMessage, reply, client_message_id=client_message_id, duplicate=True)
+
+    async def _order_key(
+        self,
+        method: Callable[..., Awaitable[Any]],
+        request_type: Any,
+        conversation: Conversation,
+        **fields: Any,
+    ) -> int:
+        """Calls a write RPC about `conversation` and answers the order key of its event."""
+        request = request_type(conversation=conversation.to_proto(), **fields)
+        reply = await self._call(method, request)
+        return int(reply.order_key)
 
     async def recall(self, conversation: Conversation, message_id: str) -> int:
-        reply = await self._call(
+        return await self._order_key(
             self.messaging.RecallMessage,
-            ingress_pb2.RecallMessageRequest(
-                conversation=conversation.to_proto(), message_id=message_id
-            ),
+            ingress_pb2.RecallMessageRequest,
+            conversation,
+            message_id=message_id,
         )
-        return int(reply.order_key)
 
     async def acknowledge(
         self, conversation: Conversation, message_id: str, *, read: bool = False
     ) -> int:
         """A delivered (or, with read=True, read) receipt for one message."""
         kind = ingress_pb2.ACK_KIND_READ if read else ingress_pb2.ACK_KIND_DELIVERED
-        reply = await self._call(
+        return await self._order_key(
             self.messaging.AcknowledgeMessage,
-            ingress_pb2.AcknowledgeMessageRequest(
-                conversation=conversation.to_proto(), message_id=message_id, kind=kind
-            ),
+            ingress_pb2.AcknowledgeMessageRequest,
+            conversation,
+            message_id=message_id,
+            kind=kind,
         )
-        return int(reply.order_key)
 
     async def mark_read(self, conversation: Conversation, up_to_seq: int = 0) -> int:
         """Clears unread and mentions up to `up_to_seq` (0: everything so far)."""
-        reply = await self._call(
+        return await self._order_key(
             self.messaging.MarkConversationRead,
-            ingress_pb2.MarkConversationReadRequest(
-                conversation=conversation.to_proto(), up_to_seq=up_to_seq
-            ),
+            ingress_pb2.MarkConversationReadRequest,
+            conversation,
+            up_to_seq=up_to_seq,
         )
-        return int(reply.order_key)
 
     async def delete_conversation(
         self, conversation: Conversation, *, delete_history: bool = False
     ) -> int:
-        reply = await self._call(
+        return await self._order_key(
             self.messaging.DeleteConversation,
-            ingress_pb2.DeleteConversationRequest(
-                conversation=conversation.to_proto(), delete_history=delete_history
-            ),
+            ingress_pb2.DeleteConversationRequest,
+            conversation,
+            delete_history=delete_history,
         )
-        return int(reply.order_key)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -283,14 +277,7 @@ class ParleyClient(Closing):
                 conversation=conversation.to_proto(), message_id=message_id
             ),
         )
-        return Receipts(
-            reply.seq,
-            reply.message_id,
-            reply.delivered,
-            reply.read,
-            reply.read_count,
-            tuple(r.user_id for r in reply.readers),
-        )
+        return from_message(Receipts, reply, readers=tuple(r.user_id for r in reply.readers))
 
     # --- live events -------------------------------------------------------------------------
 

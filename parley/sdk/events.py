@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parley.adapters.wire_fields import from_message
 from parley.gen.parley.v1 import delivery_pb2, events_pb2, updates_pb2
 from parley.sdk.types import Body, Conversation, ConversationType, Message, body_from_proto
 
@@ -157,48 +158,34 @@ def message_from_frame(frame: delivery_pb2.DeliveredMessage, me: str) -> Message
     )
 
 
+# The event of each kind of user update; its fields are the update's, plus the conversation.
+_UPDATES: dict[str, type[ConversationChanged | Receipt]] = {
+    "conversation_changed": ConversationChanged,
+    "receipt_changed": Receipt,
+}
+
+
 def update_event(update: updates_pb2.UserUpdate, me: str) -> Event | None:
-    conversation = Conversation.from_key(update.conversation_key, me)
     kind = update.WhichOneof("update")
-    if kind == "conversation_changed":
-        c = update.conversation_changed
-        return ConversationChanged(
-            conversation,
-            update.conversation_key,
-            c.last_seq,
-            c.read_seq,
-            c.unread_count,
-            c.mention_count,
-            c.last_message_id,
-            c.last_sender_id,
-            c.last_preview,
-            c.last_activity_ms,
-            c.hidden,
-        )
-    if kind == "receipt_changed":
-        r = update.receipt_changed
-        return Receipt(
-            conversation,
-            update.conversation_key,
-            r.seq,
-            r.message_id,
-            r.reader_id,
-            r.read,
-            r.read_count,
-        )
-    return None
+    if kind is None:
+        return None
+    return from_message(
+        _UPDATES[kind],
+        getattr(update, kind),
+        conversation=Conversation.from_key(update.conversation_key, me),
+        conversation_key=update.conversation_key,
+    )
 
 
 def simple_event(frame: delivery_pb2.ServerFrame, me: str) -> Event | None:
     """Frames that map one-to-one onto an event (messages and control frames excepted)."""
     kind = frame.WhichOneof("frame")
     if kind == "welcome":
-        return Connected(frame.welcome.session_id, frame.welcome.node_id)
+        return from_message(Connected, frame.welcome)
     if kind == "recall":
-        r = frame.recall
-        conversation = Conversation.from_key(r.conversation_key, me)
-        return Recalled(
-            conversation, r.conversation_key, r.message_id, r.seq, r.recalled_by, r.recalled_at_ms
+        recall = frame.recall
+        return from_message(
+            Recalled, recall, conversation=Conversation.from_key(recall.conversation_key, me)
         )
     if kind == "update":
         return update_event(frame.update, me)
@@ -216,8 +203,7 @@ def simple_event(frame: delivery_pb2.ServerFrame, me: str) -> Event | None:
             frame.broadcast.server_time_ms,
         )
     if kind == "presence":
-        p = frame.presence
-        return Presence(p.user_id, p.online, p.changed_at_ms)
+        return from_message(Presence, frame.presence)
     if kind == "token_will_expire":
         return TokenWillExpire(frame.token_will_expire.expires_at_ms)
     return None

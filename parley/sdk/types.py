@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from parley.adapters.wire import content_from_proto, content_to_proto
+from parley.adapters.wire_fields import from_message
 from parley.domain.conversations import ConversationType as ConversationType
+from parley.domain.events import BarrageContent, CommandContent, CustomContent, TextContent
 from parley.domain.events import Priority as Priority
 from parley.gen.parley.v1 import common_pb2, query_pb2
 
@@ -73,61 +76,27 @@ class Conversation:
         return f"{self.type.name.lower()}:{self.id}"
 
 
-@dataclass(frozen=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True)
-class Command:
-    """Signalling: never stored, reaches online recipients only."""
-
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Barrage:
-    """Room danmaku: never stored, may be dropped under load."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Custom:
-    sub_type: int
-    data: str
-    searchable_content: str = ""
-
-
+# Message bodies are the domain's contents under the names of the reference SDKs, so a body
+# sent here and the content stored, hooked and delivered are one type with one wire form.
+Text = TextContent
+Command = CommandContent
+Barrage = BarrageContent
+Custom = CustomContent
 Body = Text | Command | Barrage | Custom
 
 
-def body_to_proto(body: Body) -> common_pb2.MessageBody:
-    if isinstance(body, Text):
-        return common_pb2.MessageBody(text=common_pb2.TextContent(text=body.text))
-    if isinstance(body, Command):
-        return common_pb2.MessageBody(command=common_pb2.CommandContent(data=body.data))
-    if isinstance(body, Barrage):
-        return common_pb2.MessageBody(barrage=common_pb2.BarrageContent(text=body.text))
-    return common_pb2.MessageBody(
-        custom=common_pb2.CustomContent(
-            sub_type=body.sub_type, data=body.data, searchable_content=body.searchable_content
-        )
-    )
+def body_to_proto(body: Body | str) -> common_pb2.MessageBody:
+    """The wire form of a body; a str is a Text."""
+    return content_to_proto(Text(body) if isinstance(body, str) else body)
 
 
 def body_from_proto(body: common_pb2.MessageBody) -> Body | None:
-    kind = body.WhichOneof("content")
-    if kind == "text":
-        return Text(body.text.text)
-    if kind == "command":
-        return Command(body.command.data)
-    if kind == "barrage":
-        return Barrage(body.barrage.text)
-    if kind == "custom":
-        c = body.custom
-        return Custom(c.sub_type, c.data, c.searchable_content)
-    return None
+    """The body; None for content this SDK leaves to the raw message (media, composites) or does
+    not know yet."""
+    if body.WhichOneof("content") is None:
+        return None
+    content = content_from_proto(body)
+    return content if isinstance(content, Body) else None
 
 
 def preview_of(body: Body | None) -> str:
@@ -180,20 +149,13 @@ class Message:
 
     @classmethod
     def from_proto(cls, m: query_pb2.HistoryMessage, me: str, **extra: object) -> Message:
-        return cls(
+        return from_message(
+            cls,
+            m,
             conversation=Conversation.from_key(m.conversation_key, me),
-            conversation_key=m.conversation_key,
-            seq=m.seq,
-            message_id=m.message_id,
-            sender_id=m.sender_id,
-            sent_at_ms=m.sent_at_ms,
             type=_message_type(m.type),
             body=body_from_proto(m.body) if m.HasField("body") else None,
-            mentioned_user_ids=tuple(m.mentioned_user_ids),
-            mention_all=m.mention_all,
-            recalled=m.recalled,
-            recalled_by=m.recalled_by,
-            **extra,  # type: ignore[arg-type]
+            **extra,
         )
 
 
@@ -233,21 +195,11 @@ class ConversationInfo:
 
     @classmethod
     def from_proto(cls, s: query_pb2.ConversationSummary) -> ConversationInfo:
-        return cls(
+        return from_message(
+            cls,
+            s,
             conversation=Conversation(ConversationType(s.conversation.type), s.conversation.id),
-            conversation_key=s.conversation_key,
-            last_seq=s.last_seq,
-            read_seq=s.read_seq,
-            unread_count=s.unread_count,
             mentions=tuple(mention_from_proto(m) for m in s.mentions),
-            last_message_id=s.last_message_id,
-            last_sender_id=s.last_sender_id,
-            last_preview=s.last_preview,
-            last_recalled=s.last_recalled,
-            last_activity_ms=s.last_activity_ms,
-            is_member=s.is_member,
-            dismissed=s.dismissed,
-            name=s.name,
         )
 
 
