@@ -6,24 +6,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from dataclasses import fields
 
 from parley.domain.commands import SendCommand
 from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import (
-    AudioContent,
-    BarrageContent,
     CombineContent,
-    CommandContent,
     Content,
-    CustomContent,
     Event,
-    FileContent,
-    ImageContent,
+    MediaContent,
     MessageSent,
     MultipleContent,
-    TextContent,
-    VideoContent,
+    type_of,
 )
 
 MESSAGE_ID_PATTERN = re.compile(r"^m_[a-z2-7]{26}$")
@@ -68,20 +63,7 @@ def check_client_message_id(value: str, max_chars: int) -> str:
 
 
 def _content_parts(content: Content) -> list[bytes]:
-    if isinstance(content, TextContent):
-        return [b"text", content.text.encode()]
-    if isinstance(content, CommandContent):
-        return [b"command", content.data]
-    if isinstance(content, BarrageContent):
-        return [b"barrage", content.text.encode()]
-    if isinstance(content, CustomContent):
-        return [
-            b"custom",
-            str(content.sub_type).encode(),
-            content.data.encode(),
-            content.searchable_content.encode(),
-        ]
-    if isinstance(content, (ImageContent, FileContent, AudioContent, VideoContent)):
+    if isinstance(content, MediaContent):
         return _media_parts(content)
     if isinstance(content, MultipleContent):
         return [b"multiple", *(part for item in content.items for part in _content_parts(item))]
@@ -91,10 +73,18 @@ def _content_parts(content: Content) -> list[bytes]:
             parts += [forwarded.message_id.encode(), forwarded.sender_id.encode()]
             parts += _content_parts(forwarded.content)
         return parts
-    raise TypeError(f"unknown content {type(content).__name__}")
+    # The flat contents (text, command, barrage, custom): the type's name, then every field.
+    kind = type_of(content).name.lower().encode()
+    return [kind, *(_field_bytes(getattr(content, field.name)) for field in fields(content))]
 
 
-def _media_parts(content: ImageContent | FileContent | AudioContent | VideoContent) -> list[bytes]:
+def _field_bytes(value: str | bytes | int) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return value.encode() if isinstance(value, str) else str(value).encode()
+
+
+def _media_parts(content: MediaContent) -> list[bytes]:
     # An uploaded object is identified by its id alone: the server fills in its description, so
     # a retry that sends a sparser description is still the same message.
     kind = type(content).__name__.encode()
