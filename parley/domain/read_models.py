@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 from parley.domain.conversations import ConversationType
 from parley.domain.events import Content, MediaContent, MessageType, Priority
@@ -12,16 +13,30 @@ MAX_CONVERSATIONS = 5_000  # conversations a user's list answers: a bounded part
 MAX_MENTION_ALL = 100  # newest mention-all rows read after a seq
 
 
+class Keyed:
+    """A row write or a notice, named by a tag of its table and its key columns: a batch keeps
+    only the last of each key (projection_fold). A class states both where it is declared,
+    `class HeadRow(Keyed, table="head", key=("conversation_key",))`; subclasses inherit them."""
+
+    TABLE: ClassVar[str]
+    KEY_COLUMNS: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, table: str = "", key: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if table:
+            cls.TABLE, cls.KEY_COLUMNS = table, key
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        return (self.TABLE, *(getattr(self, column) for column in self.KEY_COLUMNS))
+
+
 @dataclass(frozen=True)
-class HistoryKey:
+class HistoryKey(Keyed, table="history", key=("conversation_key", "seq")):
     """Where a message stands in messages_by_conversation: the row and its recall share it."""
 
     conversation_key: str
     seq: int
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return ("history", self.conversation_key, self.seq)
 
 
 @dataclass(frozen=True)
@@ -67,14 +82,10 @@ class HistoryRecalled(HistoryKey):
 
 
 @dataclass(frozen=True)
-class MessageByIdKey:
+class MessageByIdKey(Keyed, table="message_by_id", key=("message_id",)):
     """A message in messages_by_id: the row and its recall share it."""
 
     message_id: str
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return ("message_by_id", self.message_id)
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ class MessageByIdRecalled(MessageByIdKey):
 
 
 @dataclass(frozen=True)
-class MediaUploadRow:
+class MediaUploadRow(Keyed, table="media_upload", key=("object_id",)):
     """media_by_object: one validated upload (the media archive)."""
 
     object_id: str
@@ -116,22 +127,14 @@ class MediaUploadRow:
     uploaded_at_ms: int
     event_offset: int  # in the uploader's stream "u:<id>"
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return ("media_upload", self.object_id)
-
 
 @dataclass(frozen=True)
-class MediaAttachmentKey:
+class MediaAttachmentKey(Keyed, table="media_attachment", key=("object_id", "message_id")):
     """One object in one message, in media_attachments_by_object: the row and its recall share
     it."""
 
     object_id: str
     message_id: str
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return ("media_attachment", self.object_id, self.message_id)
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,7 @@ class MediaAttachmentRecalled(MediaAttachmentKey):
 
 
 @dataclass(frozen=True)
-class HeadRow:
+class HeadRow(Keyed, table="head", key=("conversation_key",)):
     """conversation_heads: last seq and last message summary of a conversation."""
 
     conversation_key: str
@@ -176,13 +179,9 @@ class HeadRow:
     event_offset: int
     title: str = ""  # a group's or room's name, given when it was created; "" for peers
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return ("head", self.conversation_key)
-
 
 @dataclass(frozen=True)
-class UserConversationRow:
+class UserConversationRow(Keyed, table="user_conversation", key=("user_id", "conversation_key")):
     """conversations_by_user: one user's positions in one conversation."""
 
     user_id: str
@@ -196,22 +195,14 @@ class UserConversationRow:
     cleared_through_seq: int
     event_offset: int
 
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return ("user_conversation", self.user_id, self.conversation_key)
-
 
 @dataclass(frozen=True)
-class MentionKey:
+class MentionKey(Keyed, table="mention", key=("user_id", "conversation_key", "seq")):
     """A mention of one user in mentions_by_user: the row and its deletion (once read) share it."""
 
     user_id: str
     conversation_key: str
     seq: int
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        return ("mention", self.user_id, self.conversation_key, self.seq)
 
 
 @dataclass(frozen=True)
@@ -229,15 +220,11 @@ class MentionDeleted(MentionKey):
 
 
 @dataclass(frozen=True)
-class MentionAllKey:
+class MentionAllKey(Keyed, table="mention_all", key=("conversation_key", "seq")):
     """A mention of everyone in mention_all_by_conversation: the row and its deletion share it."""
 
     conversation_key: str
     seq: int
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return ("mention_all", self.conversation_key, self.seq)
 
 
 @dataclass(frozen=True)
@@ -255,7 +242,7 @@ class MentionAllDeleted(MentionAllKey):
 
 
 @dataclass(frozen=True)
-class ReaderRow:
+class ReaderRow(Keyed, table="reader", key=("conversation_key", "seq", "reader_id")):
     """readers_by_message: one reader of a receipt-requested group message."""
 
     conversation_key: str
@@ -264,20 +251,12 @@ class ReaderRow:
     read_at_ms: int  # ms since the epoch: server time of the event that read it
     event_offset: int
 
-    @property
-    def key(self) -> tuple[str, str, int, str]:
-        return ("reader", self.conversation_key, self.seq, self.reader_id)
-
 
 @dataclass(frozen=True)
-class HistoryErased:
+class HistoryErased(Keyed, table="erase", key=("conversation_key",)):
     """The whole history of a conversation is deleted (a dismissed room)."""
 
     conversation_key: str
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return ("erase", self.conversation_key)
 
 
 RowWrite = (
@@ -300,7 +279,7 @@ RowWrite = (
 
 
 @dataclass(frozen=True)
-class ConversationChanged:
+class ConversationChanged(Keyed, table="conversation", key=("user_id", "conversation_key")):
     """Notice to one user: their view of a conversation changed."""
 
     user_id: str
@@ -317,13 +296,11 @@ class ConversationChanged:
     hidden: bool
     event_offset: int
 
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return ("conversation", self.user_id, self.conversation_key)
-
 
 @dataclass(frozen=True)
-class ReceiptChanged:
+class ReceiptChanged(
+    Keyed, table="receipt", key=("user_id", "conversation_key", "seq", "reader_id", "read")
+):
     """Notice to a sender: a message was delivered or read (peer: up to `seq`)."""
 
     user_id: str
@@ -334,10 +311,6 @@ class ReceiptChanged:
     read: bool  # False: delivered
     read_count: int  # groups: readers so far; peers: 1 once read
     event_offset: int
-
-    @property
-    def key(self) -> tuple[str, str, str, int, str, bool]:
-        return ("receipt", self.user_id, self.conversation_key, self.seq, self.reader_id, self.read)
 
 
 Notice = ConversationChanged | ReceiptChanged
