@@ -10,17 +10,17 @@ from parley.domain.conversations import check_id
 from parley.domain.message_ids import message_id_for
 from parley.gen.parley.v1 import ingress_pb2 as pb
 from parley.gen.parley.v1 import ingress_pb2_grpc
-from services.ingress.groups import GroupServicer, RoomServicer
+from services.ingress.groups import GroupServicer, MembershipChanges, RoomServicer
 from services.shell.auth import current_caller
 from services.webhooks.admin import WebhookAdmin
 from services.writes.context import IngressContext
 
 
-class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
+class AdminServicer(MembershipChanges, WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
+    """The caller, authorised by the admin secret, has owner rights over every group and room."""
+
     def __init__(self, ingress: IngressContext) -> None:
-        self._ingress = ingress
-        self._groups = GroupServicer(ingress, as_admin=True)
-        self._rooms = RoomServicer(ingress, as_admin=True)
+        super().__init__(ingress, as_admin=True)
 
     async def IssueToken(
         self, request: pb.IssueTokenRequest, context: Any
@@ -57,30 +57,16 @@ class AdminServicer(WebhookAdmin, ingress_pb2_grpc.AdminServiceServicer):
         self, request: pb.CreateGroupAsRequest, context: Any
     ) -> pb.GroupOperationResponse:
         owner = check_id(request.owner_id, "owner_id")
-        return await self._groups.create(context, owner, request.group)
-
-    async def DismissGroupAs(
-        self, request: pb.GroupRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        return await self._groups.DismissGroup(request, context)
-
-    async def AddGroupMembersAs(
-        self, request: pb.GroupMembersRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        return await self._groups.AddGroupMembers(request, context)
-
-    async def RemoveGroupMembersAs(
-        self, request: pb.GroupMembersRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        return await self._groups.RemoveGroupMembers(request, context)
+        return await self.create_group(request.group, context, owner)
 
     async def CreateRoomAs(
         self, request: pb.CreateRoomAsRequest, context: Any
     ) -> pb.RoomOperationResponse:
         creator = check_id(request.creator_id, "creator_id")
-        return await self._rooms.create(context, creator, request.room)
+        return await self.create_room(request.room, context, creator)
 
-    async def DismissRoomAs(
-        self, request: pb.RoomRequest, context: Any
-    ) -> pb.RoomOperationResponse:
-        return await self._rooms.DismissRoom(request, context)
+    # GroupService's and RoomService's RPCs, with owner rights over every group and room.
+    DismissGroupAs = GroupServicer.DismissGroup
+    AddGroupMembersAs = GroupServicer.AddGroupMembers
+    RemoveGroupMembersAs = GroupServicer.RemoveGroupMembers
+    DismissRoomAs = RoomServicer.DismissRoom

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from parley.domain.commands import Stamp
 from parley.domain.contacts import decide_block, decide_unblock
+from parley.domain.events import Event
 from parley.gen.parley.v1 import ingress_pb2 as pb
 from parley.gen.parley.v1 import ingress_pb2_grpc
-from services.writes.context import DecideAsCaller, IngressContext
+from services.ingress.decided import DecidedRpc, IngressServicer, order_key_answer
+
+_answer = order_key_answer(pb.BlockUserResponse)
 
 
-class ContactServicer(ingress_pb2_grpc.ContactServiceServicer):
-    def __init__(self, ingress: IngressContext) -> None:
-        self._ingress = ingress
+class ContactServicer(IngressServicer, ingress_pb2_grpc.ContactServiceServicer):
+    def _block(self, request: pb.BlockUserRequest, actor: str, stamp: Stamp) -> Event:
+        return decide_block(actor, request.user_id, self._ingress.model, stamp)
 
-    async def _changed(self, context: Any, decide: DecideAsCaller) -> pb.BlockUserResponse:
-        order_key = await self._ingress.decide_as_caller(context, decide, settle=True)
-        return pb.BlockUserResponse(order_key=order_key)
+    def _unblock(self, request: pb.BlockUserRequest, actor: str, stamp: Stamp) -> Event:
+        return decide_unblock(actor, request.user_id, self._ingress.model, stamp)
 
-    async def BlockUser(self, request: pb.BlockUserRequest, context: Any) -> pb.BlockUserResponse:
-        model = self._ingress.model
-        return await self._changed(
-            context, lambda actor, stamp: decide_block(actor, request.user_id, model, stamp)
-        )
-
-    async def UnblockUser(self, request: pb.BlockUserRequest, context: Any) -> pb.BlockUserResponse:
-        model = self._ingress.model
-        return await self._changed(
-            context, lambda actor, stamp: decide_unblock(actor, request.user_id, model, stamp)
-        )
+    # Settled: the caller's next request through this process already meets the change.
+    BlockUser = DecidedRpc(_block, _answer, settle=True)
+    UnblockUser = DecidedRpc(_unblock, _answer, settle=True)

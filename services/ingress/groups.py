@@ -2,227 +2,177 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from parley.domain import groups, rooms
-from parley.domain.events import GroupRole
+from parley.domain.commands import Stamp
+from parley.domain.events import Event, GroupRole
 from parley.gen.parley.v1 import events_pb2, ingress_pb2_grpc
 from parley.gen.parley.v1 import ingress_pb2 as pb
+from services.ingress.decided import Decide, DecidedRpc, IngressServicer
 from services.shell.auth import current_caller
 from services.shell.clock import random_id
-from services.writes.context import DecideAsCaller, IngressContext
+from services.writes.context import DecideAsCaller
 
 
-class _MembershipChanges:
-    """What GroupServicer and RoomServicer share. With `as_admin` (the AdminService) the caller
-    has owner rights over every group and room. Every change is settled: the caller may read its
-    group or room at once through this process."""
-
-    def __init__(self, ingress: IngressContext, *, as_admin: bool = False) -> None:
-        self._ingress = ingress
-        self._admin = as_admin
-
-    async def _settled(self, context: Any, decide: DecideAsCaller) -> int:
-        return await self._ingress.decide_as_caller(context, decide, settle=True)
+class _InGroup(Protocol):
+    @property
+    def group_id(self) -> str: ...
 
 
-class GroupServicer(_MembershipChanges, ingress_pb2_grpc.GroupServiceServicer):
-    """Owner/admin rules live in parley.domain.groups; this only decodes, runs and answers."""
+class _InRoom(Protocol):
+    @property
+    def room_id(self) -> str: ...
 
-    async def _changed(
-        self, context: Any, group_id: str, decide: DecideAsCaller
+
+S = TypeVar("S", bound=IngressServicer)
+G = TypeVar("G", bound=_InGroup)
+R = TypeVar("R", bound=_InRoom)
+
+
+def _group_answer(request: _InGroup, order_key: int) -> pb.GroupOperationResponse:
+    return pb.GroupOperationResponse(group_id=request.group_id, order_key=order_key)
+
+
+def _room_answer(request: _InRoom, order_key: int) -> pb.RoomOperationResponse:
+    return pb.RoomOperationResponse(room_id=request.room_id, order_key=order_key)
+
+
+def _group_rpc(decide: Decide[S, G]) -> DecidedRpc[S, G, pb.GroupOperationResponse]:
+    """Every change is settled: the caller may read its group at once through this process."""
+    return DecidedRpc(decide, _group_answer, settle=True)
+
+
+def _room_rpc(decide: Decide[S, R]) -> DecidedRpc[S, R, pb.RoomOperationResponse]:
+    return DecidedRpc(decide, _room_answer, settle=True)
+
+
+def _role(role: events_pb2.GroupRole.ValueType) -> GroupRole:
+    return GroupRole.ADMIN if role == events_pb2.GROUP_ROLE_ADMIN else GroupRole.MEMBER
+
+
+class MembershipChanges(IngressServicer):
+    """What GroupServicer, RoomServicer and AdminServicer share: creations for a named owner, and
+    how each change the caller asks for is decided (the rules live in parley.domain.groups and
+    parley.domain.rooms; this only picks the request's fields)."""
+
+    async def _create(self, context: Any, creator: str | None, decide: DecideAsCaller) -> int:
+        """Appends a creation by `creator`, or by the caller when none is named; settled."""
+        actor = creator or current_caller().user_id
+        return await self._ingress.decide_and_append(
+            context, lambda stamp: decide(actor, stamp), settle=True
+        )
+
+    async def create_group(
+        self, request: pb.CreateGroupRequest, context: Any, owner: str | None = None
     ) -> pb.GroupOperationResponse:
-        order_key = await self._settled(context, decide)
-        return pb.GroupOperationResponse(group_id=group_id, order_key=order_key)
-
-    async def create(
-        self, context: Any, owner: str, request: pb.CreateGroupRequest
-    ) -> pb.GroupOperationResponse:
-        """CreateGroup for `owner`: the caller, or the owner AdminService.CreateGroupAs names."""
+        """CreateGroup: for the caller, or for the owner AdminService.CreateGroupAs names."""
         ingress, group_id = self._ingress, request.group_id or random_id("grp")
-        order_key = await ingress.decide_and_append(
-            context,
-            lambda stamp: groups.decide_create_group(
-                owner,
-                group_id,
-                request.name,
-                request.member_ids,
-                ingress.model,
-                ingress.limits,
-                stamp,
-            ),
-            settle=True,
-        )
+
+        def decide(actor: str, stamp: Stamp) -> Event:
+            members, limits = request.member_ids, ingress.limits
+            return groups.decide_create_group(
+                actor, group_id, request.name, members, ingress.model, limits, stamp
+            )
+
+        order_key = await self._create(context, owner, decide)
         return pb.GroupOperationResponse(group_id=group_id, order_key=order_key)
 
-    async def CreateGroup(
-        self, request: pb.CreateGroupRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        return await self.create(context, current_caller().user_id, request)
-
-    async def DismissGroup(
-        self, request: pb.GroupRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        group_id, model, as_admin = request.group_id, self._ingress.model, self._admin
-        return await self._changed(
-            context,
-            group_id,
-            lambda actor, stamp: groups.decide_dismiss_group(
-                actor, group_id, model, stamp, as_admin=as_admin
-            ),
-        )
-
-    async def AddGroupMembers(
-        self, request: pb.GroupMembersRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        group_id, ingress, as_admin = request.group_id, self._ingress, self._admin
-        return await self._changed(
-            context,
-            group_id,
-            lambda actor, stamp: groups.decide_add_members(
-                actor,
-                group_id,
-                request.user_ids,
-                ingress.model,
-                ingress.limits,
-                stamp,
-                as_admin=as_admin,
-            ),
-        )
-
-    async def RemoveGroupMembers(
-        self, request: pb.GroupMembersRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        group_id, model, as_admin = request.group_id, self._ingress.model, self._admin
-        return await self._changed(
-            context,
-            group_id,
-            lambda actor, stamp: groups.decide_remove_members(
-                actor, group_id, request.user_ids, model, stamp, as_admin=as_admin
-            ),
-        )
-
-    async def LeaveGroup(self, request: pb.GroupRequest, context: Any) -> pb.GroupOperationResponse:
-        group_id, model = request.group_id, self._ingress.model
-        return await self._changed(
-            context,
-            group_id,
-            lambda actor, stamp: groups.decide_leave_group(actor, group_id, model, stamp),
-        )
-
-    async def SetGroupMemberRole(
-        self, request: pb.SetGroupMemberRoleRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        group_id, model, as_admin = request.group_id, self._ingress.model, self._admin
-        role = GroupRole.ADMIN if request.role == events_pb2.GROUP_ROLE_ADMIN else GroupRole.MEMBER
-        return await self._changed(
-            context,
-            group_id,
-            lambda actor, stamp: groups.decide_set_member_role(
-                actor, group_id, request.user_id, role, model, stamp, as_admin=as_admin
-            ),
-        )
-
-    async def MuteGroupMember(
-        self, request: pb.MuteGroupMemberRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        group_id, model, as_admin = request.group_id, self._ingress.model, self._admin
-        return await self._changed(
-            context,
-            group_id,
-            lambda actor, stamp: groups.decide_mute_member(
-                actor,
-                group_id,
-                request.user_id,
-                request.duration_s,
-                model,
-                stamp,
-                as_admin=as_admin,
-            ),
-        )
-
-    async def MuteGroup(
-        self, request: pb.MuteGroupRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        group_id, model, as_admin = request.group_id, self._ingress.model, self._admin
-        return await self._changed(
-            context,
-            group_id,
-            lambda actor, stamp: groups.decide_mute_group(
-                actor, group_id, request.duration_s, model, stamp, as_admin=as_admin
-            ),
-        )
-
-    async def UpdateGroupWhitelist(
-        self, request: pb.UpdateGroupWhitelistRequest, context: Any
-    ) -> pb.GroupOperationResponse:
-        group_id, model, as_admin = request.group_id, self._ingress.model, self._admin
-        return await self._changed(
-            context,
-            group_id,
-            lambda actor, stamp: groups.decide_update_whitelist(
-                actor,
-                group_id,
-                request.add_user_ids,
-                request.remove_user_ids,
-                request.whitelist_only,
-                model,
-                stamp,
-                as_admin=as_admin,
-            ),
-        )
-
-
-class RoomServicer(_MembershipChanges, ingress_pb2_grpc.RoomServiceServicer):
-    """Room rules live in parley.domain.rooms; this only decodes, runs and answers."""
-
-    async def _changed(
-        self, context: Any, room_id: str, decide: DecideAsCaller
+    async def create_room(
+        self, request: pb.CreateRoomRequest, context: Any, creator: str | None = None
     ) -> pb.RoomOperationResponse:
-        order_key = await self._settled(context, decide)
-        return pb.RoomOperationResponse(room_id=room_id, order_key=order_key)
-
-    async def create(
-        self, context: Any, creator: str, request: pb.CreateRoomRequest
-    ) -> pb.RoomOperationResponse:
-        """CreateRoom for `creator`: the caller, or the creator AdminService.CreateRoomAs names."""
+        """CreateRoom: for the caller, or for the creator AdminService.CreateRoomAs names."""
         ingress, room_id = self._ingress, request.room_id or random_id("room")
-        order_key = await ingress.decide_and_append(
-            context,
-            lambda stamp: rooms.decide_create_room(
-                creator, room_id, request.name, ingress.model, ingress.limits, stamp
-            ),
-            settle=True,
-        )
+
+        def decide(actor: str, stamp: Stamp) -> Event:
+            model, limits = ingress.model, ingress.limits
+            return rooms.decide_create_room(actor, room_id, request.name, model, limits, stamp)
+
+        order_key = await self._create(context, creator, decide)
         return pb.RoomOperationResponse(room_id=room_id, order_key=order_key)
 
-    async def CreateRoom(
-        self, request: pb.CreateRoomRequest, context: Any
-    ) -> pb.RoomOperationResponse:
-        return await self.create(context, current_caller().user_id, request)
+    def dismiss_group(self, request: pb.GroupRequest, actor: str, stamp: Stamp) -> Event:
+        model, admin = self._ingress.model, self._admin
+        return groups.decide_dismiss_group(actor, request.group_id, model, stamp, as_admin=admin)
 
-    async def EnterRoom(self, request: pb.RoomRequest, context: Any) -> pb.RoomOperationResponse:
-        room_id, model = request.room_id, self._ingress.model
-        return await self._changed(
-            context,
-            room_id,
-            lambda actor, stamp: rooms.decide_enter_room(actor, room_id, model, stamp),
+    def add_members(self, request: pb.GroupMembersRequest, actor: str, stamp: Stamp) -> Event:
+        ingress, ids = self._ingress, request.user_ids
+        return groups.decide_add_members(
+            actor, request.group_id, ids, ingress.model, ingress.limits, stamp, as_admin=self._admin
         )
 
-    async def LeaveRoom(self, request: pb.RoomRequest, context: Any) -> pb.RoomOperationResponse:
-        room_id, model = request.room_id, self._ingress.model
-        return await self._changed(
-            context,
-            room_id,
-            lambda actor, stamp: rooms.decide_leave_room(actor, room_id, model, stamp),
+    def remove_members(self, request: pb.GroupMembersRequest, actor: str, stamp: Stamp) -> Event:
+        model, ids = self._ingress.model, request.user_ids
+        return groups.decide_remove_members(
+            actor, request.group_id, ids, model, stamp, as_admin=self._admin
         )
 
-    async def DismissRoom(self, request: pb.RoomRequest, context: Any) -> pb.RoomOperationResponse:
-        room_id, model, as_admin = request.room_id, self._ingress.model, self._admin
-        return await self._changed(
-            context,
-            room_id,
-            lambda actor, stamp: rooms.decide_dismiss_room(
-                actor, room_id, model, stamp, as_admin=as_admin
-            ),
+    def leave_group(self, request: pb.GroupRequest, actor: str, stamp: Stamp) -> Event:
+        return groups.decide_leave_group(actor, request.group_id, self._ingress.model, stamp)
+
+    def set_member_role(
+        self, request: pb.SetGroupMemberRoleRequest, actor: str, stamp: Stamp
+    ) -> Event:
+        model, role = self._ingress.model, _role(request.role)
+        return groups.decide_set_member_role(
+            actor, request.group_id, request.user_id, role, model, stamp, as_admin=self._admin
         )
+
+    def mute_member(self, request: pb.MuteGroupMemberRequest, actor: str, stamp: Stamp) -> Event:
+        model, user_id = self._ingress.model, request.user_id
+        return groups.decide_mute_member(
+            actor, request.group_id, user_id, request.duration_s, model, stamp, as_admin=self._admin
+        )
+
+    def mute_group(self, request: pb.MuteGroupRequest, actor: str, stamp: Stamp) -> Event:
+        model, seconds = self._ingress.model, request.duration_s
+        return groups.decide_mute_group(
+            actor, request.group_id, seconds, model, stamp, as_admin=self._admin
+        )
+
+    def update_whitelist(
+        self, request: pb.UpdateGroupWhitelistRequest, actor: str, stamp: Stamp
+    ) -> Event:
+        return groups.decide_update_whitelist(
+            actor,
+            request.group_id,
+            request.add_user_ids,
+            request.remove_user_ids,
+            request.whitelist_only,
+            self._ingress.model,
+            stamp,
+            as_admin=self._admin,
+        )
+
+    def enter_room(self, request: pb.RoomRequest, actor: str, stamp: Stamp) -> Event:
+        return rooms.decide_enter_room(actor, request.room_id, self._ingress.model, stamp)
+
+    def leave_room(self, request: pb.RoomRequest, actor: str, stamp: Stamp) -> Event:
+        return rooms.decide_leave_room(actor, request.room_id, self._ingress.model, stamp)
+
+    def dismiss_room(self, request: pb.RoomRequest, actor: str, stamp: Stamp) -> Event:
+        model, admin = self._ingress.model, self._admin
+        return rooms.decide_dismiss_room(actor, request.room_id, model, stamp, as_admin=admin)
+
+
+class GroupServicer(MembershipChanges, ingress_pb2_grpc.GroupServiceServicer):
+    """Each RPC: its request decided by a MembershipChanges method, appended, answered."""
+
+    CreateGroup = MembershipChanges.create_group
+    DismissGroup = _group_rpc(MembershipChanges.dismiss_group)
+    AddGroupMembers = _group_rpc(MembershipChanges.add_members)
+    RemoveGroupMembers = _group_rpc(MembershipChanges.remove_members)
+    LeaveGroup = _group_rpc(MembershipChanges.leave_group)
+    SetGroupMemberRole = _group_rpc(MembershipChanges.set_member_role)
+    MuteGroupMember = _group_rpc(MembershipChanges.mute_member)
+    MuteGroup = _group_rpc(MembershipChanges.mute_group)
+    UpdateGroupWhitelist = _group_rpc(MembershipChanges.update_whitelist)
+
+
+class RoomServicer(MembershipChanges, ingress_pb2_grpc.RoomServiceServicer):
+    """Each RPC: its request decided by a MembershipChanges method, appended, answered."""
+
+    CreateRoom = MembershipChanges.create_room
+    EnterRoom = _room_rpc(MembershipChanges.enter_room)
+    LeaveRoom = _room_rpc(MembershipChanges.leave_room)
+    DismissRoom = _room_rpc(MembershipChanges.dismiss_room)

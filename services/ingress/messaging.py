@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, NamedTuple
 
 import grpc
 
@@ -17,13 +17,16 @@ from parley.domain.acks import (
     decide_conversation_read,
     decide_delete_conversation,
 )
+from parley.domain.commands import Stamp
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import Rejected
+from parley.domain.events import Event
+from parley.domain.message_archive import ArchivedMessages
 from parley.domain.recall import decide_recall
 from parley.gen.parley.v1 import common_pb2, ingress_pb2_grpc
 from parley.gen.parley.v1 import ingress_pb2 as pb
+from services.ingress.decided import DecidedRpc, IngressServicer, order_key_answer
 from services.shell.auth import current_caller
-from services.writes.context import IngressContext
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +34,7 @@ log = logging.getLogger(__name__)
 STREAM_WINDOW = 512
 
 
-class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
-    def __init__(self, ingress: IngressContext) -> None:
-        self._ingress = ingress
-
+class MessagingServicer(IngressServicer, ingress_pb2_grpc.MessagingServiceServicer):
     async def SendMessage(
         self, request: pb.SendMessageRequest, context: Any
     ) -> pb.SendMessageResponse:
@@ -123,75 +123,83 @@ class MessagingServicer(ingress_pb2_grpc.MessagingServiceServicer):
             server_time_ms=receipt.server_time_ms,
         )
 
+    async def _about_message(
+        self,
+        context: Any,
+        request: pb.RecallMessageRequest | pb.AcknowledgeMessageRequest,
+        use: str,
+        decide: Callable[[str, Stamp, _Target], Event],
+        *,
+        settle: bool = False,
+    ) -> int:
+        """Decides as the caller a request about one message: what the message archive holds
+        about it is read first, for a message older than the index's window."""
+        archived = await self._ingress.archived(request.message_id, use)
+        kind, conversation_id = _conversation(request.conversation)
+        target = _Target(kind, conversation_id, request.message_id, archived)
+        return await self._ingress.decide_as_caller(
+            context, lambda actor, stamp: decide(actor, stamp, target), settle=settle
+        )
+
     async def RecallMessage(
         self, request: pb.RecallMessageRequest, context: Any
     ) -> pb.RecallMessageResponse:
         ingress = self._ingress
-        archived = await ingress.archived(request.message_id, "recall")
-        kind, conversation_id = _conversation(request.conversation)
-        order_key = await ingress.decide_as_caller(
-            context,
-            lambda actor, stamp: decide_recall(
+
+        def decide(actor: str, stamp: Stamp, t: _Target) -> Event:
+            return decide_recall(
                 actor,
-                kind,
-                conversation_id,
-                request.message_id,
+                t.kind,
+                t.conversation_id,
+                t.message_id,
                 ingress.model,
                 ingress.limits,
                 stamp,
-                archived,
-            ),
-            settle=True,
-        )
+                t.archived,
+            )
+
+        order_key = await self._about_message(context, request, "recall", decide, settle=True)
         return pb.RecallMessageResponse(order_key=order_key)
 
     async def AcknowledgeMessage(
         self, request: pb.AcknowledgeMessageRequest, context: Any
     ) -> pb.AcknowledgeMessageResponse:
-        ingress = self._ingress
+        model = self._ingress.model
         ack = AckKind.READ if request.kind == pb.ACK_KIND_READ else AckKind.DELIVERED
-        archived = await ingress.archived(request.message_id, "ack")
-        kind, conversation_id = _conversation(request.conversation)
-        order_key = await ingress.decide_as_caller(
-            context,
-            lambda actor, stamp: decide_ack(
-                actor,
-                kind,
-                conversation_id,
-                request.message_id,
-                ack,
-                ingress.model,
-                stamp,
-                archived,
-            ),
-        )
+
+        def decide(actor: str, stamp: Stamp, t: _Target) -> Event:
+            return decide_ack(
+                actor, t.kind, t.conversation_id, t.message_id, ack, model, stamp, t.archived
+            )
+
+        order_key = await self._about_message(context, request, "ack", decide)
         return pb.AcknowledgeMessageResponse(order_key=order_key)
 
-    async def MarkConversationRead(
-        self, request: pb.MarkConversationReadRequest, context: Any
-    ) -> pb.MarkConversationReadResponse:
-        model = self._ingress.model
+    def _mark_read(
+        self, request: pb.MarkConversationReadRequest, actor: str, stamp: Stamp
+    ) -> Event:
         kind, conversation_id = _conversation(request.conversation)
-        order_key = await self._ingress.decide_as_caller(
-            context,
-            lambda actor, stamp: decide_conversation_read(
-                actor, kind, conversation_id, request.up_to_seq, model, stamp
-            ),
+        return decide_conversation_read(
+            actor, kind, conversation_id, request.up_to_seq, self._ingress.model, stamp
         )
-        return pb.MarkConversationReadResponse(order_key=order_key)
 
-    async def DeleteConversation(
-        self, request: pb.DeleteConversationRequest, context: Any
-    ) -> pb.DeleteConversationResponse:
-        model = self._ingress.model
+    def _delete(self, request: pb.DeleteConversationRequest, actor: str, stamp: Stamp) -> Event:
         kind, conversation_id = _conversation(request.conversation)
-        order_key = await self._ingress.decide_as_caller(
-            context,
-            lambda actor, stamp: decide_delete_conversation(
-                actor, kind, conversation_id, request.delete_history, model, stamp
-            ),
+        return decide_delete_conversation(
+            actor, kind, conversation_id, request.delete_history, self._ingress.model, stamp
         )
-        return pb.DeleteConversationResponse(order_key=order_key)
+
+    MarkConversationRead = DecidedRpc(_mark_read, order_key_answer(pb.MarkConversationReadResponse))
+    DeleteConversation = DecidedRpc(_delete, order_key_answer(pb.DeleteConversationResponse))
+
+
+class _Target(NamedTuple):
+    """The message a recall or an acknowledgement is about, and what the archive holds on it."""
+
+    kind: ConversationType
+    conversation_id: str
+    message_id: str
+    archived: ArchivedMessages
 
 
 def _conversation(ref: common_pb2.ConversationRef) -> tuple[ConversationType, str]:
