@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from typing import Any
 
 from cassandra.cluster import Session
 
 from parley.adapters.cassandra import execute
+from parley.adapters.message_archive_rows import from_row
 from parley.domain.message_archive import ArchivedMessage
 
 # Requests out at once; ids asked for meanwhile wait and go together in the next one.
@@ -20,21 +20,6 @@ _GET = (
     "SELECT message_id, conversation_key, seq, sender_id, sent_at_ms, order_key, masked, "
     "recalled, content_digest, fingerprint FROM messages_by_id WHERE message_id IN ?"
 )
-
-
-def from_row(row: Any) -> ArchivedMessage:
-    return ArchivedMessage(
-        row.message_id,
-        row.conversation_key,
-        row.seq,
-        row.sender_id,
-        row.sent_at_ms,
-        row.order_key,
-        bool(row.masked),
-        bool(row.recalled),
-        bytes(row.content_digest or b""),
-        row.fingerprint or "",
-    )
 
 
 class CassandraMessageArchive:

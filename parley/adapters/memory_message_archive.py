@@ -6,23 +6,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from parley.adapters.memory_projection_store import InMemoryReadModels
+from parley.adapters.message_archive_rows import from_row
 from parley.domain.message_archive import ArchivedMessage
 from parley.domain.read_models import MessageByIdRow
-
-
-def from_row(row: MessageByIdRow) -> ArchivedMessage:
-    return ArchivedMessage(
-        row.message_id,
-        row.conversation_key,
-        row.seq,
-        row.sender_id,
-        row.sent_at_ms,
-        row.order_key,
-        row.masked,
-        row.recalled,
-        row.content_digest,
-        row.fingerprint,
-    )
 
 
 class InMemoryMessageArchive:
