@@ -18,11 +18,12 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from parley import metrics
+from parley.adapters.event_log_topics import TopicRoutedLog
 from parley.adapters.kafka_feed import KafkaEventFeed
 from parley.adapters.pending_appends import Delivery, PendingAppends
 from parley.adapters.wire import encode_event
 from parley.domain.events import Event, Position
-from parley.domain.log_streams import Stream, stream_for
+from parley.domain.log_streams import Stream
 from parley.ports import EventLogUnavailable
 
 __all__ = ["PARTITIONER", "KafkaEventFeed", "KafkaEventLog", "partition_for"]
@@ -52,7 +53,7 @@ def partition_for(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
-class KafkaEventLog:
+class KafkaEventLog(TopicRoutedLog):
     """The EventLog port on Kafka: acks=all, idempotent, keyed by the conversation key.
 
     `produce` is called on the event loop thread, in append order, so appends keep their order
@@ -69,9 +70,9 @@ class KafkaEventLog:
         linger_ms: int = 1,
         message_timeout_ms: int = MESSAGE_TIMEOUT_MS,
     ) -> None:
+        super().__init__(topics)
         self._delivery_deadline_s = message_timeout_ms / 1000 + DELIVERY_GRACE_S
         self._bootstrap = bootstrap
-        self._topics = {stream: stream.value for stream in Stream} | dict(topics or {})
         self._config: dict[str, Any] = {
             "bootstrap.servers": bootstrap,
             "client.id": client_id,
@@ -93,9 +94,6 @@ class KafkaEventLog:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
-    def topic_for(self, event: Event) -> str:
-        return self._topics[stream_for(event)]
-
     async def start(self) -> None:
         """Connects now rather than on the first append; raises EventLogUnavailable."""
         self._ensure_producer()
@@ -106,10 +104,6 @@ class KafkaEventLog:
             await asyncio.to_thread(producer.list_topics, None, CONNECT_TIMEOUT_S)
         except KafkaException as error:
             raise EventLogUnavailable(f"cannot reach Kafka at {self._bootstrap}: {error}") from None
-
-    async def append(self, event: Event, topic: str | None = None) -> Position:
-        (position,) = await self.append_many([event], topic)
-        return position
 
     async def append_many(
         self, events: Sequence[Event], topic: str | None = None

@@ -9,10 +9,11 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from parley.adapters.event_log_topics import TopicRoutedLog
 from parley.adapters.pending_appends import PendingAppend, PendingAppends
 from parley.adapters.progress import FeedProgress, FeedWaits
 from parley.domain.events import Event, Logged, Position
-from parley.domain.log_streams import Stream, stream_for
+from parley.domain.log_streams import Stream
 from parley.ports import BlobInfo, BlobStoreUnavailable, EventLogUnavailable, LoggedSink
 
 
@@ -21,7 +22,7 @@ def partition_of(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
-class InMemoryEventLog:
+class InMemoryEventLog(TopicRoutedLog):
     """The EventLog port over Python lists: partitions by key hash, offsets per partition.
 
     Appends are handed synchronously to every subscribed sink before `append` returns. Set
@@ -33,24 +34,14 @@ class InMemoryEventLog:
     def __init__(self, partitions: int = 6, topics: Mapping[Stream, str] | None = None) -> None:
         if partitions < 1:
             raise ValueError("a topic needs at least one partition")
+        super().__init__(topics)
         self.partitions = partitions
         self.available = True
-        self._topics = {stream: stream.value for stream in Stream} | dict(topics or {})
         self._records: dict[str, list[list[Logged]]] = {}
         self._subscribers: list[tuple[frozenset[str], LoggedSink]] = []
         self.closed = False
         self._pending = PendingAppends(lambda: not self.available)
         self._held: list[tuple[list[tuple[Event, str]], PendingAppend]] | None = None
-
-    def topic_for(self, event: Event) -> str:
-        return self._topics[stream_for(event)]
-
-    def topic_of(self, stream: Stream) -> str:
-        return self._topics[stream]
-
-    async def append(self, event: Event, topic: str | None = None) -> Position:
-        (position,) = await self.append_many([event], topic)
-        return position
 
     async def append_many(
         self, events: Sequence[Event], topic: str | None = None
