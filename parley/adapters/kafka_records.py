@@ -1,5 +1,5 @@
-"""Plain Kafka records (confluent-kafka) for the webhook topics: acknowledged writes, and reads
-of a whole small topic or of one record."""
+"""Plain Kafka records (confluent-kafka): records as read (by the tail too), and for the webhook
+topics acknowledged writes and reads of a whole small topic or of one record."""
 
 from __future__ import annotations
 
@@ -18,11 +18,25 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class RawRecord:
+class Record:
+    """A record as read, undecoded; a tombstone's value is empty."""
+
+    topic: str
     partition: int
     offset: int
     key: bytes
-    value: bytes | None  # None: a tombstone
+    value: bytes
+
+    @classmethod
+    def of(cls, message: Message) -> Record:
+        """A record the consumer read without error."""
+        return cls(
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+            message.key() or b"",
+            message.value() or b"",
+        )
 
 
 class KafkaRecordWriter:
@@ -72,28 +86,28 @@ class KafkaRecordWriter:
         await asyncio.to_thread(self._poller.join, 5)
 
 
-def read_topic(bootstrap: str, topic: str, client_id: str) -> list[RawRecord]:
+def read_topic(bootstrap: str, topic: str, client_id: str) -> list[Record]:
     """Every record of `topic` present now, in order per partition (blocking)."""
     consumer = open_consumer(bootstrap, client_id)
     try:
         marks = watermarks(consumer, [topic])
         ends = {p: high for (_, p), (low, high) in marks.items() if high > low}
         consumer.assign([TopicPartition(topic, p, low) for (_, p), (low, _) in marks.items()])
-        records: list[RawRecord] = []
+        records: list[Record] = []
         while ends:
             for message in next_batch(consumer):
                 if message.error() is not None:
                     continue
-                partition, offset = message.partition() or 0, message.offset() or 0
-                records.append(RawRecord(partition, offset, message.key() or b"", message.value()))
-                if partition in ends and offset + 1 >= ends[partition]:
-                    del ends[partition]
+                record = Record.of(message)
+                records.append(record)
+                if record.partition in ends and record.offset + 1 >= ends[record.partition]:
+                    del ends[record.partition]
         return records
     finally:
         consumer.close()
 
 
-def read_record(bootstrap: str, topic: str, partition: int, offset: int) -> RawRecord | None:
+def read_record(bootstrap: str, topic: str, partition: int, offset: int) -> Record | None:
     """The record at (partition, offset), or None when there is none (blocking)."""
     consumer = open_consumer(bootstrap, "parley-record-reader")
     try:
@@ -106,7 +120,7 @@ def read_record(bootstrap: str, topic: str, partition: int, offset: int) -> RawR
             if message is not None and message.error() is None:
                 if message.offset() != offset:
                     return None  # compacted away
-                return RawRecord(partition, message.offset(), message.key() or b"", message.value())
+                return Record.of(message)
         return None
     finally:
         consumer.close()

@@ -6,24 +6,14 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from parley.adapters.kafka_feed import next_batch, open_consumer, watermarks
+from parley.adapters.kafka_records import Record
 from parley.ports import EventLogUnavailable
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-
 
 RecordSink = Callable[[list[Record]], None]
 
@@ -77,12 +67,7 @@ class KafkaTail:
         assert self._loop is not None
         try:
             while not self._stopping.is_set():
-                records = [
-                    Record(m.topic() or "", m.partition() or 0, m.offset() or 0,
-                           m.key() or b"", m.value() or b"")
-                    for m in next_batch(consumer)
-                    if m.error() is None
-                ]  # fmt: skip
+                records = [Record.of(m) for m in next_batch(consumer) if m.error() is None]
                 if records and not self._loop.is_closed():
                     self._loop.call_soon_threadsafe(self._hand_over, records)
         except Exception:

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from parley import metrics
-from parley.adapters.kafka_tail import Record
+from parley.adapters.kafka_records import Record
 from parley.adapters.wire import UndecodableEvent, decode_event
 from parley.adapters.wire_delivery import (
     broadcast_frame,
