@@ -18,15 +18,8 @@ from parley.adapters.cassandra_media_archive import (
     lookup_carried,
 )
 from parley.adapters.wire import content_to_proto
-from parley.domain import read_models
-from parley.domain.projection_state import (
-    RECENT_MESSAGES,
-    ConversationState,
-    MessageRef,
-    from_json,
-    recent_from_history,
-    to_json,
-)
+from parley.domain import projection_state, read_models
+from parley.domain.projection_state import ConversationState, MessageRef
 from parley.domain.read_models import RowWrite
 
 BATCH_ROWS = 100  # statements per unlogged batch, all owned by one replica
@@ -165,7 +158,8 @@ class CassandraProjectionStore:
     async def save_states(self, states: Iterable[ConversationState]) -> None:
         insert = self._prepared["save_state"]
         await self._write(
-            (insert, (s.key, s.partition, s.applied_offset, to_json(s))) for s in states
+            (insert, (s.key, s.partition, s.applied_offset, projection_state.to_json(s)))
+            for s in states
         )
 
     async def _write(self, statements: Iterable[tuple[Any, tuple[Any, ...]]]) -> None:
@@ -217,14 +211,14 @@ class CassandraProjectionStore:
             rows = await execute(self._session, self._prepared["load_state"], (key,))
             if not rows:
                 return
-            state = from_json(rows[0].state)
+            state = projection_state.from_json(rows[0].state)
             if state.last_seq > 0:  # one page: LIMIT is under the driver's fetch size
                 history = await execute(
                     self._session,
                     self._prepared["recent"],
-                    (key, state.last_seq, RECENT_MESSAGES),
+                    (key, state.last_seq, projection_state.RECENT_MESSAGES),
                 )
-                recent_from_history(
+                projection_state.recent_from_history(
                     state,
                     (
                         (r.seq, r.message_id, r.sender_id, bool(r.receipt_requested), r.sent_at_ms)
