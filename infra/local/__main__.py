@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 
-from infra.local import engine_status, stack
+from infra.local import cli, engine_status, stack
 from infra.local.cassandra import Cassandra
 from infra.local.engine import Engine
-from infra.local.errors import InfraError
 from infra.local.kafka import Kafka
 from infra.local.minio import MinIO
 from infra.local.settings import Settings, load_versions
@@ -52,14 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"any of {', '.join(ENGINES)} (default: all)")  # fmt: skip
     parser.add_argument("-n", "--lines", type=int, default=80, help="log lines for `logs`")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    for noisy in ("kafka", "cassandra"):  # clients log every refused probe connection
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)
-    try:
-        return run(args.command, build_engines(args.engines), args.lines)
-    except InfraError as error:
-        print(error.render(), file=sys.stderr)
-        return 2
+    return cli.run(lambda: run(args.command, build_engines(args.engines), args.lines))
 
 
 if __name__ == "__main__":

@@ -8,12 +8,11 @@ time and the engines' resident memory."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from pathlib import Path
 
-from infra.local import cluster, ports, processes
+from infra.local import cli, cluster, ports, processes
 from infra.local.engine import Engine
 from infra.local.errors import InfraError
 from infra.local.settings import Settings, load_versions
@@ -130,6 +129,19 @@ def status(settings: Settings) -> int:
     return 1 if down_count else 0
 
 
+def run(command: str, keyspace: str) -> int:
+    settings = cluster.cluster_settings()
+    if command == "up":
+        up(settings, keyspace)
+    elif command == "down":
+        down(settings)
+    elif command == "env":
+        print(cluster.env_file(settings).read_text(), end="")
+    else:
+        return status(settings)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.local.cluster_stack", description=__doc__
@@ -137,23 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "down", "status", "env"])
     parser.add_argument("--keyspace", default="parley", help="keyspace `up` provisions")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    for noisy in ("kafka", "cassandra"):
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)
-    settings = cluster.cluster_settings()
-    try:
-        if args.command == "up":
-            up(settings, args.keyspace)
-        elif args.command == "down":
-            down(settings)
-        elif args.command == "env":
-            print(cluster.env_file(settings).read_text(), end="")
-        else:
-            return status(settings)
-    except InfraError as error:
-        print(error.render(), file=sys.stderr)
-        return 2
-    return 0
+    return cli.run(lambda: run(args.command, args.keyspace))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infra.local import cli
 from infra.local.errors import InfraError
 from infra.local.settings import Settings
 
@@ -47,12 +48,7 @@ def install(settings: Settings | None = None) -> Path:
 
 
 def main() -> int:
-    try:
-        print(install())
-    except InfraError as error:
-        print(error.render(), file=sys.stderr)
-        return 2
-    return 0
+    return cli.run(lambda: print(install()))
 
 
 if __name__ == "__main__":
