@@ -27,6 +27,14 @@ class QueryDeps:
     fence: ReadFence | None = None
 
 
+class QueryServicer:
+    """The base of the query servicers."""
+
+    def __init__(self, deps: QueryDeps) -> None:
+        self._deps = deps
+        self._queries = deps.queries
+
+
 @dataclass(frozen=True)
 class Readable:
     """A conversation the caller may read, with their row (if any), its head and their window."""

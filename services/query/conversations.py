@@ -20,7 +20,7 @@ from parley.domain.read_access import page_size
 from parley.domain.read_models import HeadRow, MentionAllRow, UserConversationRow
 from parley.gen.parley.v1 import query_pb2 as pb
 from parley.gen.parley.v1 import query_pb2_grpc
-from services.query.access import QueryDeps, readable, ref_for
+from services.query.access import QueryServicer, readable, ref_for
 from services.shell.auth import current_caller
 
 
@@ -51,11 +51,7 @@ def summary_to_proto(view: ConversationView) -> pb.ConversationSummary:
     )
 
 
-class ConversationServicer(query_pb2_grpc.ConversationServiceServicer):
-    def __init__(self, deps: QueryDeps) -> None:
-        self._deps = deps
-        self._queries = deps.queries
-
+class ConversationServicer(QueryServicer, query_pb2_grpc.ConversationServiceServicer):
     async def _views(self, user_id: str, with_mentions: bool) -> list[ConversationView]:
         if self._deps.fence is not None:
             await self._deps.fence.user(user_id)

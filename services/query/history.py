@@ -9,14 +9,10 @@ from parley.domain.errors import Reason, Rejected
 from parley.domain.read_access import page_size
 from parley.gen.parley.v1 import query_pb2 as pb
 from parley.gen.parley.v1 import query_pb2_grpc
-from services.query.access import QueryDeps, readable
+from services.query.access import QueryServicer, readable
 
 
-class HistoryServicer(query_pb2_grpc.HistoryServiceServicer):
-    def __init__(self, deps: QueryDeps) -> None:
-        self._deps = deps
-        self._queries = deps.queries
-
+class HistoryServicer(QueryServicer, query_pb2_grpc.HistoryServiceServicer):
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Any
     ) -> pb.GetHistoryResponse:

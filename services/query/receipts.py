@@ -8,14 +8,10 @@ from parley.domain.conversations import ConversationType
 from parley.domain.errors import Reason, Rejected
 from parley.gen.parley.v1 import query_pb2 as pb
 from parley.gen.parley.v1 import query_pb2_grpc
-from services.query.access import QueryDeps, readable
+from services.query.access import QueryServicer, readable
 
 
-class ReceiptServicer(query_pb2_grpc.ReceiptServiceServicer):
-    def __init__(self, deps: QueryDeps) -> None:
-        self._deps = deps
-        self._queries = deps.queries
-
+class ReceiptServicer(QueryServicer, query_pb2_grpc.ReceiptServiceServicer):
     async def GetReceipts(
         self, request: pb.GetReceiptsRequest, context: Any
     ) -> pb.GetReceiptsResponse:
