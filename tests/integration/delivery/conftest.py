@@ -88,3 +88,14 @@ def live_stack(
         return LiveStack(ingress, delivery, channel, alice, bob)
 
     return start
+
+
+@pytest.fixture
+async def bob_online(
+    live_stack: LiveStackFactory,
+) -> AsyncIterator[tuple[LiveStack, SessionClient]]:
+    """A LiveStack of default settings and a synced session of bob's, closed after the test."""
+    live = await live_stack()
+    session = await live.session("bob")
+    yield live, session
+    await session.close()

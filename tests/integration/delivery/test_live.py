@@ -10,8 +10,8 @@ import pytest
 from parley.adapters.tokens import TokenAuthority
 from parley.gen.parley.v1 import common_pb2, ingress_pb2
 from parley.gen.parley.v1 import delivery_pb2 as pb
-from tests.integration.delivery.conftest import LiveStackFactory
-from tests.integration.delivery.harness import connect
+from tests.integration.delivery.conftest import LiveStack, LiveStackFactory
+from tests.integration.delivery.harness import SessionClient, connect
 from tests.integration.ingress_harness import GROUP, PEER, ROOM
 
 pytestmark = pytest.mark.integration
@@ -85,10 +85,10 @@ async def test_delivery__group_and_room_messages_fan_out_to_current_members_only
 
 
 async def test_delivery__command_reaches_online_recipient_and_never_the_log(
-    live_stack: LiveStackFactory,
+    bob_online: tuple[LiveStack, SessionClient],
 ) -> None:
-    live = await live_stack()
-    alice, session = live.alice, await live.session("bob")
+    live, session = bob_online
+    alice = live.alice
     command = common_pb2.MessageBody(command=common_pb2.CommandContent(data=b"typing"))
     sent = await alice.send(PEER, "bob", body=command)
     await session.wait(lambda s: len(s.messages()) == 1)
@@ -97,14 +97,13 @@ async def test_delivery__command_reaches_online_recipient_and_never_the_log(
     assert got.message.type == common_pb2.MESSAGE_TYPE_COMMAND
     stored = [e.event_id for _, _, _, e in live.ingress.events()]
     assert sent.message_id not in stored  # only the signals topic carried it
-    await session.close()
 
 
 async def test_delivery__recall_and_broadcast_reach_sessions(
-    live_stack: LiveStackFactory,
+    bob_online: tuple[LiveStack, SessionClient],
 ) -> None:
-    live = await live_stack()
-    alice, session = live.alice, await live.session("bob")
+    live, session = bob_online
+    alice = live.alice
     sent = await alice.send(PEER, "bob", "oops")
     await alice.messaging.RecallMessage(
         ingress_pb2.RecallMessageRequest(
@@ -120,7 +119,6 @@ async def test_delivery__recall_and_broadcast_reach_sessions(
     (recall,) = session.of("recall")
     assert (recall.message_id, recall.seq, recall.recalled_by) == (sent.message_id, 1, "alice")
     assert session.of("broadcast")[0].broadcast_sent.body.text.text == "m1"
-    await session.close()
 
 
 async def test_delivery__forged_expired_and_missing_tokens_are_refused(

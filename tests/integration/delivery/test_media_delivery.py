@@ -9,18 +9,18 @@ import pytest
 from parley.gen.parley.v1 import common_pb2
 from parley.sdk.media import download, upload
 from tests import media_samples
-from tests.integration.delivery.conftest import LiveStackFactory
+from tests.integration.delivery.conftest import LiveStack
+from tests.integration.delivery.harness import SessionClient
 from tests.integration.ingress_harness import PEER
 
 pytestmark = pytest.mark.integration
 
 
 async def test_delivery__image_message_arrives_with_a_working_download_reference(
-    live_stack: LiveStackFactory, tmp_path: Path
+    bob_online: tuple[LiveStack, SessionClient], tmp_path: Path
 ) -> None:
-    live = await live_stack()
+    live, session = bob_online
     alice, bob = live.alice, live.bob
-    session = await live.session("bob")
     # Alice uploads an image and sends a message that refers to it by object id only.
     path = media_samples.image(tmp_path, "jpeg", 800, 600)
     uploaded = await upload(alice.media, alice.auth, "image", path)
@@ -38,4 +38,3 @@ async def test_delivery__image_message_arrives_with_a_working_download_reference
     # The reference it carries downloads the original bytes for bob.
     data, progress = await download(bob.media, bob.auth, message_id=delivered.message.message_id)
     assert data == path.read_bytes() and progress[-1] == (len(data), len(data))
-    await session.close()
