@@ -84,6 +84,15 @@ def image_to_bob(cmid: str, object_id: str) -> ingress_pb2.SendMessageRequest:
     return request
 
 
+async def sent_after_one_catch_up(
+    process: Process, request: ingress_pb2.SendMessageRequest
+) -> None:
+    """`request` is accepted, the process having caught up with the log once to find what the
+    send refers to."""
+    reply = await process.messaging.SendMessage(request, metadata=process.auth)
+    assert reply.message_id and process.feed.catch_ups == 1
+
+
 async def not_found_after_one_catch_up(
     process: Process, call: Awaitable[object]
 ) -> grpc.aio.AioRpcError:
@@ -104,9 +113,7 @@ async def test_send__an_upload_registered_by_another_process_is_found_after_catc
     content = ImageContent(MediaRef(object_id, file_name="a.png", size_bytes=10), 4, 3)
     await log.append(decide_media_uploaded("alice", content, Stamp(int(time.time() * 1000), "e1")))
     assert process.feed.held  # this process has not folded it yet
-    request = image_to_bob("c1", object_id)
-    reply = await process.messaging.SendMessage(request, metadata=process.auth)
-    assert reply.message_id and process.feed.catch_ups == 1
+    await sent_after_one_catch_up(process, image_to_bob("c1", object_id))
 
 
 async def test_send__an_unknown_upload_is_still_refused_after_catching_up(
@@ -159,8 +166,7 @@ async def test_send__into_a_group_created_through_another_worker_after_catching_
     request = text_to("bob", "c3")
     request.conversation.type = common_pb2.CONVERSATION_TYPE_GROUP
     request.conversation.id = "g1"
-    reply = await process.messaging.SendMessage(request, metadata=process.auth)
-    assert reply.message_id and process.feed.catch_ups == 1
+    await sent_after_one_catch_up(process, request)
 
 
 async def test_enter_room__an_unknown_room_is_still_refused_after_one_catch_up(
