@@ -11,6 +11,7 @@ from parley.domain.conversations import ConversationType
 class MessageType(IntEnum):
     """Numbers match the reference SDKs and parley.v1.MessageType."""
 
+    UNKNOWN = 0  # no content has it: what a reader (the SDK) names a type newer than itself
     TEXT = 1
     COMMAND = 2
     MULTIPLE = 10

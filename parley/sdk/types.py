@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from parley.adapters.wire import content_from_proto, content_to_proto
 from parley.adapters.wire_fields import from_message
 from parley.domain.conversations import ConversationType as ConversationType
 from parley.domain.events import BarrageContent, CommandContent, CustomContent, TextContent
+from parley.domain.events import MessageType as MessageType
 from parley.domain.events import Priority as Priority
 from parley.gen.parley.v1 import common_pb2, query_pb2
-
-
-class MessageType(IntEnum):
-    """The domain's message types, and UNKNOWN (0) for any this SDK does not know."""
-
-    UNKNOWN = 0
-    TEXT = 1
-    COMMAND = 2
-    MULTIPLE = 10
-    IMAGE = 11
-    FILE = 12
-    AUDIO = 13
-    VIDEO = 14
-    BARRAGE = 20
-    COMBINE = 100
-    CUSTOM = 200
-    TIPS = 300
-
 
 _KEY_PREFIX = {"p": ConversationType.PEER, "r": ConversationType.ROOM, "g": ConversationType.GROUP}
 
