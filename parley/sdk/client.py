@@ -139,57 +139,34 @@ class ParleyClient(Closing):
             return None
         return from_message(SentMessage, reply, client_message_id=client_message_id, duplicate=True)
 
-    async def _order_key(
-        self,
-        method: Callable[..., Awaitable[Any]],
-        request_type: Any,
-        conversation: Conversation,
-        **fields: Any,
-    ) -> int:
-        """Calls a write RPC about `conversation` and answers the order key of its event."""
+    async def _write(self, rpc: str, conversation: Conversation, **fields: Any) -> int:
+        """Calls MessagingService.<rpc> about `conversation` (its request is <rpc>Request) and
+        answers the order key of the event it appended."""
+        request_type = getattr(ingress_pb2, f"{rpc}Request")
         request = request_type(conversation=conversation.to_proto(), **fields)
-        reply = await self._call(method, request)
+        reply = await self._call(getattr(self.messaging, rpc), request)
         return int(reply.order_key)
 
     async def recall(self, conversation: Conversation, message_id: str) -> int:
-        return await self._order_key(
-            self.messaging.RecallMessage,
-            ingress_pb2.RecallMessageRequest,
-            conversation,
-            message_id=message_id,
-        )
+        return await self._write("RecallMessage", conversation, message_id=message_id)
 
     async def acknowledge(
         self, conversation: Conversation, message_id: str, *, read: bool = False
     ) -> int:
         """A delivered (or, with read=True, read) receipt for one message."""
         kind = ingress_pb2.ACK_KIND_READ if read else ingress_pb2.ACK_KIND_DELIVERED
-        return await self._order_key(
-            self.messaging.AcknowledgeMessage,
-            ingress_pb2.AcknowledgeMessageRequest,
-            conversation,
-            message_id=message_id,
-            kind=kind,
+        return await self._write(
+            "AcknowledgeMessage", conversation, message_id=message_id, kind=kind
         )
 
     async def mark_read(self, conversation: Conversation, up_to_seq: int = 0) -> int:
         """Clears unread and mentions up to `up_to_seq` (0: everything so far)."""
-        return await self._order_key(
-            self.messaging.MarkConversationRead,
-            ingress_pb2.MarkConversationReadRequest,
-            conversation,
-            up_to_seq=up_to_seq,
-        )
+        return await self._write("MarkConversationRead", conversation, up_to_seq=up_to_seq)
 
     async def delete_conversation(
         self, conversation: Conversation, *, delete_history: bool = False
     ) -> int:
-        return await self._order_key(
-            self.messaging.DeleteConversation,
-            ingress_pb2.DeleteConversationRequest,
-            conversation,
-            delete_history=delete_history,
-        )
+        return await self._write("DeleteConversation", conversation, delete_history=delete_history)
 
     # --- reading -----------------------------------------------------------------------------
 
