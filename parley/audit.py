@@ -16,8 +16,20 @@ from parley.domain.events import Logged
 
 @dataclass(frozen=True)
 class Trail:
+    """A conversation's events between two bounds; each reading goes through the log again."""
+
+    log: KafkaConversationLog
+    key: str
     span: ConversationSpan
-    events: Iterator[tuple[Logged, int]]  # (event, the log's timestamp, ms), in log order
+
+    def events(self) -> Iterator[tuple[Logged, int]]:
+        """(event, the log's timestamp, ms), in log order."""
+        return self.log.read(self.key, self.span)
+
+    def records(self) -> Iterator[Plain]:
+        """The audit records (what JSONL trails and exports carry), in log order; built from
+        the wire form, without decoding domain events."""
+        return self.log.records(self.key, self.span)
 
 
 def open_log(settings: Settings) -> KafkaConversationLog:
@@ -32,21 +44,7 @@ def trail(
     partition: int | None = None,
 ) -> Trail:
     """Every event of the conversation from `start` to `end` (inclusive), in log order."""
-    span = log.span(key, start, end, partition)
-    return Trail(span, log.read(key, span))
-
-
-def trail_records(
-    log: KafkaConversationLog,
-    key: str,
-    start: Bound | None = None,
-    end: Bound | None = None,
-    partition: int | None = None,
-) -> tuple[ConversationSpan, Iterator[Plain]]:
-    """The trail's audit records (what JSONL trails and exports carry), in log order; built
-    from the wire form, without decoding domain events."""
-    span = log.span(key, start, end, partition)
-    return span, log.records(key, span)
+    return Trail(log, key, log.span(key, start, end, partition))
 
 
 def state_at(
@@ -59,6 +57,6 @@ def state_at(
     """The conversation's read models once every event up to `at` was projected."""
     found = trail(log, key, None, at, partition)
     fold = AuditFold(key)
-    for logged, _ in found.events:
+    for logged, _ in found.events():
         fold.apply(logged)
     return found.span, fold.moment(page)

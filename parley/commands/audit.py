@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from parley.adapters.wire_audit import record_json
-from parley.audit import open_log, state_at, trail, trail_records
+from parley.audit import open_log, state_at, trail
 from parley.commands.audit_diff import diff
 from parley.commands.audit_export import export, verify
 from parley.config import Settings
@@ -74,12 +74,12 @@ def trail_command(
     count = 0
     with open_log(Settings()) as log:
         lines: Iterator[str]
+        found = trail(log, key, start, end, partition)
+        span = found.span
         if fmt == "text":
-            found = trail(log, key, start, end, partition)
-            span, lines = found.span, (text_line(logged) for logged, _ in found.events)
+            lines = (text_line(logged) for logged, _ in found.events())
         else:
-            span, records = trail_records(log, key, start, end, partition)
-            lines = (record_json(record).decode() for record in records)
+            lines = (record_json(record).decode() for record in found.records())
         note = (
             f"# {key}: {span.topic} partition {span.partition}, offsets {span.start} to "
             f"{span.end - 1} (the partition holds {span.low} to {span.high - 1})"
