@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from parley.domain.events import Logged
 from parley.domain.projection import project, projects
@@ -58,8 +58,7 @@ def _merge(earlier: RowWrite | None, later: RowWrite) -> RowWrite:
     if isinstance(later, MediaAttachmentRecalled) and isinstance(earlier, MediaAttachmentRow):
         return later.applied_to(earlier)
     if isinstance(later, MediaAttachmentRow) and isinstance(earlier, MediaAttachmentRecalled):
-        # the row's write leaves a recall standing
-        return replace(later, recalled=True, recall_offset=earlier.event_offset)
+        return earlier.applied_to(later)  # the row's write leaves a recall standing
     if isinstance(earlier, MessageByIdRow) and isinstance(later, MessageByIdRecalled):
         return later.applied_to(earlier)
     if isinstance(earlier, HistoryRow) and isinstance(later, HistoryRecalled):
