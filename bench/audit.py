@@ -36,7 +36,7 @@ from parley.adapters.kafka import PARTITIONER
 from parley.adapters.kafka_admin import delete_topics, ensure_topics
 from parley.adapters.wire import encode_event
 from parley.adapters.wire_audit import record_json
-from parley.audit import open_log, state_at, trail_records
+from parley.audit import open_log, state_at, trail
 from parley.audit_exports import Target, check, export, store_for
 from parley.config import Settings
 from parley.domain.events import (
@@ -127,7 +127,7 @@ def audit_one(settings: Settings, key: str) -> dict[str, Any]:
     with open_log(settings) as log, open(os.devnull, "wb") as sink:
         found, trail_s = timed(
             lambda: sum(
-                sink.write(record_json(record) + b"\n") > 0 for record in trail_records(log, key)[1]
+                sink.write(record_json(record) + b"\n") > 0 for record in trail(log, key).records()
             )
         )
         (_, moment), state_s = timed(lambda: state_at(log, key, None))
