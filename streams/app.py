@@ -14,6 +14,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from parley import heap, metrics
 from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_projection_store import CassandraProjectionStore
+from parley.adapters.kafka_feed import IDLE_FETCH_WAIT_MS
 from parley.adapters.kafka_notices import KafkaNoticeSink
 from parley.config import Settings
 from streams.projector import Projector
@@ -24,11 +25,12 @@ from streams.projector import Projector
 # instead: 20% at 400/s, for at most 50 ms more projection lag. Quiet, that same setting had
 # the broker answer an empty fetch 20 times a second (the largest part of an idle stack's CPU),
 # so below BUSY_EVENTS_PER_S the broker answers at the first record and holds an empty fetch
-# 500 ms, as every other consumer of the stack does (FetchTuning, switched by the agent).
+# IDLE_FETCH_WAIT_MS, as every other consumer of the stack does (FetchTuning, switched by the
+# agent).
 FETCH_MIN_BYTES = 64 * 1024
 FETCH_MAX_WAIT_MS = 50
 QUIET_FETCH_MIN_BYTES = 1
-QUIET_FETCH_MAX_WAIT_MS = 500
+QUIET_FETCH_MAX_WAIT_MS = IDLE_FETCH_WAIT_MS
 BUSY_EVENTS_PER_S = 100
 
 

@@ -19,7 +19,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from parley import metrics
 from parley.adapters.event_log_topics import TopicRoutedLog
-from parley.adapters.kafka_feed import KafkaEventFeed
+from parley.adapters.kafka_feed import POLL_WAIT_S, KafkaEventFeed
 from parley.adapters.pending_appends import Delivery, PendingAppends
 from parley.adapters.wire import encode_event
 from parley.domain.events import Event, Position
@@ -167,7 +167,7 @@ class KafkaEventLog(TopicRoutedLog):
         producer = self._producer
         assert producer is not None
         while not self._stopping.is_set():
-            producer.poll(0.05)
+            producer.poll(POLL_WAIT_S)
             if self._brokers_down:
                 self._probe(producer)
 

@@ -47,8 +47,13 @@ BATCH = 1000
 # answers at once when a record arrives (fetch.min.bytes is 1), so this delays no record
 # (tests/contracts/test_event_log.py); it only sets how often an idle consumer asks. At 10 ms
 # (5 ms for the tail) the eight feeds and tails of an idle `parley run` sent Kafka ~900 empty
-# fetches/s: 8-9% of a core of broker time for nothing.
-IDLE_FETCH_WAIT_MS = 500
+# fetches/s: 8-9% of a core of broker time for nothing; at 500 ms each idle consumer still cost
+# the broker about 0.07% of a core (two empty fetches a second).
+IDLE_FETCH_WAIT_MS = 2000
+# How long a polling thread (a feed's or tail's consumer, a producer's delivery reports) waits
+# in poll() before it looks at its stop flag again: how often it wakes when idle, and how long
+# closing it may take. A record or a delivery report ends the wait at once.
+POLL_WAIT_S = 0.5
 
 Offsets = dict[tuple[str, int], int]
 
@@ -100,13 +105,14 @@ def _watermark(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
             time.sleep(0.1)
 
 
-def next_batch(consumer: Consumer) -> list[Message]:
-    """Waits up to 100 ms for one record, then takes what is already fetched. consume() alone
-    waits out its whole timeout unless BATCH records arrive: 100 ms of latency per record."""
-    first = consumer.poll(0.1)
+def next_batch(consumer: Consumer, wait_s: float = POLL_WAIT_S, most: int = BATCH) -> list[Message]:
+    """Waits up to `wait_s` for one record, then takes what is already fetched (`most` in all).
+    consume() alone waits out its whole timeout unless `most` records arrive: that timeout in
+    latency per record. poll() returns at the first record, so `wait_s` delays none."""
+    first = consumer.poll(wait_s)
     if first is None:
         return []
-    return [first, *consumer.consume(BATCH - 1, 0)]
+    return [first, *consumer.consume(most - 1, 0)]
 
 
 def log_ends(bootstrap: str, topic: str) -> dict[int, int]:

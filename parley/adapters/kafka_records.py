@@ -11,7 +11,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer, TopicPartition
 
-from parley.adapters.kafka_feed import next_batch, open_consumer, watermarks
+from parley.adapters.kafka_feed import POLL_WAIT_S, next_batch, open_consumer, watermarks
 from parley.ports import EventLogUnavailable
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class KafkaRecordWriter:
 
     def _poll(self) -> None:
         while not self._stopping.is_set():
-            self._producer.poll(0.05)
+            self._producer.poll(POLL_WAIT_S)
 
     async def write(self, topic: str, key: bytes, value: bytes | None) -> tuple[int, int]:
         loop = asyncio.get_running_loop()

@@ -18,6 +18,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from parley.adapters.kafka_feed import next_batch
 from parley.adapters.wire import UndecodableEvent, decode_event
 from parley.domain.events import Event
 from parley.integration.start import StartAt
@@ -107,7 +108,7 @@ class EventConsumer:
                 on_assign=lambda c, parts: self._on_assign(c, parts, loop),
             )
             while not self._stopping.is_set():
-                records = await asyncio.to_thread(self._next, consumer)
+                records = await asyncio.to_thread(next_batch, consumer, POLL_S, BATCH)
                 batch = self._decode(records)
                 if batch:
                     await handler(batch)
@@ -140,13 +141,6 @@ class EventConsumer:
         for tp in parts:
             if (tp.topic, tp.partition) == (target.topic, target.partition):
                 tp.offset = offset
-
-    @staticmethod
-    def _next(consumer: Consumer) -> list[Message]:
-        first = consumer.poll(POLL_S)
-        if first is None:
-            return []
-        return [first, *consumer.consume(BATCH - 1, 0)]
 
     @staticmethod
     def _decode(records: list[Message]) -> list[Delivered]:
