@@ -30,6 +30,18 @@ def check_name(name: str, limits: Limits) -> str:
     return name
 
 
+def check_creation(
+    what: str, existing: object | None, creator: str, actor: str, name: str, limits: Limits
+) -> None:
+    """What creating a group or a room asks: a valid id of its creator (named `creator` in the
+    refusal), a name within the limit, and an id that no group or room of its kind ever had
+    (`existing`, dismissed ones included)."""
+    check_id(actor, f"{creator} id")
+    check_name(name, limits)
+    if existing is not None:
+        raise Rejected(Reason.ALREADY_EXISTS, f"{what} already exists")
+
+
 def _user_ids(user_ids: Iterable[str], *, allow_empty: bool = False) -> tuple[str, ...]:
     """Valid ids, duplicates dropped, first occurrence order kept."""
     unique = tuple(dict.fromkeys(check_id(user_id, "user id") for user_id in user_ids))
@@ -51,22 +63,28 @@ def mute_until_ms(duration_s: int, now_ms: int) -> int:
     return now_ms + duration_s * 1000
 
 
-def _require_manager(group: GroupState, actor: str, as_admin: bool) -> None:
+def _require_rights(group: GroupState, actor: str, as_admin: bool, *, owner_only: bool) -> None:
+    """The actor is a member and the owner or an admin (the owner alone when `owner_only`);
+    `as_admin` passes any actor."""
     if as_admin:
         return
     if not group.is_member(actor):
         raise Rejected(Reason.NOT_A_MEMBER, f"{actor!r} is not a member of the group")
+    if owner_only and actor != group.owner:
+        raise Rejected(Reason.NOT_GROUP_OWNER, "only the group owner may do this")
     if not group.is_manager(actor):
         raise Rejected(Reason.NOT_GROUP_ADMIN, "only the owner or an admin may do this")
 
 
-def _require_owner(group: GroupState, actor: str, as_admin: bool) -> None:
-    if as_admin:
-        return
-    if not group.is_member(actor):
-        raise Rejected(Reason.NOT_A_MEMBER, f"{actor!r} is not a member of the group")
-    if actor != group.owner:
-        raise Rejected(Reason.NOT_GROUP_OWNER, "only the group owner may do this")
+def _managed_group(
+    actor: str, group_id: str, model: WriteModel, as_admin: bool, *, owner_only: bool = False
+) -> tuple[Conversation, GroupState]:
+    """The conversation of a live group the actor may manage (see _require_rights); a bad id is
+    refused before a missing group."""
+    conversation = group_conversation(group_id)
+    group = model.directory.require_group(group_id)
+    _require_rights(group, actor, as_admin, owner_only=owner_only)
+    return conversation, group
 
 
 def _require_outranks(group: GroupState, actor: str, target: str, as_admin: bool) -> None:
@@ -107,10 +125,8 @@ def decide_create_group(
     """The actor becomes the owner. A group id is never reused, even after dismissal."""
     del as_admin  # anyone may create a group; kept so every group decider reads alike
     conversation = group_conversation(group_id)
-    check_id(actor, "owner id")
-    check_name(name, limits)
-    if model.directory.group(group_id) is not None:
-        raise Rejected(Reason.ALREADY_EXISTS, f"group {group_id!r} already exists")
+    existing = model.directory.group(group_id)
+    check_creation(f"group {group_id!r}", existing, "owner", actor, name, limits)
     members = tuple(user for user in _user_ids(member_ids, allow_empty=True) if user != actor)
     _check_size(len(members) + 1, limits)
     return stamp.event(conversation, actor, events.GroupCreated(group_id, name, actor, members))
@@ -119,8 +135,7 @@ def decide_create_group(
 def decide_dismiss_group(
     actor: str, group_id: str, model: WriteModel, stamp: Stamp, *, as_admin: bool = False
 ) -> Event:
-    conversation = group_conversation(group_id)
-    _require_owner(model.directory.require_group(group_id), actor, as_admin)
+    conversation, _ = _managed_group(actor, group_id, model, as_admin, owner_only=True)
     return stamp.event(conversation, actor, events.GroupDismissed())
 
 
@@ -136,9 +151,7 @@ def decide_add_members(
 ) -> Event:
     """Adding someone who is already a member is accepted and changes nothing, so a retried add
     succeeds."""
-    conversation = group_conversation(group_id)
-    group = model.directory.require_group(group_id)
-    _require_manager(group, actor, as_admin)
+    conversation, group = _managed_group(actor, group_id, model, as_admin)
     users = _user_ids(user_ids)
     _check_size(len(group.member_ids | set(users)), limits)
     return stamp.event(conversation, actor, events.GroupMembersAdded(users))
@@ -154,9 +167,7 @@ def decide_remove_members(
     as_admin: bool = False,
 ) -> Event:
     """Removing a non-member is accepted and changes nothing (a retried removal succeeds)."""
-    conversation = group_conversation(group_id)
-    group = model.directory.require_group(group_id)
-    _require_manager(group, actor, as_admin)
+    conversation, group = _managed_group(actor, group_id, model, as_admin)
     users = _user_ids(user_ids)
     for user in users:
         _require_outranks(group, actor, user, as_admin)
@@ -182,9 +193,7 @@ def decide_set_member_role(
     as_admin: bool = False,
 ) -> Event:
     """Promotes to ADMIN or demotes to MEMBER; ownership cannot be handed over this way."""
-    conversation = group_conversation(group_id)
-    group = model.directory.require_group(group_id)
-    _require_owner(group, actor, as_admin)
+    conversation, group = _managed_group(actor, group_id, model, as_admin, owner_only=True)
     if role is GroupRole.OWNER:
         raise Rejected(Reason.BAD_PARAMETER, "role must be MEMBER or ADMIN")
     _require_member_to_act_on(group, actor, user_id, as_admin=True)
@@ -201,9 +210,7 @@ def decide_mute_member(
     *,
     as_admin: bool = False,
 ) -> Event:
-    conversation = group_conversation(group_id)
-    group = model.directory.require_group(group_id)
-    _require_manager(group, actor, as_admin)
+    conversation, group = _managed_group(actor, group_id, model, as_admin)
     _require_member_to_act_on(group, actor, user_id, as_admin)
     until = mute_until_ms(duration_s, stamp.now_ms)
     return stamp.event(conversation, actor, events.GroupMemberMuted(user_id, until))
@@ -219,8 +226,7 @@ def decide_mute_group(
     as_admin: bool = False,
 ) -> Event:
     """While muted only the owner, admins and whitelisted members may send."""
-    conversation = group_conversation(group_id)
-    _require_manager(model.directory.require_group(group_id), actor, as_admin)
+    conversation, _ = _managed_group(actor, group_id, model, as_admin)
     until = mute_until_ms(duration_s, stamp.now_ms)
     return stamp.event(conversation, actor, events.GroupMuted(until))
 
@@ -237,8 +243,7 @@ def decide_update_whitelist(
     as_admin: bool = False,
 ) -> Event:
     """whitelist_only is set absolutely by every update, as the request carries it."""
-    conversation = group_conversation(group_id)
-    _require_manager(model.directory.require_group(group_id), actor, as_admin)
+    conversation, _ = _managed_group(actor, group_id, model, as_admin)
     added = _user_ids(add_user_ids, allow_empty=True)
     removed = _user_ids(remove_user_ids, allow_empty=True)
     payload = events.GroupWhitelistChanged(added, removed, whitelist_only)

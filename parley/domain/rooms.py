@@ -6,7 +6,7 @@ from parley.domain.commands import Stamp
 from parley.domain.conversations import Conversation, ConversationType, check_id
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import Event, RoomCreated, RoomDismissed, RoomEntered, RoomLeft
-from parley.domain.groups import check_name
+from parley.domain.groups import check_creation
 from parley.domain.limits import Limits
 from parley.domain.write_model import WriteModel
 
@@ -28,10 +28,8 @@ def decide_create_room(
     """The creator enters the room with its creation. A room id is never reused."""
     del as_admin  # anyone may create a room; kept so every room decider reads alike
     conversation = room_conversation(room_id)
-    check_id(actor, "creator id")
-    check_name(name, limits)
-    if model.directory.room(room_id) is not None:
-        raise Rejected(Reason.ALREADY_EXISTS, f"room {room_id!r} already exists")
+    existing = model.directory.room(room_id)
+    check_creation(f"room {room_id!r}", existing, "creator", actor, name, limits)
     return stamp.event(conversation, actor, RoomCreated(room_id, name))
 
 
