@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -25,6 +32,7 @@ CONFIG_FILE_ENV = "PARLEY_CONFIG_FILE"
 DEV_TOKEN_SECRET = "dev-only-token-secret-never-use-in-production"
 DEV_ADMIN_SECRET = "dev-only-admin-secret-never-use-in-production"
 
+# A setting's bounds are part of its type (Port, pydantic's PositiveInt, NonNegativeFloat...).
 Port = Annotated[int, Field(ge=0, le=65535)]
 
 # Names of the pre-send hook's conversation and message types (ConversationType and
@@ -88,15 +96,14 @@ class Settings(BaseSettings):
         description="Consistency level of every read and write (on one node any level reads "
         "and writes that node; on a cluster LOCAL_QUORUM keeps a node's loss invisible).",
     )
-    cassandra_replication_factor: int = Field(
-        default=1, ge=1, description="Replication factor of keyspaces that provisioning creates."
+    cassandra_replication_factor: PositiveInt = Field(
+        default=1, description="Replication factor of keyspaces that provisioning creates."
     )
-    kafka_replication_factor: int = Field(
-        default=1, ge=1, description="Replication factor of topics that provisioning creates."
+    kafka_replication_factor: PositiveInt = Field(
+        default=1, description="Replication factor of topics that provisioning creates."
     )
-    kafka_min_insync_replicas: int = Field(
+    kafka_min_insync_replicas: PositiveInt = Field(
         default=1,
-        ge=1,
         description="min.insync.replicas of provisioned topics: with acks=all an append is "
         "acknowledged once this many replicas hold it.",
     )
@@ -111,7 +118,7 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="Interface the ingress gRPC server binds."
     )
     ingress_port: Port = Field(default=7070, description="Ingress gRPC port.")
-    ingress_workers: int = Field(default=2, ge=1, description="Ingress server processes.")
+    ingress_workers: PositiveInt = Field(default=2, description="Ingress server processes.")
     delivery_host: str = Field(
         default="127.0.0.1", description="Interface the delivery server binds."
     )
@@ -145,28 +152,24 @@ class Settings(BaseSettings):
         "journal and writeback work off the disk the log and read models share), else the "
         "system temp directory.",
     )
-    media_staging_max_bytes: int = Field(
+    media_staging_max_bytes: PositiveInt = Field(
         default=2_000_000_000,
-        gt=0,
         description="Bytes of uploads one media server stages at once; an upload that would "
         "go past it is refused with MEDIA_SERVER_BUSY (retryable), so RAM staging stays bounded.",
     )
-    checkpoint_every_events: int = Field(
+    checkpoint_every_events: PositiveInt = Field(
         default=100_000,
-        gt=0,
         description="The checkpoint writer seals a checkpoint of each fold (ingress write model, "
         "delivery) once this many events were folded since its last one, so a process that "
         "starts reads at most about this many events of the log.",
     )
-    checkpoint_interval_s: float = Field(
+    checkpoint_interval_s: PositiveFloat = Field(
         default=300.0,
-        gt=0,
         description="...and at the latest this many seconds after the last one, when anything "
         "was folded since. The newest 3 checkpoints of each fold are kept.",
     )
-    media_cleanup_interval_s: int = Field(
+    media_cleanup_interval_s: NonNegativeInt = Field(
         default=30,
-        ge=0,
         description="Every this many seconds the media server deletes garbage from MinIO: the "
         "media of dismissed rooms (every rendition; presigned download URLs handed out before "
         "stop working then), and uploads staged or left incomplete for a day (checked hourly). "
@@ -192,15 +195,14 @@ class Settings(BaseSettings):
         min_length=16,
         description="Bearer secret of the AdminService. Dev default: override it.",
     )
-    token_ttl_s: int = Field(
-        default=86400, gt=0, description="Default user token lifetime, seconds."
+    token_ttl_s: PositiveInt = Field(
+        default=86400, description="Default user token lifetime, seconds."
     )
-    recall_window_s: int = Field(
-        default=120, ge=0, description="How long a sender may recall, seconds."
+    recall_window_s: NonNegativeInt = Field(
+        default=120, description="How long a sender may recall, seconds."
     )
-    idempotency_window_s: int = Field(
+    idempotency_window_s: PositiveInt = Field(
         default=600,
-        gt=0,
         description="How long the ingress keeps each send in memory to answer a retry or "
         "GetSendStatus, seconds of server time behind the newest send. Processes keep each "
         "message for this or the recall window, whichever is longer; older ones are read from "
@@ -208,19 +210,17 @@ class Settings(BaseSettings):
         "still never makes a second message; keep it far above the projector's lag, which the "
         "archive trails the log by.",
     )
-    rate_per_second: int = Field(
-        default=10, gt=0, description="Rate-limited sends per user per second."
+    rate_per_second: PositiveInt = Field(
+        default=10, description="Rate-limited sends per user per second."
     )
-    kafka_message_timeout_ms: int = Field(
+    kafka_message_timeout_ms: PositiveInt = Field(
         default=8000,
-        gt=0,
         description="How long the ingress's producer keeps trying to write a record (no leader, "
         "no broker): until then a send answered UNAVAILABLE in an outage may still be written "
         "once Kafka is back, and a retry with the same client message id waits for it.",
     )
-    read_your_writes_timeout_s: float = Field(
+    read_your_writes_timeout_s: NonNegativeFloat = Field(
         default=2.0,
-        ge=0,
         description="How long a read waits for the projection to cover the caller's own writes "
         "(and every event of the conversation it reads that this ingress has seen) before it "
         "answers from what is projected; 0 turns the wait off.",
@@ -241,9 +241,8 @@ class Settings(BaseSettings):
     send_hook_tls: bool = Field(
         default=False, description="Call the pre-send hook over TLS (the system's root CAs)."
     )
-    send_hook_timeout_ms: int = Field(
+    send_hook_timeout_ms: PositiveInt = Field(
         default=200,
-        gt=0,
         description="Deadline of each pre-send hook call; past it the send follows "
         "send_hook_policy (and counts as a timeout in parley_ingress_send_hook_calls_total).",
     )
