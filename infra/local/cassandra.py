@@ -9,7 +9,6 @@ from typing import Any
 from infra.local import migrations
 from infra.local.engine import JarEngine
 from infra.local.errors import InfraError
-from infra.local.java import require_java
 from infra.local.settings import CASSANDRA_CQL_PORT, CASSANDRA_STORAGE_PORT, HOST
 
 # What bin/cassandra and conf/jvm17-server.options of 5.0 pass; without them the daemon
@@ -74,13 +73,12 @@ class Cassandra(JarEngine):
     main_jar = "cassandra-all-*.jar"
     ports = (CASSANDRA_CQL_PORT, CASSANDRA_STORAGE_PORT)
     ready_timeout_s = 180.0
-    stop_grace_s = 30.0
+    heap = "1g"
 
     def artifacts(self) -> list[str]:
         return [f"org.apache.cassandra:cassandra-all:{self.version}"]
 
     def prepare(self) -> list[str]:
-        java = str(require_java(int(self.versions["java"]["major"])))
         conf, data = self.settings.conf_dir(self.name), self.settings.data_dir(self.name)
         log_dir, tmp = self.settings.log_file(self.name).parent, data.parent / "tmp"
         for directory in (conf, conf / "triggers", data, log_dir, tmp):
@@ -94,9 +92,8 @@ class Cassandra(JarEngine):
                 f"remove {self.lib_dir} and rerun `make infra-install`",
             )
         return [
-            java, "-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-Xss256k", "-XX:+UseThreadPriorities",
-            "-XX:+ExitOnOutOfMemoryError", "-XX:PerfDataSamplingInterval=1000",
-            "-Djava.net.preferIPv4Stack=true", "-Djava.awt.headless=true",
+            self.java, *self.jvm_options(), "-Xss256k", "-XX:+UseThreadPriorities",
+            "-XX:+ExitOnOutOfMemoryError", "-Djava.net.preferIPv4Stack=true",
             f"-javaagent:{jamm[-1]}", "-Djdk.attach.allowAttachSelf=true",
             *[f"--add-exports={module}=ALL-UNNAMED" for module in _EXPORTS],
             *[f"--add-opens={module}=ALL-UNNAMED" for module in _OPENS],

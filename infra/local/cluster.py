@@ -119,6 +119,7 @@ class CassandraNode(Cassandra):
         self.name = f"cassandra-{node}"
         self.host = CASSANDRA_HOSTS[node]
         self.ports = (CASSANDRA_CQL_PORT, CASSANDRA_STORAGE_PORT)
+        self.heap = os.environ.get("PARLEY_CLUSTER_CASSANDRA_HEAP", "768m")
 
     def render_yaml(self) -> str:
         """The single node's cassandra.yaml with this node's address, token, ports and seed."""
@@ -144,11 +145,7 @@ class CassandraNode(Cassandra):
     def prepare(self) -> list[str]:
         command = super().prepare()
         (self.settings.conf_dir(self.name) / "cassandra.yaml").write_text(self.render_yaml())
-        heap = os.environ.get("PARLEY_CLUSTER_CASSANDRA_HEAP", "768m")
-        return [
-            part.replace("-Xms1g", f"-Xms{heap}").replace("-Xmx1g", f"-Xmx{heap}")
-            for part in command
-        ]
+        return command
 
     def probe(self) -> None:
         from cassandra.cluster import Cluster

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import maven
+from infra.local.java import require_java
 from infra.local.settings import Settings
 
 
@@ -68,10 +69,25 @@ class JarEngine(Engine):
     """A JVM engine run from the jars Maven copies into its install dir."""
 
     main_jar: str  # a glob of the engine's own jar: its presence in lib_dir means installed
+    heap: str  # the JVM's -Xms and -Xmx
+    stop_grace_s = 30.0  # a JVM's shutdown hooks (Kafka's controlled shutdown, Cassandra's drain)
 
     @property
     def lib_dir(self) -> Path:
         return self.install_dir / "lib"
+
+    @property
+    def java(self) -> str:
+        """The `java` of the major version versions.toml pins."""
+        return str(require_java(int(self.versions["java"]["major"])))
+
+    def jvm_options(self) -> list[str]:
+        """What both JVMs run with: a fixed heap, G1, headless, and performance counters sampled
+        once a second instead of 20 times (the sampler's wake-ups cost an idle node CPU)."""
+        return [
+            f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "-XX:PerfDataSamplingInterval=1000",
+        ]  # fmt: skip
 
     @abstractmethod
     def artifacts(self) -> list[str]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from infra.local import topics
 from infra.local.engine import JarEngine
 from infra.local.errors import InfraError
-from infra.local.java import require_java
 from infra.local.settings import HOST, KAFKA_CONTROLLER_PORT, KAFKA_PORT
 
 BOOTSTRAP = f"{HOST}:{KAFKA_PORT}"
@@ -67,8 +66,7 @@ class Kafka(JarEngine):
     main_jar = "kafka_*.jar"
     ports = (KAFKA_PORT, KAFKA_CONTROLLER_PORT)
     ready_timeout_s = 90.0
-    stop_grace_s = 30.0
-    heap = "512m"  # the JVM's -Xms and -Xmx
+    heap = "512m"
 
     def artifacts(self) -> list[str]:
         pins = self.versions["kafka"]
@@ -93,7 +91,6 @@ class Kafka(JarEngine):
         return id_file.read_text().strip()
 
     def prepare(self) -> list[str]:
-        java = str(require_java(int(self.versions["java"]["major"])))
         conf = self.settings.conf_dir(self.name)
         data = self.settings.data_dir(self.name)
         conf.mkdir(parents=True, exist_ok=True)
@@ -103,13 +100,11 @@ class Kafka(JarEngine):
         properties.write_text("\n".join([*lines, f"log.dirs={data}", ""]))
         log4j = conf / "log4j.properties"
         log4j.write_text(LOG4J)
-        jvm = [java, f"-Dlog4j.configuration=file:{log4j}", "-cp", f"{self.lib_dir}/*"]
+        jvm = [self.java, f"-Dlog4j.configuration=file:{log4j}", "-cp", f"{self.lib_dir}/*"]
         if not (data / "meta.properties").exists():
             self._format(jvm, properties)
         return [
-            jvm[0], f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
-            "-XX:PerfDataSamplingInterval=1000", *jvm[1:],
+            jvm[0], *self.jvm_options(), "-XX:MaxGCPauseMillis=20", *jvm[1:],
             "kafka.Kafka", str(properties),
         ]  # fmt: skip
 
