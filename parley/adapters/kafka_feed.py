@@ -10,7 +10,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -23,7 +23,7 @@ from confluent_kafka import (
 
 from parley.adapters.progress import FeedProgress, FeedWaits
 from parley.adapters.wire import UndecodableEvent, decode_event
-from parley.domain.events import Logged, Position
+from parley.domain.events import Event, Logged, Position
 from parley.domain.log_streams import Stream
 from parley.ports import EventLogUnavailable, LoggedSink
 
@@ -113,6 +113,32 @@ def next_batch(consumer: Consumer, wait_s: float = POLL_WAIT_S, most: int = BATC
     if first is None:
         return []
     return [first, *consumer.consume(most - 1, 0)]
+
+
+def decoded(records: Iterable[Message]) -> Iterator[tuple[Message, Event | None]]:
+    """Each record read without error, with its event; None when it holds none this code can
+    decode (a type newer than it): the reader passes over it, the record stays in the log for an
+    auditor. The errors are end-of-partition notices and fetch errors librdkafka retries."""
+    for record in records:
+        if (error := record.error()) is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error: %s", error)
+            continue
+        try:
+            event: Event | None = decode_event(record.value() or b"")
+        except UndecodableEvent as undecodable:
+            log.warning(
+                "skipped an undecodable record at %s/%d@%d: %s", *place(record), undecodable
+            )
+            event = None
+        yield record, event
+
+
+def place(record: Message) -> tuple[str, int, int]:
+    """The topic, partition and offset of a record read without error."""
+    topic, partition, offset = record.topic(), record.partition(), record.offset()
+    assert topic is not None and partition is not None and offset is not None
+    return topic, partition, offset
 
 
 def log_ends(bootstrap: str, topic: str) -> dict[int, int]:
@@ -245,19 +271,11 @@ class KafkaEventFeed(FeedWaits):
     def _decode(records: Sequence[Message]) -> tuple[list[Logged], Offsets]:
         handed: list[Logged] = []
         advanced: Offsets = {}
-        for record in records:
-            if record.error() is not None:
-                # End-of-partition notices and transient fetch errors: librdkafka retries.
-                continue
-            topic, partition, offset = record.topic(), record.partition(), record.offset()
-            assert topic is not None and partition is not None and offset is not None
-            position = Position(partition, offset)
+        for record, event in decoded(records):
+            topic, partition, offset = place(record)
             advanced[(topic, partition)] = offset + 1
-            try:
-                handed.append(Logged(decode_event(record.value() or b""), position, topic))
-            except UndecodableEvent:
-                # Skipping keeps the feed alive; the record stays in the log for an auditor.
-                log.exception("skipped an undecodable record at %s %s", topic, position)
+            if event is not None:  # skipping an undecodable record keeps the feed alive
+                handed.append(Logged(event, Position(partition, offset), topic))
         return handed, advanced
 
     def _hand_over(self, handed: list[Logged], advanced: dict[tuple[str, int], int]) -> None:

@@ -9,17 +9,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import (
-    OFFSET_END,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_END, Consumer, KafkaException, Message, TopicPartition
 
-from parley.adapters.kafka_feed import next_batch
-from parley.adapters.wire import UndecodableEvent, decode_event
+from parley.adapters.kafka_feed import decoded, next_batch, place
 from parley.domain.events import Event
 from parley.integration.start import StartAt
 
@@ -144,22 +136,11 @@ class EventConsumer:
 
     @staticmethod
     def _decode(records: list[Message]) -> list[Delivered]:
-        batch = []
-        for record in records:
-            if (error := record.error()) is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("consumer error: %s", error)
-                continue
-            topic, partition, offset = record.topic(), record.partition(), record.offset()
-            assert topic is not None and partition is not None and offset is not None
-            value = record.value() or b""
-            try:
-                event = decode_event(value)
-            except UndecodableEvent:
-                log.warning("skipped an undecodable record at %s/%d@%d", topic, partition, offset)
-                continue
-            batch.append(Delivered(event, topic, partition, offset, value))
-        return batch
+        return [
+            Delivered(event, *place(record), record.value() or b"")
+            for record, event in decoded(records)
+            if event is not None
+        ]
 
     @staticmethod
     def _commit(consumer: Consumer, records: list[Message]) -> None:
