@@ -5,25 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from parley.domain import events, read_models
 from parley.domain.conversations import ConversationType
-from parley.domain.events import (
-    ConversationDeleted,
-    ConversationRead,
-    CustomContent,
-    Event,
-    GroupCreated,
-    GroupDismissed,
-    GroupMembersAdded,
-    GroupMembersRemoved,
-    Logged,
-    MessageDelivered,
-    MessageRead,
-    MessageRecalled,
-    MessageSent,
-    RoomCreated,
-    RoomDismissed,
-    TextContent,
-)
 from parley.domain.log_streams import is_stored
 from parley.domain.message_ids import content_digest, fingerprint_of_event
 from parley.domain.projection_state import (
@@ -35,28 +18,14 @@ from parley.domain.projection_state import (
     TrackedReceipt,
 )
 from parley.domain.projection_step import Projected, Step
-from parley.domain.read_models import (
-    HistoryErased,
-    HistoryRecalled,
-    HistoryRow,
-    MentionAllDeleted,
-    MentionAllRow,
-    MentionDeleted,
-    MentionRow,
-    MessageByIdRecalled,
-    MessageByIdRow,
-)
-from parley.domain.receipts import (
-    peer_delivered,
-    record_reader,
-)
+from parley.domain.receipts import peer_delivered, record_reader
 
 PREVIEW_CHARS = 64
 NO_REFS: Mapping[str, MessageRef] = {}
 
 
 def project(
-    state: ConversationState, logged: Logged, refs: Mapping[str, MessageRef] = NO_REFS
+    state: ConversationState, logged: events.Logged, refs: Mapping[str, MessageRef] = NO_REFS
 ) -> Projected:
     """Folds `logged` into `state` (in place) and returns what it wrote.
 
@@ -78,16 +47,16 @@ def project(
     return out
 
 
-def preview_of(payload: MessageSent) -> str:
+def preview_of(payload: events.MessageSent) -> str:
     content = payload.content
-    if isinstance(content, TextContent):
+    if isinstance(content, events.TextContent):
         return content.text[:PREVIEW_CHARS]
-    if isinstance(content, CustomContent):
+    if isinstance(content, events.CustomContent):
         return content.searchable_content[:PREVIEW_CHARS]
     return ""
 
 
-def _sent(step: Step, p: MessageSent) -> None:
+def _sent(step: Step, p: events.MessageSent) -> None:
     s, e = step.state, step.event
     if not is_stored(e) or p.message_id in s.recent:
         return  # never stored, or a duplicate append of the same send
@@ -100,7 +69,7 @@ def _sent(step: Step, p: MessageSent) -> None:
     h.message_id, h.sender_id, h.message_type = p.message_id, e.actor, int(p.type)
     h.preview, h.recalled, h.activity_ms = preview_of(p), False, e.server_time_ms
     step.out.writes += [
-        HistoryRow(
+        read_models.HistoryRow(
             s.key,
             seq,
             p.message_id,
@@ -117,7 +86,7 @@ def _sent(step: Step, p: MessageSent) -> None:
             p.masked,
             step.offset,
         ),
-        MessageByIdRow(
+        read_models.MessageByIdRow(
             p.message_id,
             s.key,
             seq,
@@ -152,41 +121,47 @@ def _sent(step: Step, p: MessageSent) -> None:
     step.notify_members()
 
 
-def _mentions(step: Step, p: MessageSent, seq: int) -> None:
+def _mentions(step: Step, p: events.MessageSent, seq: int) -> None:
     s, sender = step.state, step.event.actor
     for user in dict.fromkeys(p.mentioned_user_ids):
         view = s.members.get(user)
         if user != sender and view is not None and view.is_member:
             s.mentions.setdefault(user, []).append(seq)
-            step.out.writes.append(MentionRow(user, s.key, seq, p.message_id, sender, step.offset))
+            step.out.writes.append(
+                read_models.MentionRow(user, s.key, seq, p.message_id, sender, step.offset)
+            )
     if p.mention_all and s.type is ConversationType.GROUP:
         s.mention_all.append((seq, sender))
         del s.mention_all[:-MENTION_ALL_KEPT]
-        step.out.writes.append(MentionAllRow(s.key, seq, p.message_id, sender, step.offset))
+        step.out.writes.append(
+            read_models.MentionAllRow(s.key, seq, p.message_id, sender, step.offset)
+        )
 
 
-def _recalled(step: Step, p: MessageRecalled) -> None:
+def _recalled(step: Step, p: events.MessageRecalled) -> None:
     s, ref = step.state, step.ref(p.message_id)
     if ref is None:
         return
     step.out.writes += [
-        HistoryRecalled(s.key, ref.seq, step.event.actor, step.event.server_time_ms, step.offset),
-        MessageByIdRecalled(p.message_id, step.offset),
+        read_models.HistoryRecalled(
+            s.key, ref.seq, step.event.actor, step.event.server_time_ms, step.offset
+        ),
+        read_models.MessageByIdRecalled(p.message_id, step.offset),
     ]
     for user, seqs in s.mentions.items():
         if ref.seq in seqs:
             seqs.remove(ref.seq)
-            step.out.writes.append(MentionDeleted(user, s.key, ref.seq))
+            step.out.writes.append(read_models.MentionDeleted(user, s.key, ref.seq))
     if any(q == ref.seq for q, _ in s.mention_all):
         s.mention_all = [(q, who) for q, who in s.mention_all if q != ref.seq]
-        step.out.writes.append(MentionAllDeleted(s.key, ref.seq))
+        step.out.writes.append(read_models.MentionAllDeleted(s.key, ref.seq))
     if ref.seq == s.last_seq:
         s.head.recalled, s.head.preview = True, ""
         step.write_head()
     step.notify_members()
 
 
-def _delivered(step: Step, p: MessageDelivered) -> None:
+def _delivered(step: Step, p: events.MessageDelivered) -> None:
     ref = step.ref(p.message_id)
     if ref is None or step.state.type is not ConversationType.PEER:
         return
@@ -196,7 +171,7 @@ def _delivered(step: Step, p: MessageDelivered) -> None:
         step.write_user(step.event.actor, notify=False)
 
 
-def _message_read(step: Step, p: MessageRead) -> None:
+def _message_read(step: Step, p: events.MessageRead) -> None:
     s, actor, ref = step.state, step.event.actor, step.ref(p.message_id)
     view = s.members.get(actor)
     if ref is None or view is None or not view.is_member:
@@ -210,7 +185,7 @@ def _message_read(step: Step, p: MessageRead) -> None:
     step.out.notices += notices
 
 
-def _conversation_read(step: Step, p: ConversationRead) -> None:
+def _conversation_read(step: Step, p: events.ConversationRead) -> None:
     s, actor = step.state, step.event.actor
     view = s.members.get(actor)
     if view is None or not view.is_member:
@@ -220,7 +195,7 @@ def _conversation_read(step: Step, p: ConversationRead) -> None:
         step.write_user(actor)
 
 
-def _deleted(step: Step, p: ConversationDeleted) -> None:
+def _deleted(step: Step, p: events.ConversationDeleted) -> None:
     s, actor = step.state, step.event.actor
     view = s.members.get(actor)
     if view is None:
@@ -252,7 +227,7 @@ def _join(step: Step, users: tuple[str, ...]) -> None:
         step.write_user(user)
 
 
-def _group_created(step: Step, p: GroupCreated) -> None:
+def _group_created(step: Step, p: events.GroupCreated) -> None:
     if step.state.members:
         return  # a duplicate creation
     step.state.head.activity_ms = step.event.server_time_ms
@@ -261,7 +236,7 @@ def _group_created(step: Step, p: GroupCreated) -> None:
     _join(step, (p.owner_id, *p.member_ids))
 
 
-def _members_removed(step: Step, p: GroupMembersRemoved) -> None:
+def _members_removed(step: Step, p: events.GroupMembersRemoved) -> None:
     for user in dict.fromkeys(p.user_ids):
         view = step.state.members.get(user)
         if view is not None and view.is_member:
@@ -274,34 +249,34 @@ def _dismissed(step: Step, _: Any) -> None:
     s.dismissed = True
     if s.type is ConversationType.ROOM:
         s.recent.clear()
-        step.out.writes.append(HistoryErased(s.key))
+        step.out.writes.append(read_models.HistoryErased(s.key))
     step.write_head()
     step.notify_members()
 
 
-def _room_created(step: Step, p: RoomCreated) -> None:
+def _room_created(step: Step, p: events.RoomCreated) -> None:
     step.state.head.activity_ms = step.event.server_time_ms
     step.state.head.title = p.name
     step.write_head()
 
 
 _HANDLERS: dict[type, Callable[[Step, Any], None]] = {
-    MessageSent: _sent,
-    MessageRecalled: _recalled,
-    MessageDelivered: _delivered,
-    MessageRead: _message_read,
-    ConversationRead: _conversation_read,
-    ConversationDeleted: _deleted,
-    GroupCreated: _group_created,
-    GroupMembersAdded: lambda step, p: _join(step, p.user_ids),
-    GroupMembersRemoved: _members_removed,
-    GroupDismissed: _dismissed,
-    RoomCreated: _room_created,
-    RoomDismissed: _dismissed,
+    events.MessageSent: _sent,
+    events.MessageRecalled: _recalled,
+    events.MessageDelivered: _delivered,
+    events.MessageRead: _message_read,
+    events.ConversationRead: _conversation_read,
+    events.ConversationDeleted: _deleted,
+    events.GroupCreated: _group_created,
+    events.GroupMembersAdded: lambda step, p: _join(step, p.user_ids),
+    events.GroupMembersRemoved: _members_removed,
+    events.GroupDismissed: _dismissed,
+    events.RoomCreated: _room_created,
+    events.RoomDismissed: _dismissed,
 }
 
 
-def projects(event: Event) -> bool:
+def projects(event: events.Event) -> bool:
     """Whether events of this kind change a read model. The others (uploads, mutes, blocks,
     room entries, broadcasts: other services fold those) are passed over without loading or
     storing the state of their conversation; the projector's position still moves past them."""
