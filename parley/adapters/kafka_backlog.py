@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from parley.adapters.kafka_feed import open_consumer, watermarks
-from parley.adapters.wire import UndecodableEvent, decode_event
+from parley.adapters.kafka_feed import decoded, open_consumer, place, watermarks
 from parley.domain.events import Logged, Position
 
 log = logging.getLogger(__name__)
@@ -140,24 +139,16 @@ class KafkaBacklog:
     ) -> _Chunk:
         logged: list[Logged] = []
         undecodable = 0
-        for record in records:
-            if record.error() is not None:
-                continue  # end-of-partition notices and transient errors: librdkafka retries
-            partition, offset = record.partition(), record.offset()
-            assert partition is not None and offset is not None
+        for record, event in decoded(records):
+            _, partition, offset = place(record)
             end = ends[partition]
             if offset >= end:  # appended after open(): not part of this backlog
                 self._finish(partition, remaining, consumer)
                 continue
-            try:
-                logged.append(
-                    Logged(decode_event(record.value() or b""), Position(partition, offset),
-                           self._topic)
-                )  # fmt: skip
-            except UndecodableEvent:
+            if event is None:
                 undecodable += 1
-                log.exception("skipped an undecodable record at %s %s@%s", self._topic,
-                              partition, offset)  # fmt: skip
+            else:
+                logged.append(Logged(event, Position(partition, offset), self._topic))
             if offset == end - 1:
                 self._finish(partition, remaining, consumer)
         return _Chunk(logged, undecodable)
