@@ -128,14 +128,14 @@ class Directory:
 
     def apply(self, event: Event) -> None:
         payload = event.payload
-        if isinstance(payload, (events.UserBlocked, events.UserUnblocked)):
+        if isinstance(payload, events.BlockChanged):
             self._apply_block(event.actor, payload)
         elif event.conversation_type is ConversationType.GROUP:
             self._apply_group(event)
         elif event.conversation_type is ConversationType.ROOM:
             self._apply_room(event)
 
-    def _apply_block(self, actor: str, payload: events.UserBlocked | events.UserUnblocked) -> None:
+    def _apply_block(self, actor: str, payload: events.BlockChanged) -> None:
         blocked = self._blocked.setdefault(actor, set())
         if isinstance(payload, events.UserBlocked):
             blocked.add(payload.blocked_user_id)

@@ -199,13 +199,18 @@ class MessageRecalled:
 
 
 @dataclass(frozen=True)
-class MessageDelivered:
+class MessageAcked:
+    """Base of MessageDelivered and MessageRead: a recipient acknowledged one message."""
+
     message_id: str
 
 
-@dataclass(frozen=True)
-class MessageRead:
-    message_id: str
+class MessageDelivered(MessageAcked):
+    """A recipient's device received the message."""
+
+
+class MessageRead(MessageAcked):
+    """A recipient read the message."""
 
 
 @dataclass(frozen=True)
@@ -296,13 +301,18 @@ ROOM_EVENTS = (RoomCreated, RoomEntered, RoomLeft, RoomDismissed)
 
 
 @dataclass(frozen=True)
-class UserBlocked:
+class BlockChanged:
+    """Base of UserBlocked and UserUnblocked: the actor's blacklist gained or lost a user."""
+
     blocked_user_id: str
 
 
-@dataclass(frozen=True)
-class UserUnblocked:
-    blocked_user_id: str
+class UserBlocked(BlockChanged):
+    """The blocker (Event.actor) no longer receives peer messages from the user."""
+
+
+class UserUnblocked(BlockChanged):
+    """The blocker receives the user's peer messages again."""
 
 
 @dataclass(frozen=True)
