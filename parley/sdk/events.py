@@ -53,9 +53,16 @@ class RoomMessage(MessageReceived):
 
 
 @dataclass(frozen=True)
-class Recalled:
+class ConversationEvent:
+    """Base of the events about one conversation (Recalled, ConversationChanged, Receipt, Tip):
+    the conversation as you name it, and its log key."""
+
     conversation: Conversation
     conversation_key: str
+
+
+@dataclass(frozen=True)
+class Recalled(ConversationEvent):
     message_id: str
     seq: int
     recalled_by: str
@@ -63,11 +70,9 @@ class Recalled:
 
 
 @dataclass(frozen=True)
-class ConversationChanged:
+class ConversationChanged(ConversationEvent):
     """New last message, unread count, mention count or hidden state of one conversation."""
 
-    conversation: Conversation
-    conversation_key: str
     last_seq: int
     read_seq: int
     unread_count: int
@@ -80,11 +85,9 @@ class ConversationChanged:
 
 
 @dataclass(frozen=True)
-class Receipt:
+class Receipt(ConversationEvent):
     """One of your messages was delivered or read (peer reads: everything up to `seq`)."""
 
-    conversation: Conversation
-    conversation_key: str
     seq: int
     message_id: str
     reader_id: str
@@ -93,11 +96,9 @@ class Receipt:
 
 
 @dataclass(frozen=True)
-class Tip:
+class Tip(ConversationEvent):
     """A group or room operation (`kind` is the event name, e.g. "group_members_added")."""
 
-    conversation: Conversation
-    conversation_key: str
     actor: str
     kind: str
     event: events_pb2.Event
