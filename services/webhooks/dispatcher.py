@@ -43,6 +43,11 @@ class Outgoing:
     event: bytes  # parley.v1.Event
     body: bytes
 
+    @classmethod
+    def of(cls, event_id: str, event_type: str, conversation_key: str, event: bytes) -> Outgoing:
+        """The item of a live event and of a redelivered dead letter alike."""
+        return cls(event_id, event_type, conversation_key, event, webhook_body(event, event_type))
+
 
 class Dispatcher:
     """`dispatch` is the batch handler of the dispatcher's EventConsumer: it returns once every
@@ -74,24 +79,16 @@ class Dispatcher:
         if not lanes:
             return
         by_id = {endpoint.endpoint_id: endpoint for endpoint in endpoints}
-        bodies: dict[int, bytes] = {}
+        items: dict[int, Outgoing] = {}  # one per event, its body built once for every lane
         work = []
         for (endpoint_id, _), indexes in lanes.items():
-            outgoing = []
             for index in indexes:
-                if index not in bodies:
-                    bodies[index] = webhook_body(batch[index].value, typed[index][1])
-                event = batch[index].event
-                outgoing.append(
-                    Outgoing(
-                        event.event_id,
-                        typed[index][1],
-                        event.conversation_key,
-                        batch[index].value,
-                        bodies[index],
+                if index not in items:
+                    (event, event_type), value = typed[index], batch[index].value
+                    items[index] = Outgoing.of(
+                        event.event_id, event_type, event.conversation_key, value
                     )
-                )
-            work.append(self._lane(by_id[endpoint_id], outgoing))
+            work.append(self._lane(by_id[endpoint_id], [items[index] for index in indexes]))
         await asyncio.gather(*work)
 
     async def _lane(self, endpoint: WebhookEndpoint, outgoing: Sequence[Outgoing]) -> None:

@@ -7,7 +7,6 @@ import logging
 
 from confluent_kafka import Consumer, Message
 
-from parley.adapters.wire_webhooks import webhook_body
 from parley.gen.parley.v1 import webhooks_pb2
 from services.webhooks.dispatcher import Dispatcher, Outgoing
 from services.webhooks.endpoints import EndpointDirectory
@@ -67,11 +66,7 @@ class Redeliveries:
                 "redelivery of %s: endpoint %s is gone", letter.event_id, letter.endpoint_id
             )
             return
-        item = Outgoing(
-            letter.event_id,
-            letter.event_type,
-            letter.conversation_key,
-            letter.event,
-            webhook_body(letter.event, letter.event_type),
+        item = Outgoing.of(
+            letter.event_id, letter.event_type, letter.conversation_key, letter.event
         )
         await self._dispatcher.deliver(endpoint, item)
