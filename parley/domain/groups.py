@@ -119,11 +119,8 @@ def decide_create_group(
     model: WriteModel,
     limits: Limits,
     stamp: Stamp,
-    *,
-    as_admin: bool = False,
 ) -> Event:
     """The actor becomes the owner. A group id is never reused, even after dismissal."""
-    del as_admin  # anyone may create a group; kept so every group decider reads alike
     conversation = group_conversation(group_id)
     existing = model.directory.group(group_id)
     check_creation(f"group {group_id!r}", existing, "owner", actor, name, limits)

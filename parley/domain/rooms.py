@@ -16,17 +16,9 @@ def room_conversation(room_id: str) -> Conversation:
 
 
 def decide_create_room(
-    actor: str,
-    room_id: str,
-    name: str,
-    model: WriteModel,
-    limits: Limits,
-    stamp: Stamp,
-    *,
-    as_admin: bool = False,
+    actor: str, room_id: str, name: str, model: WriteModel, limits: Limits, stamp: Stamp
 ) -> Event:
     """The creator enters the room with its creation. A room id is never reused."""
-    del as_admin  # anyone may create a room; kept so every room decider reads alike
     conversation = room_conversation(room_id)
     existing = model.directory.room(room_id)
     check_creation(f"room {room_id!r}", existing, "creator", actor, name, limits)
