@@ -165,8 +165,15 @@ async def test_delivery__a_session_that_stops_reading_is_cut_off_without_slowing
     stalled.reader.cancel()
     healthy = await live.session("bob")
     big = "x" * 30_000
-    sent = [await alice.send(PEER, "bob", big) for _ in range(250)]  # ~7.5 MB
-    await healthy.wait(lambda s: len(s.messages()) == len(sent), timeout_s=30)
+    sent: list[ingress_pb2.SendMessageResponse] = []
+    # ~7.5 MB in all, sent ten at a time (300 KB, under the 1 MB outbox) and each ten read by the
+    # healthy session before the next: it stands for a client that keeps up, so a cut-off can
+    # only mean the stalled one slowed it. All at once, a test process busy sending read too
+    # slowly itself on a loaded machine and was cut off too.
+    for _ in range(25):
+        sent += [await alice.send(PEER, "bob", big) for _ in range(10)]
+        count = len(sent)
+        await healthy.wait(lambda s, count=count: len(s.messages()) == count, timeout_s=30)
     assert [m.message.seq for m in healthy.messages()] == list(range(1, len(sent) + 1))
     # The stalled stream ends RESOURCE_EXHAUSTED with the resync trailer once it reads again.
     with pytest.raises(grpc.aio.AioRpcError) as ended:
