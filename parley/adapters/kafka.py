@@ -147,10 +147,10 @@ class KafkaEventLog(TopicRoutedLog):
     async def close(self) -> None:
         """Flushes what is in flight and stops the poller."""
         self._closed = True
+        self._stopping.set()  # the poller's last poll overlaps the flush, which serves reports too
         producer = self._producer
         if producer is not None:
             await asyncio.to_thread(producer.flush, 5)
-        self._stopping.set()
         if self._poller is not None:
             await asyncio.to_thread(self._poller.join, 5)
 

@@ -81,8 +81,8 @@ class KafkaRecordWriter:
         return await done
 
     async def close(self) -> None:
+        self._stopping.set()  # the poller's last poll overlaps the flush, which serves reports too
         await asyncio.to_thread(self._producer.flush, 5)
-        self._stopping.set()
         await asyncio.to_thread(self._poller.join, 5)
 
 

@@ -140,8 +140,7 @@ async def write_checkpoints(settings: Settings, stop: asyncio.Event) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_S)
     finally:
-        for one in followed:
-            await one.feed.close()
+        await asyncio.gather(*(one.feed.close() for one in followed))
         await asyncio.to_thread(cluster.shutdown)
 
 

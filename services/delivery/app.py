@@ -74,8 +74,7 @@ async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator
     finally:
         if acks is not None:
             await acks.close()
-        await tail.close()
-        await feed.close()
-        await event_log.close()
+        # Together: each waits out its polling thread's poll (POLL_WAIT_S).
+        await asyncio.gather(tail.close(), feed.close(), event_log.close())
         if cluster is not None:
             await asyncio.to_thread(cluster.shutdown)

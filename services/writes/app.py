@@ -186,6 +186,6 @@ async def write_side(
     finally:
         if send_hook is not None:
             await send_hook.close()
-        await event_log.close()
-        await feed.close()
+        # Together: each waits out its polling thread's poll (POLL_WAIT_S).
+        await asyncio.gather(event_log.close(), feed.close())
         await asyncio.to_thread(cluster.shutdown)
