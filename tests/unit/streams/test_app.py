@@ -1,7 +1,6 @@
 """The projector's Faust app fetches in batches when busy: the fetcher aiokafka starts for the
 worker's consumer asks the broker for 64 KB or 50 ms per fetch, which Faust's own consumer does
-not; below the busy pace it asks for the first record or IDLE_FETCH_WAIT_MS (an idle stack's
-CPU)."""
+not; below the busy pace it asks for the first record or 500 ms (an idle stack's CPU)."""
 
 from __future__ import annotations
 
