@@ -10,7 +10,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -140,6 +140,16 @@ def place(record: Message) -> tuple[str, int, int]:
     topic, partition, offset = record.topic(), record.partition(), record.offset()
     assert topic is not None and partition is not None and offset is not None
     return topic, partition, offset
+
+
+async def close_together(*closing: Awaitable[None]) -> None:
+    """Awaits every close at once, as each waits out its polling thread's last poll
+    (POLL_WAIT_S): a service's shutdown does not add them up. Every close runs to its end; the
+    first failure is raised after."""
+    results = await asyncio.gather(*closing, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 def log_ends(bootstrap: str, topic: str) -> dict[int, int]:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from parley import heap, metrics
 from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_checkpoints import CassandraCheckpointStore
-from parley.adapters.kafka_feed import KafkaEventFeed
+from parley.adapters.kafka_feed import KafkaEventFeed, close_together
 from parley.checkpointing import restore_with_settings, store_checkpoint
 from parley.config import Settings
 from parley.cpu import run_in_background
@@ -140,7 +140,7 @@ async def write_checkpoints(settings: Settings, stop: asyncio.Event) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_S)
     finally:
-        await asyncio.gather(*(one.feed.close() for one in followed))
+        await close_together(*(one.feed.close() for one in followed))
         await asyncio.to_thread(cluster.shutdown)
 
 

@@ -13,6 +13,7 @@ from parley.adapters.cassandra import connect_configured
 from parley.adapters.cassandra_message_archive import CassandraMessageArchive
 from parley.adapters.cassandra_queries import CassandraReadModelQueries
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
+from parley.adapters.kafka_feed import close_together
 from parley.adapters.kafka_tail import KafkaTail
 from parley.adapters.tokens import TokenAuthority
 from parley.checkpointing import restore_with_settings
@@ -74,7 +75,6 @@ async def delivery_parts(settings: Settings, node_id: str = "") -> AsyncIterator
     finally:
         if acks is not None:
             await acks.close()
-        # Together: each waits out its polling thread's poll (POLL_WAIT_S).
-        await asyncio.gather(tail.close(), feed.close(), event_log.close())
+        await close_together(tail.close(), feed.close(), event_log.close())
         if cluster is not None:
             await asyncio.to_thread(cluster.shutdown)

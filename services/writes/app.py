@@ -18,6 +18,7 @@ from parley.adapters.cassandra_media_archive import CassandraMediaArchive
 from parley.adapters.cassandra_message_archive import CassandraMessageArchive
 from parley.adapters.grpc_send_hook import GrpcSendHook
 from parley.adapters.kafka import KafkaEventFeed, KafkaEventLog
+from parley.adapters.kafka_feed import close_together
 from parley.adapters.memory_media_archive import InMemoryMediaArchive
 from parley.adapters.tokens import TokenAuthority
 from parley.checkpointing import restore_with_settings
@@ -186,6 +187,5 @@ async def write_side(
     finally:
         if send_hook is not None:
             await send_hook.close()
-        # Together: each waits out its polling thread's poll (POLL_WAIT_S).
-        await asyncio.gather(event_log.close(), feed.close())
+        await close_together(event_log.close(), feed.close())
         await asyncio.to_thread(cluster.shutdown)
