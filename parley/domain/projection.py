@@ -69,23 +69,7 @@ def _sent(step: Step, p: events.MessageSent) -> None:
     h.message_id, h.sender_id, h.message_type = p.message_id, e.actor, int(p.type)
     h.preview, h.recalled, h.activity_ms = preview_of(p), False, e.server_time_ms
     step.out.writes += [
-        read_models.HistoryRow(
-            s.key,
-            seq,
-            p.message_id,
-            e.actor,
-            e.server_time_ms,
-            p.type,
-            p.content,
-            p.mentioned_user_ids,
-            p.mention_all,
-            p.priority,
-            p.reply_to_message_id,
-            p.ext,
-            p.receipt_requested,
-            p.masked,
-            step.offset,
-        ),
+        read_models.HistoryRow.of_sent(e, p, seq, step.offset),
         read_models.MessageByIdRow(
             p.message_id,
             s.key,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from parley.domain.conversations import ConversationType
-from parley.domain.events import Content, MediaContent, MessageType, Priority
+from parley.domain.events import Content, Event, MediaContent, MessageSent, MessageType, Priority
 
 PROJECTOR_NAME = "read_models"  # the projector of these tables, as projection_positions names it
 MAX_CONVERSATIONS = 5_000  # conversations a user's list answers: a bounded partition
@@ -59,6 +59,15 @@ class HistoryRow(HistoryKey):
     recalled: bool = False
     recalled_by: str = ""
     recalled_at_ms: int = 0
+
+    @classmethod
+    def of_sent(cls, event: Event, sent: MessageSent, seq: int, event_offset: int) -> HistoryRow:
+        """The message as history stores it (seq 0: a command or barrage, pushed, never stored)."""
+        return cls(
+            event.conversation_key, seq, sent.message_id, event.actor, event.server_time_ms,
+            sent.type, sent.content, sent.mentioned_user_ids, sent.mention_all, sent.priority,
+            sent.reply_to_message_id, sent.ext, sent.receipt_requested, sent.masked, event_offset,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -112,12 +112,7 @@ class Router:
 
     def _signal(self, event: Event, payload: MessageSent, offset: int) -> None:
         """Command and barrage: online recipients only, never stored, seq 0."""
-        row = HistoryRow(
-            event.conversation_key, 0, payload.message_id, event.actor, event.server_time_ms,
-            payload.type, payload.content, payload.mentioned_user_ids, payload.mention_all,
-            payload.priority, payload.reply_to_message_id, payload.ext,
-            payload.receipt_requested, payload.masked, offset,
-        )  # fmt: skip
+        row = HistoryRow.of_sent(event, payload, 0, offset)
         frame = message_frame(row, event.conversation_type, order_key=offset,
                               client_message_id=event.client_message_id)  # fmt: skip
         droppable = payload.type is MessageType.BARRAGE
