@@ -2,20 +2,22 @@
 
 Owner-only: dismiss, set roles. Owner or admin: add and remove members, mute members or the
 whole group, update the whitelist (an admin may not remove or mute another admin). Any member
-but the owner may leave. `as_admin=True` (the server-side AdminService) grants owner rights to
-any actor but keeps the existence checks.
+but the owner may leave. Each decider takes the GroupChange it decides, then its own arguments;
+`GroupChange.as_admin` (the server-side AdminService) grants owner rights to any actor but keeps
+the existence checks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from parley.domain import events
 from parley.domain.commands import Stamp
 from parley.domain.conversations import Conversation, ConversationType, check_id
 from parley.domain.directory import NOT_MUTED, UNTIL_LIFTED, GroupState
 from parley.domain.errors import Reason, Rejected
-from parley.domain.events import Event, GroupRole
+from parley.domain.events import Event, GroupRole, Payload
 from parley.domain.limits import Limits
 from parley.domain.write_model import WriteModel
 
@@ -76,15 +78,29 @@ def _require_rights(group: GroupState, actor: str, as_admin: bool, *, owner_only
         raise Rejected(Reason.NOT_GROUP_ADMIN, "only the owner or an admin may do this")
 
 
-def _managed_group(
-    actor: str, group_id: str, model: WriteModel, as_admin: bool, *, owner_only: bool = False
-) -> tuple[Conversation, GroupState]:
-    """The conversation of a live group the actor may manage (see _require_rights); a bad id is
-    refused before a missing group."""
-    conversation = group_conversation(group_id)
-    group = model.directory.require_group(group_id)
-    _require_rights(group, actor, as_admin, owner_only=owner_only)
-    return conversation, group
+@dataclass(frozen=True)
+class GroupChange:
+    """What every group decision is about: who acts on which group, decided against which write
+    model and stamped how; `as_admin` (the server-side AdminService) grants the actor owner
+    rights wherever a rule asks for rights."""
+
+    actor: str
+    group_id: str
+    model: WriteModel
+    stamp: Stamp
+    as_admin: bool = False
+
+    def managed_group(self, *, owner_only: bool = False) -> GroupState:
+        """The live group the actor may manage (see _require_rights); a bad id is refused before
+        a missing group."""
+        check_id(self.group_id, "group id")
+        group = self.model.directory.require_group(self.group_id)
+        _require_rights(group, self.actor, self.as_admin, owner_only=owner_only)
+        return group
+
+    def event(self, payload: Payload) -> Event:
+        """The decided event on the group's conversation, by the actor, under this stamp."""
+        return self.stamp.event(group_conversation(self.group_id), self.actor, payload)
 
 
 def _require_outranks(group: GroupState, actor: str, target: str, as_admin: bool) -> None:
@@ -112,136 +128,82 @@ def _check_size(count: int, limits: Limits) -> None:
 
 
 def decide_create_group(
-    actor: str,
-    group_id: str,
-    name: str,
-    member_ids: Iterable[str],
-    model: WriteModel,
-    limits: Limits,
-    stamp: Stamp,
+    change: GroupChange, name: str, member_ids: Iterable[str], limits: Limits
 ) -> Event:
     """The actor becomes the owner. A group id is never reused, even after dismissal."""
-    conversation = group_conversation(group_id)
-    existing = model.directory.group(group_id)
+    actor, group_id = change.actor, change.group_id
+    check_id(group_id, "group id")
+    existing = change.model.directory.group(group_id)
     check_creation(f"group {group_id!r}", existing, "owner", actor, name, limits)
     members = tuple(user for user in _user_ids(member_ids, allow_empty=True) if user != actor)
     _check_size(len(members) + 1, limits)
-    return stamp.event(conversation, actor, events.GroupCreated(group_id, name, actor, members))
+    return change.event(events.GroupCreated(group_id, name, actor, members))
 
 
-def decide_dismiss_group(
-    actor: str, group_id: str, model: WriteModel, stamp: Stamp, *, as_admin: bool = False
-) -> Event:
-    conversation, _ = _managed_group(actor, group_id, model, as_admin, owner_only=True)
-    return stamp.event(conversation, actor, events.GroupDismissed())
+def decide_dismiss_group(change: GroupChange) -> Event:
+    change.managed_group(owner_only=True)
+    return change.event(events.GroupDismissed())
 
 
-def decide_add_members(
-    actor: str,
-    group_id: str,
-    user_ids: Iterable[str],
-    model: WriteModel,
-    limits: Limits,
-    stamp: Stamp,
-    *,
-    as_admin: bool = False,
-) -> Event:
+def decide_add_members(change: GroupChange, user_ids: Iterable[str], limits: Limits) -> Event:
     """Adding someone who is already a member is accepted and changes nothing, so a retried add
     succeeds."""
-    conversation, group = _managed_group(actor, group_id, model, as_admin)
+    group = change.managed_group()
     users = _user_ids(user_ids)
     _check_size(len(group.member_ids | set(users)), limits)
-    return stamp.event(conversation, actor, events.GroupMembersAdded(users))
+    return change.event(events.GroupMembersAdded(users))
 
 
-def decide_remove_members(
-    actor: str,
-    group_id: str,
-    user_ids: Iterable[str],
-    model: WriteModel,
-    stamp: Stamp,
-    *,
-    as_admin: bool = False,
-) -> Event:
+def decide_remove_members(change: GroupChange, user_ids: Iterable[str]) -> Event:
     """Removing a non-member is accepted and changes nothing (a retried removal succeeds)."""
-    conversation, group = _managed_group(actor, group_id, model, as_admin)
+    group = change.managed_group()
     users = _user_ids(user_ids)
     for user in users:
-        _require_outranks(group, actor, user, as_admin)
-    return stamp.event(conversation, actor, events.GroupMembersRemoved(users))
+        _require_outranks(group, change.actor, user, change.as_admin)
+    return change.event(events.GroupMembersRemoved(users))
 
 
-def decide_leave_group(actor: str, group_id: str, model: WriteModel, stamp: Stamp) -> Event:
-    conversation = group_conversation(group_id)
-    group = model.directory.require_group_member(group_id, actor)
+def decide_leave_group(change: GroupChange) -> Event:
+    """The actor leaves on their own account, so `as_admin` changes nothing here."""
+    actor = change.actor
+    check_id(change.group_id, "group id")
+    group = change.model.directory.require_group_member(change.group_id, actor)
     if actor == group.owner:
         raise Rejected(Reason.BAD_PARAMETER, "the owner cannot leave; dismiss the group instead")
-    return stamp.event(conversation, actor, events.GroupMembersRemoved((actor,), left=True))
+    return change.event(events.GroupMembersRemoved((actor,), left=True))
 
 
-def decide_set_member_role(
-    actor: str,
-    group_id: str,
-    user_id: str,
-    role: GroupRole,
-    model: WriteModel,
-    stamp: Stamp,
-    *,
-    as_admin: bool = False,
-) -> Event:
+def decide_set_member_role(change: GroupChange, user_id: str, role: GroupRole) -> Event:
     """Promotes to ADMIN or demotes to MEMBER; ownership cannot be handed over this way."""
-    conversation, group = _managed_group(actor, group_id, model, as_admin, owner_only=True)
+    group = change.managed_group(owner_only=True)
     if role is GroupRole.OWNER:
         raise Rejected(Reason.BAD_PARAMETER, "role must be MEMBER or ADMIN")
-    _require_member_to_act_on(group, actor, user_id, as_admin=True)
-    return stamp.event(conversation, actor, events.GroupMemberRoleChanged(user_id, role))
+    _require_member_to_act_on(group, change.actor, user_id, as_admin=True)
+    return change.event(events.GroupMemberRoleChanged(user_id, role))
 
 
-def decide_mute_member(
-    actor: str,
-    group_id: str,
-    user_id: str,
-    duration_s: int,
-    model: WriteModel,
-    stamp: Stamp,
-    *,
-    as_admin: bool = False,
-) -> Event:
-    conversation, group = _managed_group(actor, group_id, model, as_admin)
-    _require_member_to_act_on(group, actor, user_id, as_admin)
-    until = mute_until_ms(duration_s, stamp.now_ms)
-    return stamp.event(conversation, actor, events.GroupMemberMuted(user_id, until))
+def decide_mute_member(change: GroupChange, user_id: str, duration_s: int) -> Event:
+    group = change.managed_group()
+    _require_member_to_act_on(group, change.actor, user_id, change.as_admin)
+    until = mute_until_ms(duration_s, change.stamp.now_ms)
+    return change.event(events.GroupMemberMuted(user_id, until))
 
 
-def decide_mute_group(
-    actor: str,
-    group_id: str,
-    duration_s: int,
-    model: WriteModel,
-    stamp: Stamp,
-    *,
-    as_admin: bool = False,
-) -> Event:
+def decide_mute_group(change: GroupChange, duration_s: int) -> Event:
     """While muted only the owner, admins and whitelisted members may send."""
-    conversation, _ = _managed_group(actor, group_id, model, as_admin)
-    until = mute_until_ms(duration_s, stamp.now_ms)
-    return stamp.event(conversation, actor, events.GroupMuted(until))
+    change.managed_group()
+    until = mute_until_ms(duration_s, change.stamp.now_ms)
+    return change.event(events.GroupMuted(until))
 
 
 def decide_update_whitelist(
-    actor: str,
-    group_id: str,
+    change: GroupChange,
     add_user_ids: Iterable[str],
     remove_user_ids: Iterable[str],
     whitelist_only: bool,
-    model: WriteModel,
-    stamp: Stamp,
-    *,
-    as_admin: bool = False,
 ) -> Event:
     """whitelist_only is set absolutely by every update, as the request carries it."""
-    conversation, _ = _managed_group(actor, group_id, model, as_admin)
+    change.managed_group()
     added = _user_ids(add_user_ids, allow_empty=True)
     removed = _user_ids(remove_user_ids, allow_empty=True)
-    payload = events.GroupWhitelistChanged(added, removed, whitelist_only)
-    return stamp.event(conversation, actor, payload)
+    return change.event(events.GroupWhitelistChanged(added, removed, whitelist_only))

@@ -70,9 +70,9 @@ class MembershipChanges(IngressServicer):
         ingress, group_id = self._ingress, request.group_id or random_id("grp")
 
         def decide(actor: str, stamp: Stamp) -> Event:
-            members, limits = request.member_ids, ingress.limits
+            change = groups.GroupChange(actor, group_id, ingress.model, stamp)
             return groups.decide_create_group(
-                actor, group_id, request.name, members, ingress.model, limits, stamp
+                change, request.name, request.member_ids, ingress.limits
             )
 
         order_key = await self._create(context, owner, decide)
@@ -91,58 +91,46 @@ class MembershipChanges(IngressServicer):
         order_key = await self._create(context, creator, decide)
         return pb.RoomOperationResponse(room_id=room_id, order_key=order_key)
 
+    def _group_change(self, request: _InGroup, actor: str, stamp: Stamp) -> groups.GroupChange:
+        """The caller's change to the request's group; AdminService's carries owner rights."""
+        return groups.GroupChange(
+            actor, request.group_id, self._ingress.model, stamp, as_admin=self._admin
+        )
+
     def dismiss_group(self, request: pb.GroupRequest, actor: str, stamp: Stamp) -> Event:
-        model, admin = self._ingress.model, self._admin
-        return groups.decide_dismiss_group(actor, request.group_id, model, stamp, as_admin=admin)
+        return groups.decide_dismiss_group(self._group_change(request, actor, stamp))
 
     def add_members(self, request: pb.GroupMembersRequest, actor: str, stamp: Stamp) -> Event:
-        ingress, ids = self._ingress, request.user_ids
-        return groups.decide_add_members(
-            actor, request.group_id, ids, ingress.model, ingress.limits, stamp, as_admin=self._admin
-        )
+        change = self._group_change(request, actor, stamp)
+        return groups.decide_add_members(change, request.user_ids, self._ingress.limits)
 
     def remove_members(self, request: pb.GroupMembersRequest, actor: str, stamp: Stamp) -> Event:
-        model, ids = self._ingress.model, request.user_ids
-        return groups.decide_remove_members(
-            actor, request.group_id, ids, model, stamp, as_admin=self._admin
-        )
+        change = self._group_change(request, actor, stamp)
+        return groups.decide_remove_members(change, request.user_ids)
 
     def leave_group(self, request: pb.GroupRequest, actor: str, stamp: Stamp) -> Event:
-        return groups.decide_leave_group(actor, request.group_id, self._ingress.model, stamp)
+        return groups.decide_leave_group(self._group_change(request, actor, stamp))
 
     def set_member_role(
         self, request: pb.SetGroupMemberRoleRequest, actor: str, stamp: Stamp
     ) -> Event:
-        model, role = self._ingress.model, _role(request.role)
-        return groups.decide_set_member_role(
-            actor, request.group_id, request.user_id, role, model, stamp, as_admin=self._admin
-        )
+        change = self._group_change(request, actor, stamp)
+        return groups.decide_set_member_role(change, request.user_id, _role(request.role))
 
     def mute_member(self, request: pb.MuteGroupMemberRequest, actor: str, stamp: Stamp) -> Event:
-        model, user_id = self._ingress.model, request.user_id
-        return groups.decide_mute_member(
-            actor, request.group_id, user_id, request.duration_s, model, stamp, as_admin=self._admin
-        )
+        change = self._group_change(request, actor, stamp)
+        return groups.decide_mute_member(change, request.user_id, request.duration_s)
 
     def mute_group(self, request: pb.MuteGroupRequest, actor: str, stamp: Stamp) -> Event:
-        model, seconds = self._ingress.model, request.duration_s
-        return groups.decide_mute_group(
-            actor, request.group_id, seconds, model, stamp, as_admin=self._admin
-        )
+        change = self._group_change(request, actor, stamp)
+        return groups.decide_mute_group(change, request.duration_s)
 
     def update_whitelist(
         self, request: pb.UpdateGroupWhitelistRequest, actor: str, stamp: Stamp
     ) -> Event:
-        return groups.decide_update_whitelist(
-            actor,
-            request.group_id,
-            request.add_user_ids,
-            request.remove_user_ids,
-            request.whitelist_only,
-            self._ingress.model,
-            stamp,
-            as_admin=self._admin,
-        )
+        change = self._group_change(request, actor, stamp)
+        add, remove = request.add_user_ids, request.remove_user_ids
+        return groups.decide_update_whitelist(change, add, remove, request.whitelist_only)
 
     def enter_room(self, request: pb.RoomRequest, actor: str, stamp: Stamp) -> Event:
         return rooms.decide_enter_room(actor, request.room_id, self._ingress.model, stamp)

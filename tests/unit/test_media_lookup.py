@@ -26,7 +26,7 @@ from parley.domain.events import (
     Position,
 )
 from parley.domain.fold_windows import FoldWindows
-from parley.domain.groups import decide_create_group
+from parley.domain.groups import GroupChange, decide_create_group
 from parley.domain.limits import Limits
 from parley.domain.media_access import Rendition, check_download
 from parley.domain.media_objects import StoredMedia
@@ -117,12 +117,14 @@ async def old_group_photo() -> tuple[Stage, str]:
     """alice uploaded PHOTO and sent it to group "team" (alice, bob; carol outside); then the
     log moved on past the media window of both and the projector caught up."""
     stage = Stage()
-    stage.apply(decide_create_group("alice", "team", "T", ["bob"], stage.model, LIMITS,
-                                    Stamp(T0, "g")))  # fmt: skip
+    team = GroupChange("alice", "team", stage.model, Stamp(T0, "g"))
+    stage.apply(decide_create_group(team, "T", ["bob"], LIMITS))
     stage.apply(decide_media_uploaded("alice", STORED, Stamp(T0 + 1, "up")))
     message_id = await stage.send("alice", GROUP, "team", T0 + 2)
-    stage.apply(decide_create_group("dave", "later", "L", [], stage.model, LIMITS,
-                                    Stamp(T0 + 2 * WINDOW_MS + CLOCK_SKEW_MS, "g2")))  # fmt: skip
+    later = GroupChange(
+        "dave", "later", stage.model, Stamp(T0 + 2 * WINDOW_MS + CLOCK_SKEW_MS, "g2")
+    )
+    stage.apply(decide_create_group(later, "L", [], LIMITS))
     stage.project()
     # out of memory: only the archive has them
     assert stage.model.media.get(PHOTO) is None

@@ -24,7 +24,7 @@ from parley.domain.events import (
     TextContent,
 )
 from parley.domain.fold_windows import FoldWindows
-from parley.domain.groups import decide_create_group
+from parley.domain.groups import GroupChange, decide_create_group
 from parley.domain.limits import Limits
 from parley.domain.log_streams import Stream
 from parley.domain.message_ids import message_id_for
@@ -52,8 +52,8 @@ class World:
         self._states: dict[str, ConversationState] = {}
         self._offsets = itertools.count()
         self.decider = SendDecider(self.model, LIMITS, RateLimiter(1000), InterceptorChain())
-        self.log(decide_create_group("owner", "team", "T", ["alice", "bob"], self.model, LIMITS,
-                                     Stamp(0, "g")))  # fmt: skip
+        by_owner = GroupChange("owner", "team", self.model, Stamp(0, "g"))
+        self.log(decide_create_group(by_owner, "T", ["alice", "bob"], LIMITS))
 
     def log(self, event: Event) -> Position:
         position = Position(0, next(self._offsets))

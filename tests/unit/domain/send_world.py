@@ -7,7 +7,7 @@ import dataclasses
 from parley.domain.commands import SendCommand, Stamp
 from parley.domain.conversations import ConversationType
 from parley.domain.events import Content, Event, GroupRole, Position, TextContent
-from parley.domain.groups import decide_create_group, decide_set_member_role
+from parley.domain.groups import GroupChange, decide_create_group, decide_set_member_role
 from parley.domain.limits import Limits
 from parley.domain.moderation import Interceptor, SensitiveWordFilter, build_interceptor_chain
 from parley.domain.rate_limit import RateLimiter
@@ -24,12 +24,9 @@ def world() -> WriteModel:
     """Group "team": owner, admin "ada", alice, bob; room "lobby" with alice."""
     model = WriteModel()
     setup = Stamp(0, "setup")
-    create = decide_create_group(
-        "owner", "team", "T", ["ada", "alice", "bob"], model, LIMITS, setup
-    )
-    model.apply_event(create, 0)
-    promote = decide_set_member_role("owner", "team", "ada", GroupRole.ADMIN, model, setup)
-    model.apply_event(promote, 0)
+    by_owner = GroupChange("owner", "team", model, setup)
+    model.apply_event(decide_create_group(by_owner, "T", ["ada", "alice", "bob"], LIMITS), 0)
+    model.apply_event(decide_set_member_role(by_owner, "ada", GroupRole.ADMIN), 0)
     model.apply_event(decide_create_room("alice", "lobby", "L", model, LIMITS, setup), 0)
     return model
 

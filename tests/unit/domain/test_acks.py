@@ -22,7 +22,12 @@ from parley.domain.events import (
     Position,
     TextContent,
 )
-from parley.domain.groups import decide_create_group, decide_dismiss_group, decide_leave_group
+from parley.domain.groups import (
+    GroupChange,
+    decide_create_group,
+    decide_dismiss_group,
+    decide_leave_group,
+)
 from parley.domain.limits import Limits
 from parley.domain.message_archive import ArchivedMessage
 from parley.domain.moderation import InterceptorChain
@@ -38,8 +43,8 @@ PEER, ROOM, GROUP = ConversationType.PEER, ConversationType.ROOM, ConversationTy
 def world() -> tuple[WriteModel, str, str]:
     """Group "team" (owner, alice, bob); alice sent one peer and one group message."""
     model = WriteModel()
-    create = decide_create_group("owner", "team", "T", ["alice", "bob"], model, LIMITS, STAMP)
-    model.apply_event(create, 0)
+    by_owner = GroupChange("owner", "team", model, STAMP)
+    model.apply_event(decide_create_group(by_owner, "T", ["alice", "bob"], LIMITS), 0)
     decider = SendDecider(model, LIMITS, RateLimiter(100), InterceptorChain())
     ids = []
     for kind, target in ((PEER, "bob"), (GROUP, "team")):
@@ -133,8 +138,8 @@ def test_decide_conversation_read__rejections(
 
 def test_decide_delete_conversation__former_members_may_delete_a_dismissed_group() -> None:
     model, _, _ = world()
-    model.apply_event(decide_leave_group("bob", "team", model, STAMP), 2)
-    model.apply_event(decide_dismiss_group("owner", "team", model, STAMP), 3)
+    model.apply_event(decide_leave_group(GroupChange("bob", "team", model, STAMP)), 2)
+    model.apply_event(decide_dismiss_group(GroupChange("owner", "team", model, STAMP)), 3)
     event = decide_delete_conversation("bob", GROUP, "team", True, model, STAMP)
     assert event.payload == ConversationDeleted(delete_history=True)
     assert decide_delete_conversation("bob", PEER, "alice", False, model, STAMP).payload == (

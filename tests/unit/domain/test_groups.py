@@ -21,6 +21,7 @@ from parley.domain.events import (
 )
 from parley.domain.groups import (
     MAX_MUTE_S,
+    GroupChange,
     decide_add_members,
     decide_create_group,
     decide_dismiss_group,
@@ -40,6 +41,13 @@ LIMITS = Limits()
 P = ParamSpec("P")
 
 
+def by(
+    actor: str, model: WriteModel, group_id: str = "team", *, as_admin: bool = False
+) -> GroupChange:
+    """The actor's change to the group ("team" unless named), stamped STAMP."""
+    return GroupChange(actor, group_id, model, STAMP, as_admin=as_admin)
+
+
 def apply(model: WriteModel, event: Event) -> Event:
     model.apply_event(event, 0)
     return event
@@ -50,9 +58,9 @@ def team_model() -> WriteModel:
     model = WriteModel()
     apply(
         model,
-        decide_create_group("owner", "team", "Team", ["ada", "alice", "bob"], model, LIMITS, STAMP),
+        decide_create_group(by("owner", model), "Team", ["ada", "alice", "bob"], LIMITS),
     )
-    apply(model, decide_set_member_role("owner", "team", "ada", GroupRole.ADMIN, model, STAMP))
+    apply(model, decide_set_member_role(by("owner", model), "ada", GroupRole.ADMIN))
     return model
 
 
@@ -70,9 +78,7 @@ def reason_of(decide: Callable[P, Event], *args: P.args, **kwargs: P.kwargs) -> 
 
 def test_decide_create_group__event_carries_owner_and_deduplicated_members() -> None:
     model = WriteModel()
-    event = decide_create_group(
-        "owner", "team", "T", ["a", "b", "a", "owner"], model, LIMITS, STAMP
-    )
+    event = decide_create_group(by("owner", model), "T", ["a", "b", "a", "owner"], LIMITS)
     assert (event.conversation_key, event.actor, event.event_id) == ("g:team", "owner", "ev-1")
     assert event.server_time_ms == NOW and event.request_id == "req-1"
     apply(model, event)
@@ -85,15 +91,15 @@ def test_decide_create_group__event_carries_owner_and_deduplicated_members() -> 
 
 def test_decide_create_group__existing_id_already_exists() -> None:
     model = team_model()
-    assert reason_of(decide_create_group, "x", "team", "T", [], model, LIMITS, STAMP) is (
+    assert reason_of(decide_create_group, by("x", model), "T", [], LIMITS) is (
         Reason.ALREADY_EXISTS
     )
 
 
 def test_decide_create_group__dismissed_id_is_not_reused() -> None:
     model = team_model()
-    apply(model, decide_dismiss_group("owner", "team", model, STAMP))
-    assert reason_of(decide_create_group, "x", "team", "T", [], model, LIMITS, STAMP) is (
+    apply(model, decide_dismiss_group(by("owner", model)))
+    assert reason_of(decide_create_group, by("x", model), "T", [], LIMITS) is (
         Reason.ALREADY_EXISTS
     )
 
@@ -105,105 +111,93 @@ def test_decide_create_group__dismissed_id_is_not_reused() -> None:
 def test_decide_create_group__bad_parameters(group_id: str, name: str, members: list[str]) -> None:
     model = WriteModel()
     assert (
-        reason_of(decide_create_group, "owner", group_id, name, members, model, LIMITS, STAMP)
+        reason_of(decide_create_group, by("owner", model, group_id), name, members, LIMITS)
         is Reason.BAD_PARAMETER
     )
 
 
 def test_decide_create_group__name_of_100_characters_is_fine() -> None:
-    decide_create_group("owner", "team", "名" * 100, [], WriteModel(), LIMITS, STAMP)
+    decide_create_group(by("owner", WriteModel()), "名" * 100, [], LIMITS)
 
 
 def test_decide_create_group__member_limit_counts_the_owner() -> None:
     limits = Limits(group_max_members=3)
-    decide_create_group("owner", "team", "T", ["a", "b"], WriteModel(), limits, STAMP)
+    decide_create_group(by("owner", WriteModel()), "T", ["a", "b"], limits)
     assert (
-        reason_of(
-            decide_create_group, "owner", "team", "T", ["a", "b", "c"], WriteModel(), limits, STAMP
-        )
+        reason_of(decide_create_group, by("owner", WriteModel()), "T", ["a", "b", "c"], limits)
         is Reason.BAD_PARAMETER
     )
 
 
 def test_decide_dismiss_group__owner_only() -> None:
     model = team_model()
-    assert reason_of(decide_dismiss_group, "ada", "team", model, STAMP) is Reason.NOT_GROUP_OWNER
-    assert reason_of(decide_dismiss_group, "eve", "team", model, STAMP) is Reason.NOT_A_MEMBER
-    apply(model, decide_dismiss_group("owner", "team", model, STAMP))
+    assert reason_of(decide_dismiss_group, by("ada", model)) is Reason.NOT_GROUP_OWNER
+    assert reason_of(decide_dismiss_group, by("eve", model)) is Reason.NOT_A_MEMBER
+    apply(model, decide_dismiss_group(by("owner", model)))
     assert team(model).dismissed
 
 
 def test_decide_dismiss_group__as_admin_grants_owner_rights_but_checks_existence() -> None:
     model = team_model()
-    decide_dismiss_group("system", "team", model, STAMP, as_admin=True)
+    decide_dismiss_group(by("system", model, as_admin=True))
     assert (
-        reason_of(decide_dismiss_group, "system", "nope", model, STAMP, as_admin=True)
+        reason_of(decide_dismiss_group, by("system", model, "nope", as_admin=True))
         is Reason.GROUP_NOT_FOUND
     )
 
 
 def test_group_deciders__dismissed_group() -> None:
     model = team_model()
-    apply(model, decide_dismiss_group("owner", "team", model, STAMP))
+    apply(model, decide_dismiss_group(by("owner", model)))
     assert (
-        reason_of(decide_add_members, "owner", "team", ["x"], model, LIMITS, STAMP, as_admin=True)
+        reason_of(decide_add_members, by("owner", model, as_admin=True), ["x"], LIMITS)
         is Reason.GROUP_DISMISSED
     )
 
 
 def test_decide_add_members__owner_or_admin() -> None:
     model = team_model()
-    event = decide_add_members("ada", "team", ["carol", "carol"], model, LIMITS, STAMP)
+    event = decide_add_members(by("ada", model), ["carol", "carol"], LIMITS)
     assert event.payload == GroupMembersAdded(("carol",))
     assert (
-        reason_of(decide_add_members, "alice", "team", ["dan"], model, LIMITS, STAMP)
-        is Reason.NOT_GROUP_ADMIN
+        reason_of(decide_add_members, by("alice", model), ["dan"], LIMITS) is Reason.NOT_GROUP_ADMIN
     )
 
 
 def test_decide_add_members__empty_list_is_bad_parameter() -> None:
     model = team_model()
-    assert (
-        reason_of(decide_add_members, "owner", "team", [], model, LIMITS, STAMP)
-        is Reason.BAD_PARAMETER
-    )
+    assert reason_of(decide_add_members, by("owner", model), [], LIMITS) is Reason.BAD_PARAMETER
 
 
 def test_decide_add_members__beyond_the_member_limit() -> None:
     model = team_model()  # 4 members
     limits = Limits(group_max_members=5)
-    decide_add_members("owner", "team", ["alice", "carol"], model, limits, STAMP)
+    decide_add_members(by("owner", model), ["alice", "carol"], limits)
     assert (
-        reason_of(decide_add_members, "owner", "team", ["carol", "dan"], model, limits, STAMP)
+        reason_of(decide_add_members, by("owner", model), ["carol", "dan"], limits)
         is Reason.BAD_PARAMETER
     )
 
 
 def test_decide_remove_members__admin_removes_members_not_admins_or_owner() -> None:
     model = team_model()
-    assert decide_remove_members("ada", "team", ["alice"], model, STAMP).payload == (
+    assert decide_remove_members(by("ada", model), ["alice"]).payload == (
         GroupMembersRemoved(("alice",))
     )
-    apply(model, decide_set_member_role("owner", "team", "bob", GroupRole.ADMIN, model, STAMP))
-    assert reason_of(decide_remove_members, "ada", "team", ["bob"], model, STAMP) is (
-        Reason.NOT_GROUP_OWNER
-    )
-    assert reason_of(decide_remove_members, "owner", "team", ["owner"], model, STAMP) is (
-        Reason.BAD_PARAMETER
-    )
-    assert reason_of(decide_remove_members, "alice", "team", ["bob"], model, STAMP) is (
-        Reason.NOT_GROUP_ADMIN
-    )
-    decide_remove_members("owner", "team", ["bob"], model, STAMP)
+    apply(model, decide_set_member_role(by("owner", model), "bob", GroupRole.ADMIN))
+    assert reason_of(decide_remove_members, by("ada", model), ["bob"]) is Reason.NOT_GROUP_OWNER
+    assert reason_of(decide_remove_members, by("owner", model), ["owner"]) is Reason.BAD_PARAMETER
+    assert reason_of(decide_remove_members, by("alice", model), ["bob"]) is Reason.NOT_GROUP_ADMIN
+    decide_remove_members(by("owner", model), ["bob"])
 
 
 def test_decide_leave_group__members_leave_the_owner_cannot() -> None:
     model = team_model()
-    event = apply(model, decide_leave_group("alice", "team", model, STAMP))
+    event = apply(model, decide_leave_group(by("alice", model)))
     assert event.payload == GroupMembersRemoved(("alice",), left=True)
     assert not team(model).is_member("alice")
-    assert reason_of(decide_leave_group, "alice", "team", model, STAMP) is Reason.NOT_A_MEMBER
-    assert reason_of(decide_leave_group, "owner", "team", model, STAMP) is Reason.BAD_PARAMETER
+    assert reason_of(decide_leave_group, by("alice", model)) is Reason.NOT_A_MEMBER
+    assert reason_of(decide_leave_group, by("owner", model)) is Reason.BAD_PARAMETER
 
 
 def test_decide_set_member_role__owner_only_and_never_owner() -> None:
@@ -216,61 +210,51 @@ def test_decide_set_member_role__owner_only_and_never_owner() -> None:
         ("owner", "owner", GroupRole.MEMBER, Reason.BAD_PARAMETER),  # the owner stays owner
     ]
     for actor, user, role, expected in refused:
-        reason = reason_of(decide_set_member_role, actor, "team", user, role, model, STAMP)
+        reason = reason_of(decide_set_member_role, by(actor, model), user, role)
         assert reason is expected, (actor, user, role)
-    apply(model, decide_set_member_role("owner", "team", "ada", GroupRole.MEMBER, model, STAMP))
+    apply(model, decide_set_member_role(by("owner", model), "ada", GroupRole.MEMBER))
     assert team(model).role_of("ada") is GroupRole.MEMBER
 
 
 @pytest.mark.parametrize(("duration_s", "until"), [(0, 0), (-1, -1), (60, NOW + 60_000)])
 def test_decide_mute_member__duration_becomes_an_absolute_end(duration_s: int, until: int) -> None:
     model = team_model()
-    event = decide_mute_member("ada", "team", "alice", duration_s, model, STAMP)
+    event = decide_mute_member(by("ada", model), "alice", duration_s)
     assert event.payload == GroupMemberMuted("alice", until)
 
 
 def test_decide_mute_member__rules() -> None:
     model = team_model()
-    assert reason_of(decide_mute_member, "ada", "team", "alice", -2, model, STAMP) is (
-        Reason.BAD_PARAMETER
-    )
-    assert reason_of(decide_mute_member, "alice", "team", "bob", 60, model, STAMP) is (
-        Reason.NOT_GROUP_ADMIN
-    )
-    assert reason_of(decide_mute_member, "ada", "team", "eve", 60, model, STAMP) is (
-        Reason.NOT_A_MEMBER
-    )
-    assert reason_of(decide_mute_member, "ada", "team", "owner", 60, model, STAMP) is (
-        Reason.BAD_PARAMETER
-    )
-    apply(model, decide_set_member_role("owner", "team", "bob", GroupRole.ADMIN, model, STAMP))
-    assert reason_of(decide_mute_member, "ada", "team", "bob", 60, model, STAMP) is (
-        Reason.NOT_GROUP_OWNER
-    )
-    decide_mute_member("owner", "team", "bob", 60, model, STAMP)
+    assert reason_of(decide_mute_member, by("ada", model), "alice", -2) is Reason.BAD_PARAMETER
+    assert reason_of(decide_mute_member, by("alice", model), "bob", 60) is Reason.NOT_GROUP_ADMIN
+    assert reason_of(decide_mute_member, by("ada", model), "eve", 60) is Reason.NOT_A_MEMBER
+    assert reason_of(decide_mute_member, by("ada", model), "owner", 60) is Reason.BAD_PARAMETER
+    apply(model, decide_set_member_role(by("owner", model), "bob", GroupRole.ADMIN))
+    assert reason_of(decide_mute_member, by("ada", model), "bob", 60) is Reason.NOT_GROUP_OWNER
+    decide_mute_member(by("owner", model), "bob", 60)
 
 
 def test_decide_mute_group__owner_or_admin() -> None:
     model = team_model()
-    assert decide_mute_group("ada", "team", -1, model, STAMP).payload == GroupMuted(-1)
-    assert reason_of(decide_mute_group, "alice", "team", -1, model, STAMP) is (
-        Reason.NOT_GROUP_ADMIN
-    )
+    assert decide_mute_group(by("ada", model), -1).payload == GroupMuted(-1)
+    assert reason_of(decide_mute_group, by("alice", model), -1) is Reason.NOT_GROUP_ADMIN
 
 
 def test_decide_update_whitelist__owner_or_admin() -> None:
     model = team_model()
-    event = decide_update_whitelist("ada", "team", ["alice"], ["bob"], True, model, STAMP)
+    event = decide_update_whitelist(by("ada", model), ["alice"], ["bob"], True)
     assert event.payload == GroupWhitelistChanged(("alice",), ("bob",), True)
     assert (
-        reason_of(decide_update_whitelist, "bob", "team", ["bob"], [], False, model, STAMP)
+        reason_of(decide_update_whitelist, by("bob", model), ["bob"], [], False)
         is Reason.NOT_GROUP_ADMIN
     )
 
 
-def test_group_deciders__unknown_group() -> None:
+def test_group_deciders__unknown_group_and_bad_id() -> None:
     model = WriteModel()
-    assert reason_of(decide_mute_group, "a", "nope", 1, model, STAMP) is Reason.GROUP_NOT_FOUND
+    assert reason_of(decide_mute_group, by("a", model, "nope"), 1) is Reason.GROUP_NOT_FOUND
+    # A bad id is refused before the group is looked up.
+    assert reason_of(decide_mute_group, by("a", model, "bad id"), 1) is Reason.BAD_PARAMETER
 
 
 def test_mutes__a_duration_past_the_longest_is_bad_parameter() -> None:
@@ -278,11 +262,9 @@ def test_mutes__a_duration_past_the_longest_is_bad_parameter() -> None:
     # in milliseconds overflowing the event's int64 when the log encoded it.
     model = team_model()
     for duration_s in (MAX_MUTE_S + 1, 2**62, 2**63 - 1):
-        assert reason_of(decide_mute_group, "ada", "team", duration_s, model, STAMP) is (
+        assert reason_of(decide_mute_group, by("ada", model), duration_s) is Reason.BAD_PARAMETER
+        assert reason_of(decide_mute_member, by("ada", model), "bob", duration_s) is (
             Reason.BAD_PARAMETER
         )
-        assert reason_of(decide_mute_member, "ada", "team", "bob", duration_s, model, STAMP) is (
-            Reason.BAD_PARAMETER
-        )
-    longest = decide_mute_group("ada", "team", MAX_MUTE_S, model, STAMP).payload
+    longest = decide_mute_group(by("ada", model), MAX_MUTE_S).payload
     assert longest == GroupMuted(NOW + MAX_MUTE_S * 1000)

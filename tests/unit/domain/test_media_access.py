@@ -22,7 +22,7 @@ from parley.domain.events import (
     Position,
     TextContent,
 )
-from parley.domain.groups import decide_create_group
+from parley.domain.groups import GroupChange, decide_create_group
 from parley.domain.limits import Limits
 from parley.domain.media_access import Rendition, check_download
 from parley.domain.media_uploads import decide_media_uploaded, object_id_from
@@ -50,11 +50,8 @@ class World:
         self.decider = SendDecider(
             self.model, LIMITS, RateLimiter(1000), build_interceptor_chain(None, [])
         )
-        self.apply(
-            decide_create_group(
-                "owner", "team", "T", ["alice", "bob"], self.model, LIMITS, Stamp(0, "g")
-            )
-        )
+        by_owner = GroupChange("owner", "team", self.model, Stamp(0, "g"))
+        self.apply(decide_create_group(by_owner, "T", ["alice", "bob"], LIMITS))
         self.apply(decide_media_uploaded("alice", STORED_PHOTO, Stamp(1, "up")))
 
     def apply(self, event: Event) -> None:

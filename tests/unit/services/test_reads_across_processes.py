@@ -16,7 +16,7 @@ import pytest
 from parley.adapters.memory import InMemoryEventLog
 from parley.domain.commands import Stamp
 from parley.domain.events import ImageContent, Logged, MediaRef, Position
-from parley.domain.groups import decide_create_group
+from parley.domain.groups import GroupChange, decide_create_group
 from parley.domain.limits import Limits
 from parley.domain.log_streams import Stream
 from parley.domain.media_uploads import decide_media_uploaded, object_id_from
@@ -160,7 +160,7 @@ async def test_send__into_a_group_created_through_another_worker_after_catching_
 ) -> None:
     log, process = ingress_process
     created = decide_create_group(
-        "bob", "g1", "team", ["alice"], WriteModel(), Limits(), _stamp("e1")
+        GroupChange("bob", "g1", WriteModel(), _stamp("e1")), "team", ["alice"], Limits()
     )
     await log.append(created)
     request = text_to("bob", "c3")
