@@ -12,6 +12,7 @@ from google.protobuf import duration_pb2
 from google.protobuf.message import DecodeError, Message
 
 from parley.adapters.wire_fields import from_message, to_message
+from parley.domain.acks import AckKind
 from parley.domain.commands import SendCommand, SendReceipt
 from parley.domain.conversations import ConversationType
 from parley.domain.errors import REASONS, Reason, Rejected
@@ -20,6 +21,7 @@ from parley.domain.events import (
     Content,
     Event,
     ForwardedMessage,
+    GroupRole,
     MediaRef,
     Payload,
     Picture,
@@ -210,6 +212,16 @@ def decode_event(data: bytes) -> Event:
 def conversation_type_from_proto(number: int) -> ConversationType:
     """The conversation type of a request; an unknown number is a BAD_PARAMETER."""
     return _enum(ConversationType, number, "conversation.type")
+
+
+def ack_kind_from_proto(number: int) -> AckKind:
+    """The kind of an AcknowledgeMessage; an unknown number is a BAD_PARAMETER, not a delivery."""
+    return _enum(AckKind, number, "kind")
+
+
+def group_role_from_proto(number: int) -> GroupRole:
+    """The role of a SetGroupMemberRole; an unknown number is a BAD_PARAMETER, not a demotion."""
+    return _enum(GroupRole, number, "role")
 
 
 def send_command_from_proto(req: ingress_pb2.SendMessageRequest, sender: str) -> SendCommand:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar
 
+from parley.adapters import wire
 from parley.domain import groups, rooms
 from parley.domain.commands import Stamp
-from parley.domain.events import Event, GroupRole
-from parley.gen.parley.v1 import events_pb2, ingress_pb2_grpc
+from parley.domain.events import Event
 from parley.gen.parley.v1 import ingress_pb2 as pb
+from parley.gen.parley.v1 import ingress_pb2_grpc
 from services.ingress.decided import Decide, DecidedRpc, IngressServicer
 from services.shell.auth import current_caller
 from services.shell.clock import random_id
@@ -45,10 +46,6 @@ def _group_rpc(decide: Decide[S, G]) -> DecidedRpc[S, G, pb.GroupOperationRespon
 
 def _room_rpc(decide: Decide[S, R]) -> DecidedRpc[S, R, pb.RoomOperationResponse]:
     return DecidedRpc(decide, _room_answer, settle=True)
-
-
-def _role(role: events_pb2.GroupRole.ValueType) -> GroupRole:
-    return GroupRole.ADMIN if role == events_pb2.GROUP_ROLE_ADMIN else GroupRole.MEMBER
 
 
 class MembershipChanges(IngressServicer):
@@ -115,7 +112,9 @@ class MembershipChanges(IngressServicer):
         self, request: pb.SetGroupMemberRoleRequest, actor: str, stamp: Stamp
     ) -> Event:
         change = self._group_change(request, actor, stamp)
-        return groups.decide_set_member_role(change, request.user_id, _role(request.role))
+        return groups.decide_set_member_role(
+            change, request.user_id, wire.group_role_from_proto(request.role)
+        )
 
     def mute_member(self, request: pb.MuteGroupMemberRequest, actor: str, stamp: Stamp) -> Event:
         change = self._group_change(request, actor, stamp)

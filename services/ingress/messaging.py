@@ -12,7 +12,6 @@ import grpc
 from parley import metrics
 from parley.adapters import wire
 from parley.domain.acks import (
-    AckKind,
     decide_ack,
     decide_conversation_read,
     decide_delete_conversation,
@@ -165,7 +164,7 @@ class MessagingServicer(IngressServicer, ingress_pb2_grpc.MessagingServiceServic
         self, request: pb.AcknowledgeMessageRequest, context: Any
     ) -> pb.AcknowledgeMessageResponse:
         model = self._ingress.model
-        ack = AckKind.READ if request.kind == pb.ACK_KIND_READ else AckKind.DELIVERED
+        ack = wire.ack_kind_from_proto(request.kind)
 
         def decide(actor: str, stamp: Stamp, t: _Target) -> Event:
             return decide_ack(

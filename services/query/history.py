@@ -18,6 +18,8 @@ class HistoryServicer(QueryServicer, query_pb2_grpc.HistoryServiceServicer):
     ) -> pb.GetHistoryResponse:
         size = page_size(request.page_size)
         view = await readable(self._deps, request.conversation)
+        if request.direction not in pb.HistoryDirection.values():  # never a silent oldest-first
+            raise Rejected(Reason.BAD_PARAMETER, f"direction: unknown value {request.direction}")
         newest = request.direction == pb.HISTORY_DIRECTION_NEWEST_FIRST
         window = view.window
         lowest, highest = (

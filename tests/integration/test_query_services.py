@@ -90,6 +90,15 @@ async def test_history__pages_newest_first_with_a_cursor_and_shows_recalls(
     recalled = second.messages[0]
     assert recalled.recalled and not recalled.HasField("body") and recalled.sender_id == "bob"
     assert second.messages[1].body.text.text == "hi bob"
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:  # not taken for oldest-first
+        await client.history.GetHistory(
+            query_pb2.GetHistoryRequest(
+                conversation=ref(PEER, "alice"), direction=query_pb2.HistoryDirection.ValueType(7)
+            ),
+            metadata=bob,
+        )
+    assert unknown.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(unknown.value.trailing_metadata() or ())["parley-reason-code"] == "2001"
 
 
 async def test_history__respects_deleted_history_leaving_and_membership(

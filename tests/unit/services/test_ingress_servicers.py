@@ -10,8 +10,8 @@ import pytest
 
 from parley.adapters.memory import InMemoryEventLog
 from parley.domain.events import Event, GroupCreated, Position, RoomCreated
-from parley.gen.parley.v1 import ingress_pb2, ingress_pb2_grpc
-from tests.unit.services.ingress_harness import Harness, serving, text_to
+from parley.gen.parley.v1 import events_pb2, ingress_pb2, ingress_pb2_grpc
+from tests.unit.services.ingress_harness import Harness, reason_code, serving, text_to
 
 
 @pytest.fixture
@@ -122,3 +122,46 @@ async def test_ingress_servicers__admin_creates_groups_and_rooms_for_the_users_i
         await admin.CreateGroupAs(ingress_pb2.CreateGroupAsRequest(group=group), metadata=as_admin)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert len(harness.records()) == 2
+
+
+async def test_ingress_servicers__an_unknown_ack_kind_is_a_bad_parameter(harness: Harness) -> None:
+    """An ack kind this server does not know is refused, never taken for a delivered ack."""
+    sent = await ingress_pb2_grpc.MessagingServiceStub(harness.channel).SendMessage(
+        text_to("alice", "c1"), metadata=await harness.token("bob")
+    )
+    alice = ingress_pb2_grpc.MessagingServiceStub(harness.channel)
+    ack = ingress_pb2.AcknowledgeMessageRequest(
+        conversation=text_to("bob", "-").conversation,
+        message_id=sent.message_id,
+        kind=ingress_pb2.AckKind.ValueType(7),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await alice.AcknowledgeMessage(ack, metadata=await harness.token("alice"))
+    assert (caught.value.code(), reason_code(caught.value)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "2001",
+    )
+    assert len(harness.records()) == 1  # the send only
+
+
+@pytest.mark.parametrize(
+    "role",
+    [events_pb2.GROUP_ROLE_OWNER, events_pb2.GroupRole.ValueType(7)],
+    ids=["owner", "unknown"],
+)
+async def test_ingress_servicers__a_role_other_than_member_or_admin_is_a_bad_parameter(
+    harness: Harness, role: events_pb2.GroupRole.ValueType
+) -> None:
+    """Ownership is not handed over by SetGroupMemberRole, and an unknown role is no demotion."""
+    groups = ingress_pb2_grpc.GroupServiceStub(harness.channel)
+    auth = await harness.token("alice")
+    group = ingress_pb2.CreateGroupRequest(group_id="team", name="Team", member_ids=["bob"])
+    await groups.CreateGroup(group, metadata=auth)
+    change = ingress_pb2.SetGroupMemberRoleRequest(group_id="team", user_id="bob", role=role)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await groups.SetGroupMemberRole(change, metadata=auth)
+    assert (caught.value.code(), reason_code(caught.value)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "2001",
+    )
+    assert len(harness.records()) == 1  # the creation only
