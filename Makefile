@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 BIN := $(dir $(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install fmt lint check test infra-install infra-up infra-down infra-status infra-logs cluster-up cluster-down cluster-status chaos protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart bench-audit bench-hooks
+.PHONY: help install fmt lint check test infra-install infra-up infra-down infra-status infra-logs cluster-up cluster-down cluster-status chaos protos protos-check bench-ingest bench-e2e bench-sessions bench-project bench-media bench-faust-floor bench-restart bench-audit bench-hooks bench-idle run
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -60,7 +60,7 @@ protos: ## Regenerate parley/gen from protos/
 protos-check: ## Fail when parley/gen is stale against protos/
 	PY=$(PY) bash protos/generate.sh --check
 
-run: install ## Install, start engines, provision, run ingress, projector, delivery and media supervised (Ctrl-C stops all)
+run: install ## Install, start engines, provision, run the six services supervised (ingress, projector, delivery, media, checkpoints, webhooks) (Ctrl-C stops all)
 	$(PY) -m parley.cli run
 
 bench-project: ## Projector throughput on a 200k-event backlog, then lag under live load (JSON line)
