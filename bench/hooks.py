@@ -46,8 +46,7 @@ from parley.domain.webhooks import (
 )
 from parley.integration import StartAt
 from services.webhooks.service import WebhookService
-from services.webhooks.settings import WebhookSettings
-from services.webhooks.settings import ensure_topics as ensure_webhook_topics
+from services.webhooks.topics import ensure_topics as ensure_webhook_topics
 
 SECRET = "bench-secret"
 GOAL_PER_S = 1000
@@ -103,15 +102,17 @@ async def run(events: int, conversations: int, port: int) -> dict[str, Any]:
     base = Settings()
     tag = uuid.uuid4().hex[:8]
     topic = f"bench-hooks-{tag}"
-    settings = base.model_copy(update={"topic_conversation_events": topic})
-    webhooks = WebhookSettings(
-        topic_endpoints=f"bench-hooks-endpoints-{tag}",
-        topic_dead_letters=f"bench-hooks-dead-{tag}",
-        topic_redeliveries=f"bench-hooks-redeliver-{tag}",
-        group=f"bench-hooks-{tag}",
+    settings = base.model_copy(
+        update={
+            "topic_conversation_events": topic,
+            "webhook_topic_endpoints": f"bench-hooks-endpoints-{tag}",
+            "webhook_topic_dead_letters": f"bench-hooks-dead-{tag}",
+            "webhook_topic_redeliveries": f"bench-hooks-redeliver-{tag}",
+            "webhook_group": f"bench-hooks-{tag}",
+        }
     )
     ensure_topics(base.kafka_bootstrap, {topic: 6})
-    ensure_webhook_topics(base, webhooks)
+    ensure_webhook_topics(settings)
     try:
         log = KafkaEventLog(base.kafka_bootstrap, {Stream.CONVERSATION_EVENTS: topic})
         await log.start()
@@ -124,9 +125,9 @@ async def run(events: int, conversations: int, port: int) -> dict[str, Any]:
             "bench", f"http://127.0.0.1:{port}/hook", frozenset({"message_sent"}), SECRET, 0
         )
         value = endpoint_to_proto(endpoint, with_secret=True).SerializeToString()
-        await writer.write(webhooks.topic_endpoints, b"bench", value)
+        await writer.write(settings.webhook_topic_endpoints, b"bench", value)
         await writer.close()
-        service = WebhookService(settings, webhooks, StartAt.committed(fallback="earliest"))
+        service = WebhookService(settings, StartAt.committed(fallback="earliest"))
         running = asyncio.create_task(service.run(handle_signals=False))
         cpu_before = time.process_time()
         for _ in range(1200):  # at most 10 minutes
@@ -137,15 +138,7 @@ async def run(events: int, conversations: int, port: int) -> dict[str, Any]:
         service.stop()
         await running
     finally:
-        delete_topics(
-            base.kafka_bootstrap,
-            [
-                topic,
-                webhooks.topic_endpoints,
-                webhooks.topic_dead_letters,
-                webhooks.topic_redeliveries,
-            ],
-        )
+        delete_topics(base.kafka_bootstrap, [topic, *settings.webhook_topics().values()])
     elapsed = stats["last"] - stats["first"]
     per_s = round(events / elapsed) if elapsed > 0 else None
     return {

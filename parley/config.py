@@ -263,6 +263,32 @@ class Settings(BaseSettings):
         "image, file, audio, video, combine, custom (the stored types, the default), command, "
         "barrage.",
     )
+    webhook_topic_endpoints: str = Field(
+        default="parley.webhook-endpoints", description="Registered endpoints (compacted)."
+    )
+    webhook_topic_dead_letters: str = Field(
+        default="parley.webhook-dead-letters",
+        description="Events not delivered within webhook_max_attempts.",
+    )
+    webhook_topic_redeliveries: str = Field(
+        default="parley.webhook-redeliveries", description="Dead letters an admin sent again."
+    )
+    webhook_group: str = Field(
+        default="parley-webhooks", description="The dispatcher's consumer group."
+    )
+    webhook_max_attempts: PositiveInt = Field(
+        default=10, description="POSTs of one event to one endpoint."
+    )
+    webhook_backoff_first_s: PositiveFloat = Field(
+        default=0.5, description="Wait after the first failure."
+    )
+    webhook_backoff_max_s: PositiveFloat = Field(
+        default=30.0, description="Longest wait between attempts."
+    )
+    webhook_timeout_s: PositiveFloat = Field(default=5.0, description="Timeout of one POST.")
+    webhook_concurrency: PositiveInt = Field(
+        default=64, description="POSTs in flight (different conversations or endpoints)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of every process."
     )
@@ -317,6 +343,14 @@ class Settings(BaseSettings):
             Stream.SIGNALS: self.topic_signals,
             Stream.USER_UPDATES: self.topic_user_updates,
             Stream.BROADCASTS: self.topic_broadcasts,
+        }
+
+    def webhook_topics(self) -> dict[str, str]:
+        """Topic name of each webhook topic of infra/kafka/topics.yaml."""
+        return {
+            "parley.webhook-endpoints": self.webhook_topic_endpoints,
+            "parley.webhook-dead-letters": self.webhook_topic_dead_letters,
+            "parley.webhook-redeliveries": self.webhook_topic_redeliveries,
         }
 
     def fold_windows(self) -> FoldWindows:

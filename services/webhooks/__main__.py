@@ -7,12 +7,11 @@ import asyncio
 from parley.config import Settings
 from parley.observability import configure_logging
 from services.webhooks.service import WebhookService
-from services.webhooks.settings import WebhookSettings
 
 
 def main() -> None:
     configure_logging("webhooks")
-    asyncio.run(WebhookService(Settings(), WebhookSettings()).run())
+    asyncio.run(WebhookService(Settings()).run())
 
 
 if __name__ == "__main__":

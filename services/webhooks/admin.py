@@ -9,13 +9,13 @@ import time
 import uuid
 from typing import Any
 
-from parley.adapters.kafka_records import KafkaRecordWriter, read_record, read_topic
+from parley.adapters.kafka_records import KafkaRecordWriter, Record, read_record, read_topic
 from parley.adapters.wire_webhooks import EVENT_TYPES, endpoint_from_proto, endpoint_to_proto
 from parley.config import Settings
 from parley.domain.errors import Reason, Rejected
 from parley.domain.webhooks import WebhookEndpoint, check_endpoint
 from parley.gen.parley.v1 import webhooks_pb2 as pb
-from services.webhooks.settings import WebhookSettings, ensure_topics
+from services.webhooks.topics import ensure_topics
 
 
 class WebhookAdmin:
@@ -26,7 +26,7 @@ class WebhookAdmin:
 
     def _webhooks(self) -> _WebhookTopics:
         if self._webhook_store is None:
-            self._webhook_store = _WebhookTopics(Settings(), WebhookSettings())
+            self._webhook_store = _WebhookTopics(Settings())
         return self._webhook_store
 
     async def RegisterWebhook(
@@ -79,28 +79,30 @@ class WebhookAdmin:
 
 
 class _WebhookTopics:
-    def __init__(self, parley: Settings, settings: WebhookSettings) -> None:
-        self._parley = parley
-        self._bootstrap = parley.kafka_bootstrap
+    def __init__(self, settings: Settings) -> None:
+        self._bootstrap = settings.kafka_bootstrap
         self._settings = settings
         self._writer: KafkaRecordWriter | None = None
 
     async def _ready(self) -> KafkaRecordWriter:
         if self._writer is None:
-            await asyncio.to_thread(ensure_topics, self._parley, self._settings)
+            await asyncio.to_thread(ensure_topics, self._settings)
             self._writer = KafkaRecordWriter(self._bootstrap, "parley-webhook-admin")
         return self._writer
+
+    async def _read(self, topic: str) -> list[Record]:
+        """Every record of the topic, once the topics exist."""
+        await self._ready()
+        return await asyncio.to_thread(read_topic, self._bootstrap, topic, "parley-webhook-admin")
 
     async def put(self, endpoint: WebhookEndpoint) -> None:
         writer = await self._ready()
         value = endpoint_to_proto(endpoint, with_secret=True).SerializeToString()
-        await writer.write(self._settings.topic_endpoints, endpoint.endpoint_id.encode(), value)
+        topic = self._settings.webhook_topic_endpoints
+        await writer.write(topic, endpoint.endpoint_id.encode(), value)
 
     async def endpoints(self) -> list[WebhookEndpoint]:
-        await self._ready()
-        records = await asyncio.to_thread(
-            read_topic, self._bootstrap, self._settings.topic_endpoints, "parley-webhook-admin"
-        )
+        records = await self._read(self._settings.webhook_topic_endpoints)
         latest: dict[bytes, WebhookEndpoint] = {}
         for record in records:
             if record.value:
@@ -110,15 +112,10 @@ class _WebhookTopics:
         return list(latest.values())
 
     async def dead_letters(self) -> list[pb.WebhookDeadLetter]:
-        await self._ready()
-        settings = self._settings
+        await self._ready()  # once, before the two reads run side by side
         letters, requested = await asyncio.gather(
-            asyncio.to_thread(
-                read_topic, self._bootstrap, settings.topic_dead_letters, "parley-webhook-admin"
-            ),
-            asyncio.to_thread(
-                read_topic, self._bootstrap, settings.topic_redeliveries, "parley-webhook-admin"
-            ),
+            self._read(self._settings.webhook_topic_dead_letters),
+            self._read(self._settings.webhook_topic_redeliveries),
         )
         asked = {
             pb.WebhookDeadLetter.FromString(r.value).dead_letter_id for r in requested if r.value
@@ -139,7 +136,7 @@ class _WebhookTopics:
         record = await asyncio.to_thread(
             read_record,
             self._bootstrap,
-            self._settings.topic_dead_letters,
+            self._settings.webhook_topic_dead_letters,
             int(partition),
             int(offset),
         )
@@ -148,5 +145,5 @@ class _WebhookTopics:
         letter = pb.WebhookDeadLetter.FromString(record.value)
         letter.dead_letter_id = dead_letter_id
         await writer.write(
-            self._settings.topic_redeliveries, record.key, letter.SerializeToString()
+            self._settings.webhook_topic_redeliveries, record.key, letter.SerializeToString()
         )

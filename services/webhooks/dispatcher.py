@@ -13,6 +13,7 @@ import aiohttp
 
 from parley.adapters.kafka_records import KafkaRecordWriter
 from parley.adapters.wire_webhooks import webhook_body
+from parley.config import Settings
 from parley.domain.webhooks import (
     ATTEMPT_HEADER,
     EVENT_ID_HEADER,
@@ -28,7 +29,6 @@ from parley.domain.webhooks import (
 from parley.gen.parley.v1 import webhooks_pb2
 from parley.integration import Delivered
 from services.webhooks.endpoints import EndpointDirectory
-from services.webhooks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,14 @@ class Dispatcher:
         directory: EndpointDirectory,
         writer: KafkaRecordWriter,
         http: aiohttp.ClientSession,
-        settings: WebhookSettings,
+        settings: Settings,
     ) -> None:
         self._directory = directory
         self._writer = writer
         self._http = http
         self._settings = settings
-        self._slots = asyncio.Semaphore(settings.concurrency)
-        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
+        self._slots = asyncio.Semaphore(settings.webhook_concurrency)
+        self._timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_s)
         self.delivered = 0  # successful POSTs, for the bench and logs
 
     async def dispatch(self, batch: list[Delivered]) -> None:
@@ -99,7 +99,7 @@ class Dispatcher:
         """POSTs until a 2xx answer; after the last attempt writes a dead letter. False when
         the event was dead-lettered or the endpoint removed meanwhile."""
         settings, error = self._settings, ""
-        for attempt in range(1, settings.max_attempts + 1):
+        for attempt in range(1, settings.webhook_max_attempts + 1):
             current = self._directory.get(endpoint.endpoint_id)
             if current is None or current.removed:
                 return False
@@ -107,8 +107,10 @@ class Dispatcher:
             if not error:
                 self.delivered += 1
                 return True
-            if attempt < settings.max_attempts:
-                wait = backoff_s(attempt, settings.backoff_first_s, settings.backoff_max_s)
+            if attempt < settings.webhook_max_attempts:
+                wait = backoff_s(
+                    attempt, settings.webhook_backoff_first_s, settings.webhook_backoff_max_s
+                )
                 log.info(
                     "webhook %s: %s for event %s, attempt %d, next in %.1f s",
                     endpoint.endpoint_id, error, item.event_id, attempt, wait,
@@ -146,17 +148,17 @@ class Dispatcher:
             conversation_key=item.conversation_key,
             event_type=item.event_type,
             event=item.event,
-            attempts=self._settings.max_attempts,
+            attempts=self._settings.webhook_max_attempts,
             last_error=error,
             failed_at_ms=int(time.time() * 1000),
         )
         log.warning(
             "webhook %s: event %s dead-lettered after %d attempts (%s)",
-            endpoint.endpoint_id, item.event_id, self._settings.max_attempts, error,
+            endpoint.endpoint_id, item.event_id, self._settings.webhook_max_attempts, error,
         )  # fmt: skip
         # Until Kafka takes the dead letter the batch is not committed: nothing is lost.
         await self._writer.write(
-            self._settings.topic_dead_letters,
+            self._settings.webhook_topic_dead_letters,
             endpoint.endpoint_id.encode(),
             record.SerializeToString(),
         )

@@ -13,7 +13,7 @@ from parley.integration import EventConsumer, StartAt
 from services.webhooks.dispatcher import Dispatcher
 from services.webhooks.endpoints import EndpointDirectory
 from services.webhooks.redeliveries import Redeliveries
-from services.webhooks.settings import WebhookSettings, ensure_topics
+from services.webhooks.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 # A new group starts at the log's end: webhooks are for what happens from now on.
@@ -24,17 +24,11 @@ class WebhookService:
     """`run` returns after `stop()` (or SIGTERM/SIGINT with `handle_signals`), once the batch in
     hand is delivered and committed."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        webhooks: WebhookSettings,
-        start: StartAt = NEW_GROUP_START,
-    ) -> None:
+    def __init__(self, settings: Settings, start: StartAt = NEW_GROUP_START) -> None:
         self._settings = settings
-        self._webhooks = webhooks
         self.consumer = EventConsumer(
             settings.kafka_bootstrap,
-            webhooks.group,
+            settings.webhook_group,
             [settings.topic_conversation_events, settings.topic_broadcasts],
             start,
             client_id="parley-webhooks",
@@ -46,25 +40,25 @@ class WebhookService:
         self.consumer.stop()
 
     async def run(self, handle_signals: bool = True) -> None:
-        settings, webhooks = self._settings, self._webhooks
-        await asyncio.to_thread(ensure_topics, settings, webhooks)
-        directory = EndpointDirectory(settings.kafka_bootstrap, webhooks.topic_endpoints)
+        settings = self._settings
+        await asyncio.to_thread(ensure_topics, settings)
+        directory = EndpointDirectory(settings.kafka_bootstrap, settings.webhook_topic_endpoints)
         await directory.start()
         writer = KafkaRecordWriter(settings.kafka_bootstrap, "parley-webhooks")
-        connector = aiohttp.TCPConnector(limit=webhooks.concurrency)
+        connector = aiohttp.TCPConnector(limit=settings.webhook_concurrency)
         try:
             async with aiohttp.ClientSession(connector=connector) as http:
-                self.dispatcher = Dispatcher(directory, writer, http, webhooks)
+                self.dispatcher = Dispatcher(directory, writer, http, settings)
                 redeliveries = Redeliveries(
                     settings.kafka_bootstrap,
-                    webhooks.group,
-                    webhooks.topic_redeliveries,
+                    settings.webhook_group,
+                    settings.webhook_topic_redeliveries,
                     directory,
                     self.dispatcher,
                 )
                 redelivering = asyncio.create_task(redeliveries.run())
                 self.ready.set()
-                log.info("webhook dispatcher running (group %s)", webhooks.group)
+                log.info("webhook dispatcher running (group %s)", settings.webhook_group)
                 try:
                     await self.consumer.run_batches(
                         self.dispatcher.dispatch, handle_signals=handle_signals

@@ -15,28 +15,11 @@ from parley.config import Settings
 from parley.gen.parley.v1 import common_pb2, ingress_pb2, webhooks_pb2
 from parley.integration import StartAt
 from services.webhooks.service import WebhookService
-from services.webhooks.settings import WebhookSettings
 from tests.integration.ingress_harness import Ingress, IngressFactory
 from tests.integration.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 DOWN_S = 30
-
-
-@pytest.fixture
-def webhook_settings(
-    monkeypatch: pytest.MonkeyPatch, unique_name: Callable[[str], str], kafka_bootstrap: str
-) -> Any:
-    """Per-test webhook topics and group; the ingress's admin API reads them from the env."""
-    names = {
-        "topic_endpoints": unique_name("wh-endpoints"),
-        "topic_dead_letters": unique_name("wh-dead"),
-        "topic_redeliveries": unique_name("wh-redeliver"),
-    }
-    for name, value in names.items():
-        monkeypatch.setenv(f"PARLEY_WEBHOOK_{name.upper()}", value)
-    yield lambda **overrides: WebhookSettings(group=unique_name("wh-group"), **overrides)
-    delete_topics(kafka_bootstrap, list(names.values()))
 
 
 @pytest.fixture
@@ -46,13 +29,38 @@ async def ingress(ingress_factory: IngressFactory) -> Ingress:
 
 
 @pytest.fixture
-async def dispatcher(ingress: Ingress) -> AsyncIterator[Callable[[WebhookSettings], Any]]:
+def webhook_settings(
+    monkeypatch: pytest.MonkeyPatch,
+    unique_name: Callable[[str], str],
+    kafka_bootstrap: str,
+    ingress: Ingress,
+) -> Any:
+    """The ingress's settings with per-test webhook topics and group (and the given webhook_*
+    overrides); the ingress's admin API reads the topics from the env."""
+    names = {
+        "webhook_topic_endpoints": unique_name("wh-endpoints"),
+        "webhook_topic_dead_letters": unique_name("wh-dead"),
+        "webhook_topic_redeliveries": unique_name("wh-redeliver"),
+    }
+    for name, value in names.items():
+        monkeypatch.setenv(f"PARLEY_{name.upper()}", value)
+
+    def settings(**overrides: Any) -> Settings:
+        update = {**names, "webhook_group": unique_name("wh-group"), **overrides}
+        with_webhooks: Settings = ingress.settings.model_copy(update=update)
+        return with_webhooks
+
+    yield settings
+    delete_topics(kafka_bootstrap, list(names.values()))
+
+
+@pytest.fixture
+async def dispatcher() -> AsyncIterator[Callable[[Settings], Any]]:
     running: list[tuple[WebhookService, asyncio.Task[None]]] = []
 
-    async def start(webhooks: WebhookSettings) -> WebhookService:
-        settings: Settings = ingress.settings
+    async def start(settings: Settings) -> WebhookService:
         # Fresh topics: start at their beginning, so no event races the first assignment.
-        service = WebhookService(settings, webhooks, StartAt.committed(fallback="earliest"))
+        service = WebhookService(settings, StartAt.committed(fallback="earliest"))
         task = asyncio.create_task(service.run(handle_signals=False))
         running.append((service, task))
         await asyncio.wait_for(service.ready.wait(), 30)
@@ -117,7 +125,11 @@ async def test_webhooks__receiver_down_30_s_gets_every_event_in_order_signed(
     await receiver.start()
     endpoint = await _register(ingress, receiver.url)
     receiver.secret = endpoint.secret
-    await dispatcher(webhook_settings(backoff_first_s=0.2, backoff_max_s=3.0, max_attempts=100))
+    await dispatcher(
+        webhook_settings(
+            webhook_backoff_first_s=0.2, webhook_backoff_max_s=3.0, webhook_max_attempts=100
+        )
+    )
     sent: dict[str, list[str]] = {_key(*pair): [] for pair in PAIRS}
     # While the receiver is up.
     for i in range(12):
@@ -156,7 +168,11 @@ async def test_webhooks__dead_letter_listed_and_redelivered_by_an_admin(
     await receiver.start()
     endpoint = await _register(ingress, receiver.url)
     receiver.secret = endpoint.secret
-    await dispatcher(webhook_settings(backoff_first_s=0.05, backoff_max_s=0.2, max_attempts=3))
+    await dispatcher(
+        webhook_settings(
+            webhook_backoff_first_s=0.05, webhook_backoff_max_s=0.2, webhook_max_attempts=3
+        )
+    )
     ids = [await _send(ingress, "alice", "bob", text) for text in ("before", "poison", "after")]
     # The poisoned event is given up after 3 attempts; the conversation goes on after it.
     await receiver.wait_for(lambda: any(a.text == "after" for a in receiver.arrivals), 30)

@@ -130,3 +130,36 @@ def test_config__fold_windows_come_from_the_recall_and_idempotency_settings() ->
     assert (windows.recall_ms, windows.idempotency_ms) == (30_000, 900_000)
     assert windows.messages_ms == 900_000
     assert Settings().fold_windows().messages_ms == 600_000  # idempotency_window_s=600 wins
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("parley.env", "PARLEY_WEBHOOK_TIMEOUT_S=3\nPARLEY_WEBHOOK_GROUP=hooks-eu\n"),
+        ("parley.toml", 'webhook_timeout_s = 3\nwebhook_group = "hooks-eu"\n'),
+    ],
+)
+def test_config__file_carries_webhook_settings(
+    config_file: Callable[[str, str], None], name: str, text: str
+) -> None:
+    config_file(name, text)
+    settings = Settings()
+    assert settings.webhook_timeout_s == 3.0
+    assert settings.webhook_group == "hooks-eu"
+    assert settings.webhook_max_attempts == 10  # the rest keep their defaults
+
+
+def test_config__webhook_environment_names_are_parley_webhook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PARLEY_WEBHOOK_TOPIC_ENDPOINTS", "hooks.endpoints")
+    monkeypatch.setenv("PARLEY_WEBHOOK_CONCURRENCY", "8")
+    settings = Settings()
+    assert (settings.webhook_topic_endpoints, settings.webhook_concurrency) == (
+        "hooks.endpoints",
+        8,
+    )
+    assert {doc.env for doc in Settings.describe()} >= {
+        "PARLEY_WEBHOOK_TOPIC_ENDPOINTS",
+        "PARLEY_WEBHOOK_BACKOFF_MAX_S",
+    }
