@@ -25,13 +25,18 @@ class AckKind(IntEnum):
     READ = 1
 
 
+def keeps_receipts(conversation_type: ConversationType) -> bool:
+    """Rooms keep no receipts, read positions, unread counts or conversation lists."""
+    return conversation_type is not ConversationType.ROOM
+
+
 def _conversation(
     actor: str, conversation_type: ConversationType, target_id: str, model: WriteModel
 ) -> Conversation:
-    """A peer or group conversation the actor takes part in. Rooms keep no receipts, unread or
-    conversation lists, so acking, reading or deleting one is TYPE_NOT_ALLOWED."""
+    """A peer or group conversation the actor takes part in: acking, reading or deleting a room
+    is TYPE_NOT_ALLOWED (keeps_receipts)."""
     conversation = Conversation.for_request(conversation_type, target_id, actor)
-    if conversation.type is ConversationType.ROOM:
+    if not keeps_receipts(conversation.type):
         raise Rejected(Reason.TYPE_NOT_ALLOWED, "rooms have no receipts or read positions")
     if conversation.type is ConversationType.GROUP:
         model.directory.require_group_member(conversation.target_id, actor)

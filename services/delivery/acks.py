@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from parley.domain.acks import AckKind, decide_ack
+from parley.domain.acks import AckKind, decide_ack, keeps_receipts
 from parley.domain.commands import Stamp
 from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.errors import Rejected
@@ -22,16 +22,12 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 0.1
 
 
-def _target_of(key: str, actor: str) -> tuple[ConversationType, str] | None:
-    """The (type, target id) an actor names a conversation key by; None for rooms and others."""
+def _acked(key: str) -> Conversation | None:
+    """The conversation a session's ack names, when it is one that keeps receipts."""
     conversation = Conversation.from_key(key)
-    if conversation is None or conversation.type is ConversationType.ROOM:
-        return None  # rooms keep no receipts
-    if conversation.type is ConversationType.GROUP:
-        return ConversationType.GROUP, conversation.target_id
-    if actor not in conversation.participants:
+    if conversation is None or not keeps_receipts(conversation.type):
         return None
-    return ConversationType.PEER, conversation.peer_of(actor)
+    return conversation
 
 
 class DeliveredAcks:
@@ -50,12 +46,15 @@ class DeliveredAcks:
         self._model = model
         self._lookup = MessageLookup(archive, model)
         self._log = event_log
-        self._pending: dict[tuple[str, str], str] = {}
+        self._pending: dict[tuple[str, Conversation], str] = {}
         self._flusher: asyncio.Task[None] | None = None
         self.logged = 0
 
     def add(self, user_id: str, key: str, message_id: str) -> None:
-        self._pending[(user_id, key)] = message_id
+        conversation = _acked(key)
+        if conversation is None:
+            return  # a room's (or no conversation's): nothing to log, nothing to look up
+        self._pending[(user_id, conversation)] = message_id
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
 
@@ -68,8 +67,8 @@ class DeliveredAcks:
         archived = await self._archived(pending.values())
         events = [
             e
-            for (user, key), mid in pending.items()
-            if (e := self._decide(user, key, mid, archived))
+            for (user, conversation), mid in pending.items()
+            if (e := self._decide(user, conversation, mid, archived))
         ]
         if not events:
             return
@@ -87,16 +86,17 @@ class DeliveredAcks:
             return NO_ARCHIVED_MESSAGES  # advisory: acks of old messages wait for the next one
 
     def _decide(
-        self, user: str, key: str, message_id: str, archived: ArchivedMessages
+        self, user: str, conversation: Conversation, message_id: str, archived: ArchivedMessages
     ) -> Event | None:
-        target = _target_of(key, user)
-        if target is None:
-            return None
+        # A peer conversation is named by its key, which decide_ack checks names the user.
+        peer = conversation.type is ConversationType.PEER
+        target = conversation.key if peer else conversation.target_id
         stamp = Stamp(wall_clock_ms(), new_id("d"))
         try:
             return decide_ack(
-                user, *target, message_id, AckKind.DELIVERED, self._model, stamp, archived
-            )
+                user, conversation.type, target, message_id, AckKind.DELIVERED, self._model,
+                stamp, archived,
+            )  # fmt: skip
         except Rejected as rejected:
             log.debug("ack refused: %s", rejected.message)
             return None

@@ -5,6 +5,7 @@ over the projection's rows)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 
 import pytest
 
@@ -27,6 +28,7 @@ from parley.domain.fold_windows import FoldWindows
 from parley.domain.groups import GroupChange, decide_create_group
 from parley.domain.limits import Limits
 from parley.domain.log_streams import Stream
+from parley.domain.message_archive import ArchivedMessage
 from parley.domain.message_ids import message_id_for
 from parley.domain.moderation import InterceptorChain
 from parley.domain.projection_fold import fold
@@ -155,6 +157,40 @@ async def test_delivered_acks__a_resumed_client_acks_a_message_older_than_the_wi
     assert [r.event.payload for r in log.records(Stream.CONVERSATION_EVENTS.value)] == [
         MessageDelivered(old)
     ]
+
+
+async def test_delivered_acks__the_newest_ack_per_user_and_conversation_is_logged() -> None:
+    world = World()
+    first = world.send("alice", "c1", at_ms=1_000, kind=PEER)
+    second = world.send("alice", "c2", at_ms=1_001, kind=PEER)
+    log = InMemoryEventLog()
+    acks = DeliveredAcks(world.model, log, world.archive)
+    acks.add("bob", "p:alice:bob", first)
+    acks.add("bob", "p:alice:bob", second)
+    await acks.flush()
+    assert [r.event.payload for r in log.records(Stream.CONVERSATION_EVENTS.value)] == [
+        MessageDelivered(second)
+    ]
+
+
+class CountingArchive(InMemoryMessageArchive):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    async def get_many(self, message_ids: Collection[str]) -> dict[str, ArchivedMessage]:
+        self.asked += message_ids
+        return await super().get_many(message_ids)
+
+
+@pytest.mark.parametrize("key", ["r:lobby", "u:bob"], ids=["room", "not-a-conversation"])
+async def test_delivered_acks__a_room_s_ack_is_dropped_without_a_lookup(key: str) -> None:
+    """Rooms keep no receipts: their acks log nothing and never reach the archive."""
+    archive, log = CountingArchive(), InMemoryEventLog()
+    acks = DeliveredAcks(World().model, log, archive)
+    acks.add("bob", key, "m_unknown")
+    await acks.flush()
+    assert log.records(Stream.CONVERSATION_EVENTS.value) == [] and archive.asked == []
 
 
 async def test_message_lookup__a_forward_of_an_old_message_is_checked_against_the_archive() -> None:
