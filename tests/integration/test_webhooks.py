@@ -55,11 +55,13 @@ def webhook_settings(
 
 
 @pytest.fixture
-async def dispatcher() -> AsyncIterator[Callable[[Settings], Any]]:
+async def dispatcher(webhook_settings: Any) -> AsyncIterator[Callable[..., Any]]:
+    """Starts a dispatcher on the per-test webhook settings with the given webhook_* overrides."""
     running: list[tuple[WebhookService, asyncio.Task[None]]] = []
 
-    async def start(settings: Settings) -> WebhookService:
+    async def start(**overrides: Any) -> WebhookService:
         # Fresh topics: start at their beginning, so no event races the first assignment.
+        settings = webhook_settings(**overrides)
         service = WebhookService(settings, StartAt.committed(fallback="earliest"))
         task = asyncio.create_task(service.run(handle_signals=False))
         running.append((service, task))
@@ -72,13 +74,17 @@ async def dispatcher() -> AsyncIterator[Callable[[Settings], Any]]:
         await asyncio.wait_for(task, 60)
 
 
-async def _register(ingress: Ingress, url: str) -> webhooks_pb2.WebhookEndpoint:
+async def _register(ingress: Ingress, receiver: WebhookReceiver) -> webhooks_pb2.WebhookEndpoint:
+    """Starts the receiver and registers it for message_sent; it checks signatures with the
+    secret the registration answers."""
+    await receiver.start()
     reply = await ingress.admin.RegisterWebhook(
-        webhooks_pb2.RegisterWebhookRequest(url=url, event_types=["message_sent"]),
+        webhooks_pb2.RegisterWebhookRequest(url=receiver.url, event_types=["message_sent"]),
         metadata=ingress.admin_auth,
     )
     endpoint: webhooks_pb2.WebhookEndpoint = reply.endpoint
     assert len(endpoint.secret) == 64 and endpoint.endpoint_id
+    receiver.secret = endpoint.secret
     return endpoint
 
 
@@ -119,16 +125,12 @@ PAIRS = [("alice", "bob"), ("alice", "carol"), ("bob", "carol")]
 
 
 async def test_webhooks__receiver_down_30_s_gets_every_event_in_order_signed(
-    ingress: Ingress, webhook_settings: Any, dispatcher: Any
+    ingress: Ingress, dispatcher: Any
 ) -> None:
     receiver = WebhookReceiver()
-    await receiver.start()
-    endpoint = await _register(ingress, receiver.url)
-    receiver.secret = endpoint.secret
+    await _register(ingress, receiver)
     await dispatcher(
-        webhook_settings(
-            webhook_backoff_first_s=0.2, webhook_backoff_max_s=3.0, webhook_max_attempts=100
-        )
+        webhook_backoff_first_s=0.2, webhook_backoff_max_s=3.0, webhook_max_attempts=100
     )
     sent: dict[str, list[str]] = {_key(*pair): [] for pair in PAIRS}
     # While the receiver is up.
@@ -161,17 +163,13 @@ async def test_webhooks__receiver_down_30_s_gets_every_event_in_order_signed(
 
 
 async def test_webhooks__dead_letter_listed_and_redelivered_by_an_admin(
-    ingress: Ingress, webhook_settings: Any, dispatcher: Any
+    ingress: Ingress, dispatcher: Any
 ) -> None:
     refusing = {"poison"}
     receiver = WebhookReceiver(refuse=lambda text: text in refusing)
-    await receiver.start()
-    endpoint = await _register(ingress, receiver.url)
-    receiver.secret = endpoint.secret
+    endpoint = await _register(ingress, receiver)
     await dispatcher(
-        webhook_settings(
-            webhook_backoff_first_s=0.05, webhook_backoff_max_s=0.2, webhook_max_attempts=3
-        )
+        webhook_backoff_first_s=0.05, webhook_backoff_max_s=0.2, webhook_max_attempts=3
     )
     ids = [await _send(ingress, "alice", "bob", text) for text in ("before", "poison", "after")]
     # The poisoned event is given up after 3 attempts; the conversation goes on after it.
