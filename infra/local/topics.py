@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,20 @@ def sized(spec: TopicSpec, replication_factor: int, min_insync_replicas: int) ->
         replication_factor=replication_factor,
         config={**spec.config, "min.insync.replicas": str(min_insync_replicas)},
     )
+
+
+def renamed(
+    names: Mapping[str, str], replication_factor: int, min_insync_replicas: int
+) -> list[TopicSpec]:
+    """topics.yaml's topics named in `names` (topics.yaml name -> the name to create), each
+    sized for the cluster (see `sized`)."""
+    by_name = {spec.name: spec for spec in load_spec()}
+    return [
+        sized(
+            dataclasses.replace(by_name[spec], name=name), replication_factor, min_insync_replicas
+        )
+        for spec, name in names.items()
+    ]
 
 
 class SpecError(ValueError):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
 from infra.local import buckets, migrations, topics
@@ -12,17 +10,14 @@ from parley.config import Settings
 
 
 def topic_specs(settings: Settings) -> list[topics.TopicSpec]:
-    """infra/kafka/topics.yaml, each stream under the name the settings give it."""
-    by_name = {spec.name: spec for spec in topics.load_spec()}
-    return [
-        topics.sized(
-            dataclasses.replace(by_name[stream.value], name=name),
-            settings.kafka_replication_factor,
-            settings.kafka_min_insync_replicas,
-        )
-        for stream, name in settings.topics().items()
-        if stream.value in by_name
-    ]
+    """infra/kafka/topics.yaml: every stream's and webhook topic under the name the settings
+    give it."""
+    streams = {stream.value: name for stream, name in settings.topics().items()}
+    return topics.renamed(
+        {**streams, **settings.webhook_topics()},
+        settings.kafka_replication_factor,
+        settings.kafka_min_insync_replicas,
+    )
 
 
 def provision(settings: Settings) -> list[str]:

@@ -29,6 +29,9 @@ def test_provision__creates_the_configured_topics_keyspace_and_bucket(
         "signals": f"{run}-signals",
         "user_updates": f"{run}-updates",
         "broadcasts": f"{run}-broadcasts",
+        "webhook_topic_endpoints": f"{run}-hook-endpoints",
+        "webhook_topic_dead_letters": f"{run}-hook-dead",
+        "webhook_topic_redeliveries": f"{run}-hook-again",
     }
     keyspace, bucket = f"{run}_ks", f"{run}-media".replace("_", "-")
     env = {
@@ -36,7 +39,10 @@ def test_provision__creates_the_configured_topics_keyspace_and_bucket(
         "PARLEY_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PARLEY_CASSANDRA_KEYSPACE": keyspace,
         "PARLEY_MINIO_BUCKET": bucket,
-        **{f"PARLEY_TOPIC_{name.upper()}": topic for name, topic in topics.items()},
+        **{
+            f"PARLEY_{'' if name.startswith('webhook') else 'TOPIC_'}{name.upper()}": topic
+            for name, topic in topics.items()
+        },
     }
     command = [sys.executable, "-m", "parley.cli", "provision"]
     try:
