@@ -21,7 +21,7 @@ from parley.domain.events import (
     Picture,
     VideoContent,
 )
-from parley.domain.limits import Limits
+from parley.domain.limits import MIB, Limits
 from parley.domain.media_content import check_duration, check_size
 
 MEDIA_TYPES = frozenset({MessageType.IMAGE, MessageType.FILE, MessageType.AUDIO, MessageType.VIDEO})
@@ -31,6 +31,9 @@ AUDIO_FORMATS = frozenset({"mp3", "m4a"})
 VIDEO_FORMATS = frozenset({"mp4", "mov"})
 FILE_NAME_MAX_CHARS = 255
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+# Fixed, not among the configurable Limits: media.proto promises clients this bound.
+UPLOAD_CHUNK_MAX_BYTES = MIB
+UPLOAD_ID_PATTERN = re.compile(r"^u_[0-9a-f]{24}$")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,31 @@ def _is_accepted_format(kind: MessageType, probed: Probed) -> bool:
         is_audio_mp4 = probed.format == "mp4" and not probed.has_video
         return (probed.format in AUDIO_FORMATS or is_audio_mp4) and probed.has_audio
     return probed.format in VIDEO_FORMATS and probed.has_video
+
+
+def check_upload_chunk(size: int) -> None:
+    """A streamed upload's chunk carries at most 1 MiB. The bound is part of the API (media.proto
+    documents it), so a client can rely on it; it keeps a chunk, with its envelope, far below the
+    4 MiB a gRPC frame may have on the API server, and bounds what one upload holds in memory at
+    once, since the server writes each chunk to its scratch file before reading the next."""
+    if size > UPLOAD_CHUNK_MAX_BYTES:
+        raise Rejected(Reason.BAD_PARAMETER, f"chunks carry at most {UPLOAD_CHUNK_MAX_BYTES} bytes")
+
+
+def upload_id_from(random_bytes: bytes) -> str:
+    """ "u_" + 24 lowercase hex digits of 96 random bits (the caller draws them): unguessable,
+    and safe in any store key."""
+    if len(random_bytes) < 12:
+        raise ValueError("an upload id needs 12 random bytes")
+    return "u_" + random_bytes[:12].hex()
+
+
+def check_upload_id(upload_id: str) -> None:
+    """An upload id becomes part of a store key (staging/<owner>/<upload id>, its manifest beside
+    it as <upload id>.json): only the exact form upload_id_from issues is looked up, so a client
+    cannot make the server read another key, such as a manifest or a longer path."""
+    if not UPLOAD_ID_PATTERN.match(upload_id):
+        raise Rejected(Reason.BAD_PARAMETER, "upload_id is not an upload id")
 
 
 def fit_box(width: int, height: int, edge: int) -> tuple[int, int]:

@@ -14,16 +14,15 @@ from parley.domain.events import MediaContent, MessageType, type_of
 from parley.domain.media_access import Rendition, check_download, object_key
 from parley.domain.media_content import check_size, media_max_bytes
 from parley.domain.media_objects import StoredMedia
-from parley.domain.media_uploads import check_media_type
+from parley.domain.media_uploads import check_media_type, check_upload_chunk
 from parley.gen.parley.v1 import media_pb2 as pb
 from parley.gen.parley.v1 import media_pb2_grpc
 from parley.ports import BlobStoreUnavailable
 from services.media.scratch import Claim, no_room_is_busy
 from services.media.staging import complete_upload, create_upload_url
-from services.media.uploads import MediaDeps, accept_file, unavailable
+from services.media.uploads import MediaDeps, accept_upload, unavailable
 from services.shell.auth import current_caller
 
-CHUNK_MAX_BYTES = 1024 * 1024
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
 _RENDITIONS = {
     pb.RENDITION_ORIGINAL: Rendition.ORIGINAL,
@@ -68,7 +67,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
                 await asyncio.to_thread(sink.close)
             if received.kind is None:
                 raise Rejected(Reason.BAD_PARAMETER, "the upload stream had no chunk")
-            content = await accept_file(
+            content = await accept_upload(
                 self._deps, owner, received.kind, received.file_name, str(path),
                 self._deps.ingress.stamp(context),
             )  # fmt: skip
@@ -167,8 +166,7 @@ class _Received:
             self.file_name = chunk.file_name
             self.declared = max(0, chunk.declared_size_bytes)
             check_size(self.kind, self.declared, self._limits)  # refused before any data
-        if len(chunk.data) > CHUNK_MAX_BYTES:
-            raise Rejected(Reason.BAD_PARAMETER, f"chunks carry at most {CHUNK_MAX_BYTES} bytes")
+        check_upload_chunk(len(chunk.data))
         self.bytes += len(chunk.data)
         if self.bytes > media_max_bytes(self.kind, self._limits):
             check_size(self.kind, self.bytes, self._limits)  # stops reading the stream now

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from pathlib import Path
 
@@ -11,12 +10,11 @@ from parley.domain.commands import Stamp
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import MediaContent, MessageType
 from parley.domain.media_content import check_size
-from parley.domain.media_uploads import check_media_type
+from parley.domain.media_uploads import check_media_type, check_upload_id, upload_id_from
 from parley.ports import BlobStoreUnavailable
-from services.media.uploads import MediaDeps, accept_file, delete_quietly, unavailable
+from services.media.uploads import MediaDeps, accept_upload, delete_quietly, unavailable
 
 STAGING_PREFIX = "staging/"
-_UPLOAD_ID = re.compile(r"^u_[0-9a-f]{24}$")
 # A failed completion keeps the staged file only when retrying it can succeed.
 _RETRYABLE = frozenset(
     {Reason.MEDIA_STORE_UNAVAILABLE, Reason.EVENT_LOG_UNAVAILABLE, Reason.MEDIA_SERVER_BUSY}
@@ -35,7 +33,7 @@ async def create_upload_url(
     before anything is stored."""
     check_media_type(kind)
     check_size(kind, size, deps.ingress.limits)
-    upload_id = "u_" + secrets.token_hex(12)
+    upload_id = upload_id_from(secrets.token_bytes(12))
     key = staging_key(owner, upload_id)
     expires_at_ms = now_ms + deps.upload_url_ttl_s * 1000
     manifest = {"kind": int(kind), "file_name": file_name, "expires_at_ms": expires_at_ms}
@@ -52,8 +50,7 @@ async def complete_upload(
 ) -> MediaContent:
     """Validates the staged file like a streamed upload; the staged copy is removed afterwards
     (accepted files live on under their object id, rejected ones nowhere)."""
-    if not _UPLOAD_ID.match(upload_id):
-        raise Rejected(Reason.BAD_PARAMETER, "upload_id is not an upload id")
+    check_upload_id(upload_id)
     key = staging_key(owner, upload_id)
     try:
         manifest = json.loads(b"".join([c async for c in deps.store.get(key + ".json")]))
@@ -71,7 +68,7 @@ async def complete_upload(
         with deps.staging.claim() as claim:
             claim.grow_to(staged.size)
             await deps.store.download_to(key, path)  # a full staging space: MEDIA_SERVER_BUSY
-            content = await accept_file(deps, owner, kind, manifest["file_name"], path, stamp)
+            content = await accept_upload(deps, owner, kind, manifest["file_name"], path, stamp)
     except BlobStoreUnavailable as error:
         raise unavailable(error) from error
     except Rejected as rejected:

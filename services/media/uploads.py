@@ -62,7 +62,7 @@ async def delete_quietly(store: BlobStore, keys: Sequence[str]) -> None:
         log.warning("could not delete %s after a failed upload", list(keys))
 
 
-async def accept_file(
+async def accept_upload(
     deps: MediaDeps, owner: str, kind: MessageType, file_name: str, path: str, stamp: Stamp
 ) -> MediaContent:
     """Validates the file by content, stores original and renditions, appends MediaUploaded.

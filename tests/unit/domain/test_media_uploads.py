@@ -9,11 +9,15 @@ from parley.domain.events import MessageType
 from parley.domain.limits import MIB, Limits
 from parley.domain.media_content import is_object_id
 from parley.domain.media_uploads import (
+    UPLOAD_CHUNK_MAX_BYTES,
     Probed,
     check_upload,
+    check_upload_chunk,
+    check_upload_id,
     clean_file_name,
     fit_box,
     object_id_from,
+    upload_id_from,
 )
 
 LIMITS = Limits()
@@ -91,3 +95,22 @@ def test_object_id_from__is_a_well_formed_id() -> None:
     assert is_object_id(object_id_from(bytes(range(16))))
     with pytest.raises(ValueError):
         object_id_from(b"short")
+
+
+def test_check_upload_chunk__at_most_one_mib() -> None:
+    assert UPLOAD_CHUNK_MAX_BYTES == MIB  # media.proto promises clients this bound
+    check_upload_chunk(MIB)
+    with pytest.raises(Rejected) as caught:
+        check_upload_chunk(MIB + 1)
+    assert caught.value.reason is Reason.BAD_PARAMETER
+
+
+def test_upload_id_from__is_the_only_form_check_upload_id_accepts() -> None:
+    issued = upload_id_from(bytes(range(12)))
+    assert issued == "u_000102030405060708090a0b"
+    check_upload_id(issued)
+    with pytest.raises(Rejected) as caught:
+        check_upload_id(issued + ".json")
+    assert caught.value.reason is Reason.BAD_PARAMETER
+    with pytest.raises(ValueError):
+        upload_id_from(b"short")
