@@ -105,15 +105,10 @@ class MessagingServicer(IngressServicer, ingress_pb2_grpc.MessagingServiceServic
     async def GetSendStatus(
         self, request: pb.GetSendStatusRequest, context: Any
     ) -> pb.GetSendStatusResponse:
-        caller = current_caller().user_id
-        entry = self._ingress.model.sends.lookup(caller, request.client_message_id)
-        if entry is not None:
-            receipt = entry.receipt
-        else:  # past the ledger's window, a stored message is in the archive
-            archived = await self._ingress.messages.send_status(caller, request.client_message_id)
-            if archived is None:
-                return pb.GetSendStatusResponse(status=pb.SEND_STATUS_UNKNOWN)
-            receipt = archived.receipt
+        sender = current_caller().user_id
+        receipt = await self._ingress.sends.status(sender, request.client_message_id)
+        if receipt is None:
+            return pb.GetSendStatusResponse(status=pb.SEND_STATUS_UNKNOWN)
         return pb.GetSendStatusResponse(
             status=pb.SEND_STATUS_ACCEPTED,
             message_id=receipt.message_id,

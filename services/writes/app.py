@@ -133,7 +133,7 @@ def assemble(
     media = MediaLookup(archive, model.media)
     hook = send_hook_step_of(settings, send_hook, limits) if send_hook is not None else None
     sends = SendFlow(
-        decider, writer, media, messages=MessageLookup(message_archive, model), hook=hook
+        decider, writer, media, model.sends, MessageLookup(message_archive, model), hook=hook
     )
     context = IngressContext(
         model, limits, writer, sends, tokens, media, message_archive=message_archive

@@ -1,7 +1,7 @@
 """The send use case, in order: decide (and, when the content names media or a message this
 process has not seen yet, catch up with the log and decide again), ask the operator's pre-send
 hook, append, record. Retries of one send share one hook call and one append, also one an
-outage left unsettled."""
+outage left unsettled. Also the status of a send its client is unsure about."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from parley import metrics
 from parley.domain.commands import SendCommand, SendReceipt, Stamp
 from parley.domain.events import Event, Position
 from parley.domain.media_objects import object_ids_of
-from parley.domain.message_archive import NO_ARCHIVED_MESSAGES, ArchivedMessages
+from parley.domain.message_archive import ArchivedMessages
 from parley.domain.message_ids import fingerprint_of_event, message_id_for
+from parley.domain.send_ledger import SendLedger
 from parley.domain.sending import SendDecider
 from parley.media_lookup import MediaLookup
 from parley.message_lookup import MessageLookup
@@ -41,12 +42,14 @@ class SendFlow:
         decider: SendDecider,
         writer: EventWriter,
         media: MediaLookup,
-        messages: MessageLookup | None = None,
+        ledger: SendLedger,
+        messages: MessageLookup,
         hook: SendHookStep | None = None,
     ) -> None:
         self._decider = decider
         self._writer = writer
         self._hook = hook  # the operator's pre-send hook, when settings name one
+        self._ledger = ledger  # the write model's: the sends of the idempotency window
         self._messages = messages  # messages older than the index's window, sends the ledger's
         self._order = SendOrder()
         self._media = media  # objects older than the media registry's window
@@ -61,15 +64,22 @@ class SendFlow:
         try:
             # A send the ledger does not know reads the archive once (it may be a retry from
             # before the ledger's window, or forward an old message); a retry within it does not.
-            found = (
-                await self._messages.for_send(command)
-                if self._messages is not None
-                else NO_ARCHIVED_MESSAGES
-            )
+            found = await self._messages.for_send(command)
             await turn.ready()  # reads end in any order; appends go in the sender's order
             return await self._send(command, stamp, bypass_rate_limit, found, turn)
         finally:
             turn.release()
+
+    async def status(self, sender: str, client_message_id: str) -> SendReceipt | None:
+        """The answer one of the sender's own sends was given, for a client unsure about it:
+        from the ledger within the idempotency window, from the message archive past it
+        (Rejected READ_MODELS_UNAVAILABLE when the archive does not answer); None when the log
+        holds no such send as far as this process knows."""
+        entry = self._ledger.lookup(sender, client_message_id)
+        if entry is not None:
+            return entry.receipt
+        archived = await self._messages.send_status(sender, client_message_id)
+        return archived.receipt if archived is not None else None
 
     async def _send(
         self,

@@ -1,6 +1,6 @@
 """Messages older than the index's window: the projection archives them, MessageLookup reads
-them back for the pure rules only on a miss, and a delivery node acks them (in-memory archive
-over the projection's rows)."""
+them back for the pure rules only on a miss, SendFlow answers a send's status from them past
+the ledger's, and a delivery node acks them (in-memory archive over the projection's rows)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections.abc import Collection
 
 import pytest
 
-from parley.adapters.memory import InMemoryEventLog
+from parley.adapters.memory import InMemoryEventFeed, InMemoryEventLog
+from parley.adapters.memory_media_archive import InMemoryMediaArchive
 from parley.adapters.memory_message_archive import InMemoryMessageArchive
 from parley.domain.commands import SendCommand, Stamp
 from parley.domain.conversations import ConversationType
@@ -36,8 +37,11 @@ from parley.domain.projection_state import ConversationState
 from parley.domain.rate_limit import RateLimiter
 from parley.domain.sending import SendDecider
 from parley.domain.write_model import WriteModel
+from parley.media_lookup import MediaLookup
 from parley.message_lookup import MessageLookup, forwarded_ids
 from services.delivery.acks import DeliveredAcks
+from services.writes.sends import SendFlow
+from services.writes.writer import EventWriter
 
 WINDOWS = FoldWindows(recall_ms=1_000, idempotency_ms=2_000)
 LIMITS = Limits()
@@ -137,6 +141,28 @@ async def test_message_lookup__send_status_answers_only_the_sender_s_own_message
     found = await world.lookup.send_status("alice", "c-old")
     assert found is not None and found.message_id == old and found.receipt.duplicate
     assert (await world.lookup.send_status("alice", "c-never")) is None
+
+
+async def test_send_flow__status_asks_the_ledger_then_the_archive_for_own_sends_only() -> None:
+    world, old, recent = past_the_window()
+    log = InMemoryEventLog()
+    writer = EventWriter(log, InMemoryEventFeed(log, world.model))
+    media = MediaLookup(InMemoryMediaArchive(), world.model.media)
+    sends = SendFlow(world.decider, writer, media, world.model.sends, world.lookup)
+    # Within the idempotency window the ledger answers: the archive is not asked, even down.
+    world.archive.unavailable = True
+    answer = await sends.status("alice", "c-recent")
+    assert answer is not None and answer.message_id == recent
+    with pytest.raises(Rejected) as caught:
+        await sends.status("alice", "c-old")
+    assert caught.value.reason is Reason.READ_MODELS_UNAVAILABLE
+    # Past the window, the archive answers with the receipt the send was given.
+    world.archive.unavailable = False
+    answer = await sends.status("alice", "c-old")
+    assert answer is not None and (answer.message_id, answer.conversation_key) == (old, "g:team")
+    # Only the caller's own sends: the same client message ids are unknown for bob.
+    assert await sends.status("bob", "c-recent") is None
+    assert await sends.status("bob", "c-old") is None
 
 
 def test_forwarded_ids__nested_merged_forwards_are_all_named() -> None:
