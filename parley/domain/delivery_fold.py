@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from parley.domain.conversations import Conversation, ConversationType
 from parley.domain.directory import Directory
 from parley.domain.events import (
+    GROUP_EVENTS,
+    ROOM_EVENTS,
+    Event,
     GroupCreated,
     GroupDismissed,
     GroupMembersAdded,
     GroupMembersRemoved,
     Logged,
+    MessageRecalled,
+    MessageSent,
     RoomCreated,
     RoomDismissed,
     RoomEntered,
@@ -37,6 +42,8 @@ _MEMBERSHIP = (
     GroupCreated, GroupMembersAdded, GroupMembersRemoved, GroupDismissed,
     RoomCreated, RoomEntered, RoomLeft, RoomDismissed,
 )  # fmt: skip
+# Membership changes (and the other group and room changes) reach the members as tips.
+TIPS = GROUP_EVENTS + ROOM_EVENTS
 
 
 DELIVERY_FOLD = "delivery"  # the checkpoints' name of this fold
@@ -149,6 +156,18 @@ class DeliveryFold:
             room = self.directory.room(conversation.target_id)
             return room.members if room and not room.dismissed else frozenset()
         return frozenset(conversation.participants)
+
+    def recipients_of(self, event: Event, before: frozenset[str] = frozenset()) -> Collection[str]:
+        """Who is pushed the event live: a message (stored, command or barrage) and a recall go
+        to the conversation's members now; a tip also goes to the members it removed (`before`,
+        from apply), so they hear of their removal and of nothing after it. Nothing else is
+        pushed. A message's or recall's set is the fold's own: fan out from it on the loop
+        thread, never keep it."""
+        if isinstance(event.payload, MessageSent | MessageRecalled):
+            return self.member_set(event.conversation_key)
+        if isinstance(event.payload, TIPS):
+            return self.members_of(event.conversation_key) | before
+        return frozenset()
 
     def can_see(self, user_id: str, key: str) -> bool:
         return user_id in self.member_set(key)

@@ -25,6 +25,13 @@ def is_stored(event: Event) -> bool:
     return not (isinstance(payload, MessageSent) and payload.type in _EPHEMERAL)
 
 
+def is_droppable(event: Event) -> bool:
+    """Barrage may be dropped under load; command may not while the recipient is online
+    (DESIGN decision 3)."""
+    payload = event.payload
+    return isinstance(payload, MessageSent) and payload.type is MessageType.BARRAGE
+
+
 def stream_for(event: Event) -> Stream:
     if isinstance(event.payload, BroadcastSent):
         return Stream.BROADCASTS

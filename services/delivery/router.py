@@ -1,4 +1,5 @@
-"""Routing from the log to this node's sessions: fold, encode once, fan out to session outboxes."""
+"""Routing from the log to this node's sessions: fold, ask the fold who receives the event,
+encode once, fan out to session outboxes."""
 
 from __future__ import annotations
 
@@ -16,24 +17,13 @@ from parley.adapters.wire_delivery import (
     tip_frame,
     update_frame,
 )
-from parley.domain.delivery_fold import DeliveryFold
-from parley.domain.events import (
-    GROUP_EVENTS,
-    ROOM_EVENTS,
-    BroadcastSent,
-    Event,
-    Logged,
-    MessageRecalled,
-    MessageSent,
-    MessageType,
-)
+from parley.domain.delivery_fold import TIPS, DeliveryFold
+from parley.domain.events import BroadcastSent, Event, Logged, MessageRecalled, MessageSent
+from parley.domain.log_streams import is_droppable
 from parley.domain.read_models import HistoryRow
 from services.delivery.sessions import SessionRegistry
 
 log = logging.getLogger(__name__)
-
-# Membership changes reach the members as tips.
-_TIPS = GROUP_EVENTS + ROOM_EVENTS
 
 
 @dataclass(frozen=True)
@@ -71,6 +61,9 @@ class Router:
         if not self.registry.count:
             return
         event, payload = logged.event, logged.event.payload
+        recipients = self.fold.recipients_of(event, before)
+        if not recipients:
+            return
         offset = logged.position.offset
         if isinstance(payload, MessageSent):
             row = next((w for w in projected.writes if isinstance(w, HistoryRow)), None)
@@ -79,15 +72,13 @@ class Router:
                     row, event.conversation_type, order_key=offset,
                     client_message_id=event.client_message_id,
                 )  # fmt: skip
-                self._fan_out(self.fold.member_set(event.conversation_key), frame, "message",
-                              event.conversation_key, row.seq)  # fmt: skip
+                self._fan_out(recipients, frame, "message", event.conversation_key, row.seq)
         elif isinstance(payload, MessageRecalled):
             seq = self.fold.seq_of(event.conversation_key, payload.message_id)
             frame = recall_frame(event, payload.message_id, seq, offset)
-            self._fan_out(self.fold.member_set(event.conversation_key), frame, "recall")
-        elif isinstance(payload, _TIPS):
-            members = self.fold.members_of(event.conversation_key) | before
-            self._fan_out(members, tip_frame(event), "tip")
+            self._fan_out(recipients, frame, "recall")
+        elif isinstance(payload, TIPS):
+            self._fan_out(recipients, tip_frame(event), "tip")
 
     # --- live-only topics --------------------------------------------------------------------
 
@@ -95,9 +86,9 @@ class Router:
         for record in records:
             if record.topic == self.topics.user_updates:
                 user = record.key.decode()
-                sessions = self.registry.of(user)
+                sessions, frame = self.registry.of(user), update_frame(record.value)
                 for session in sessions:
-                    session.push(update_frame(record.value))
+                    session.push(frame)
                 _PUSHED["update"].inc(len(sessions))
                 continue
             try:
@@ -112,12 +103,14 @@ class Router:
 
     def _signal(self, event: Event, payload: MessageSent, offset: int) -> None:
         """Command and barrage: online recipients only, never stored, seq 0."""
+        recipients = self.fold.recipients_of(event)
+        if not recipients:
+            return
         row = HistoryRow.of_sent(event, payload, 0, offset)
         frame = message_frame(row, event.conversation_type, order_key=offset,
                               client_message_id=event.client_message_id)  # fmt: skip
-        droppable = payload.type is MessageType.BARRAGE
-        members = self.fold.member_set(event.conversation_key)
-        self._fan_out(members, frame, "barrage" if droppable else "command", droppable=droppable)
+        droppable = is_droppable(event)
+        self._fan_out(recipients, frame, "barrage" if droppable else "command", droppable=droppable)
 
     def _broadcast(self, event: Event) -> None:
         frame = broadcast_frame(event)
