@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from faults.security_calls import Answer
 from faults.security_world import GROUP, PEER, ROOM, World, png_bytes, ref, text
 from parley.domain.errors import Reason
+from parley.domain.media_uploads import UPLOAD_CHUNK_MAX_BYTES
 from parley.gen.parley.v1 import (
     common_pb2,
     delivery_pb2,
@@ -313,8 +314,8 @@ def oversized_cases(w: World) -> list[Case]:
         Case("oversized", "history page of 101", H + "GetHistory", query_pb2.GetHistoryRequest(
             conversation=bob_ref, page_size=101), alice, bad),
         Case("oversized", "upload chunk over 1 MiB", MD + "Upload", [media_pb2.UploadChunk(
-            kind=common_pb2.MESSAGE_TYPE_FILE, file_name="f.bin", data=b"\0" * (1024 * 1024 + 1))],
-            alice, bad),
+            kind=common_pb2.MESSAGE_TYPE_FILE, file_name="f.bin",
+            data=b"\0" * (UPLOAD_CHUNK_MAX_BYTES + 1))], alice, bad),
         Case("oversized", "declared image over 10 MiB", MD + "Upload", [media_pb2.UploadChunk(
             kind=common_pb2.MESSAGE_TYPE_IMAGE, file_name="a.png", declared_size_bytes=11 << 20,
             data=png_bytes())], alice, _codes(R.MEDIA_TOO_LARGE)),

@@ -93,7 +93,8 @@ class MediaServiceServicer:
     def CompleteUpload(self, request, context):
         """Validates what was PUT to the upload URL, with Upload's checks and rejections; only then
         may a message reference it. Only the caller who created the URL may complete it:
-        MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet. After
+        MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet; BAD_PARAMETER
+        for an upload id not of the form CreateUploadUrl issues. After
         MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
         call it again; any other rejection removes it.
         """

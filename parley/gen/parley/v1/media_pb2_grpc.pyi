@@ -57,7 +57,8 @@ class MediaServiceStub:
     CompleteUpload: _grpc.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.UploadResult]
     """Validates what was PUT to the upload URL, with Upload's checks and rejections; only then
     may a message reference it. Only the caller who created the URL may complete it:
-    MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet. After
+    MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet; BAD_PARAMETER
+    for an upload id not of the form CreateUploadUrl issues. After
     MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
     call it again; any other rejection removes it.
     """
@@ -99,7 +100,8 @@ class MediaServiceAsyncStub(MediaServiceStub):
     CompleteUpload: _aio.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.UploadResult]  # type: ignore[assignment]
     """Validates what was PUT to the upload URL, with Upload's checks and rejections; only then
     may a message reference it. Only the caller who created the URL may complete it:
-    MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet. After
+    MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet; BAD_PARAMETER
+    for an upload id not of the form CreateUploadUrl issues. After
     MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
     call it again; any other rejection removes it.
     """
@@ -156,7 +158,8 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_media_pb2.UploadResult, _abc.Awaitable[_media_pb2.UploadResult]]:
         """Validates what was PUT to the upload URL, with Upload's checks and rejections; only then
         may a message reference it. Only the caller who created the URL may complete it:
-        MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet. After
+        MEDIA_NOT_FOUND for anyone else, an unknown upload id, or nothing PUT yet; BAD_PARAMETER
+        for an upload id not of the form CreateUploadUrl issues. After
         MEDIA_STORE_UNAVAILABLE, EVENT_LOG_UNAVAILABLE or MEDIA_SERVER_BUSY the PUT object is kept:
         call it again; any other rejection removes it.
         """
