@@ -23,7 +23,7 @@ def parse_spec(text: str) -> list[str]:
     names = []
     for entry in entries:
         name = entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or not _BUCKET.match(name):
+        if not isinstance(name, str) or not _BUCKET.fullmatch(name):
             raise ValueError(f"invalid bucket entry {entry!r}: need name: <s3 bucket name>")
         names.append(name)
     return names

@@ -42,7 +42,7 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     """All migration files, ordered by version; rejects misnamed files and duplicate versions."""
     found: dict[int, Migration] = {}
     for path in sorted(directory.glob("*.cql")):
-        match = _FILE.match(path.name)
+        match = _FILE.fullmatch(path.name)
         if match is None:
             raise MigrationError(f"{path.name}: name must look like 0001_lower_snake_case.cql")
         version = int(match.group("version"))
@@ -75,7 +75,7 @@ def apply(
 ) -> list[Migration]:
     """Create `keyspace` and its schema_migrations table if needed, then apply and record each
     pending migration. Safe to rerun; returns the migrations applied by this call."""
-    if not _KEYSPACE.match(keyspace):
+    if not _KEYSPACE.fullmatch(keyspace):
         raise MigrationError(f"invalid keyspace name {keyspace!r}")
     migrations = discover(directory)
     session.execute(

@@ -72,7 +72,7 @@ class Manifest:
         for name in ("partition", "from_offset", "to_offset", "events"):
             if type(getattr(manifest, name)) is not int:
                 raise BadManifest(f"the manifest's {name} is not an integer")
-        if not (_HEX64.match(manifest.head) and _HEX64.match(manifest.genesis)):
+        if not (_HEX64.fullmatch(manifest.head) and _HEX64.fullmatch(manifest.genesis)):
             raise BadManifest("the manifest's head or genesis is not a sha256")
         return manifest
 
@@ -137,7 +137,7 @@ def _parse(line: bytes) -> _Entry | None:
     if not isinstance(record, dict):
         return None
     n, prev = record.get("n"), record.get("prev")
-    if type(n) is not int or not isinstance(prev, str) or not _HEX64.match(prev):
+    if type(n) is not int or not isinstance(prev, str) or not _HEX64.fullmatch(prev):
         return None
     return _Entry(n, prev, record)
 

@@ -24,7 +24,7 @@ class ConversationType(IntEnum):
 
 def check_id(value: str, what: str) -> str:
     """Returns the id unchanged, or rejects it with BAD_PARAMETER."""
-    if not _ID_PATTERN.match(value):
+    if not _ID_PATTERN.fullmatch(value):
         raise Rejected(Reason.BAD_PARAMETER, f"{what} must match {_ID_PATTERN.pattern}")
     return value
 

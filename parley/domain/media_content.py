@@ -37,7 +37,7 @@ CheckContent = Callable[[Content, Limits], None]
 
 
 def is_object_id(value: str) -> bool:
-    return OBJECT_ID_PATTERN.match(value) is not None
+    return OBJECT_ID_PATTERN.fullmatch(value) is not None
 
 
 def media_max_bytes(kind: MessageType, limits: Limits) -> int:

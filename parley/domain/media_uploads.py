@@ -96,7 +96,7 @@ def check_upload_id(upload_id: str) -> None:
     """An upload id becomes part of a store key (staging/<owner>/<upload id>, its manifest beside
     it as <upload id>.json): only the exact form upload_id_from issues is looked up, so a client
     cannot make the server read another key, such as a manifest or a longer path."""
-    if not UPLOAD_ID_PATTERN.match(upload_id):
+    if not UPLOAD_ID_PATTERN.fullmatch(upload_id):
         raise Rejected(Reason.BAD_PARAMETER, "upload_id is not an upload id")
 
 

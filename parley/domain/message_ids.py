@@ -43,7 +43,7 @@ def message_id_for(sender: str, client_message_id: str) -> str:
 
 
 def is_message_id(value: str) -> bool:
-    return MESSAGE_ID_PATTERN.match(value) is not None
+    return MESSAGE_ID_PATTERN.fullmatch(value) is not None
 
 
 def content_digest(content: Content) -> bytes:
@@ -54,7 +54,7 @@ def content_digest(content: Content) -> bytes:
 
 def check_client_message_id(value: str, max_chars: int) -> str:
     """Returns the client message id unchanged, or rejects it with BAD_PARAMETER."""
-    if len(value) > max_chars or not _CLIENT_MESSAGE_ID_PATTERN.match(value):
+    if len(value) > max_chars or not _CLIENT_MESSAGE_ID_PATTERN.fullmatch(value):
         raise Rejected(
             Reason.BAD_PARAMETER,
             f"client message id must be 1..{max_chars} printable ASCII characters, no spaces",

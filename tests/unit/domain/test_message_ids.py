@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from parley.domain.commands import SendCommand
-from parley.domain.conversations import ConversationType
+from parley.domain.conversations import ConversationType, check_id
 from parley.domain.errors import Reason, Rejected
 from parley.domain.events import CustomContent, Event, Priority, TextContent
 from parley.domain.limits import Limits
@@ -68,6 +69,25 @@ def test_is_message_id__rejects_other_shapes() -> None:
     assert not is_message_id("")
     assert not is_message_id("m_short")
     assert not is_message_id("x_" + "a" * 26)
+    assert not is_message_id(message_id_for("alice", "c-1") + "\n")  # "$" alone would pass it
+
+
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (lambda v: check_id(v, "user id"), "bob\n"),
+        (lambda v: check_client_message_id(v, Limits().client_message_id_max), "c-1\n"),
+    ],
+    ids=["user-id", "client-message-id"],
+)
+def test_ids__a_trailing_newline_is_a_bad_parameter(
+    check: Callable[[str], str], value: str
+) -> None:
+    """Found by reading the patterns: re.match with "...$" accepts one trailing newline."""
+    with pytest.raises(Rejected) as caught:
+        check(value)
+    assert caught.value.reason is Reason.BAD_PARAMETER
+    check(value.rstrip())  # the same id without it is fine
 
 
 @pytest.mark.parametrize("value", ["", "has space", "é", "x" * 65])

@@ -90,7 +90,7 @@ async def test_upload__a_chunk_over_one_mib_is_bad_parameter(media: Media) -> No
 @pytest.mark.parametrize(
     "upload_id",
     ["", "u_", "u_" + "0" * 23, "u_" + "0" * 25, "u_" + "A" * 24, "x_" + "0" * 24,
-     "u_" + "0" * 24 + ".json", "../alice/u_" + "0" * 24],
+     "u_" + "0" * 24 + ".json", "../alice/u_" + "0" * 24, "u_" + "0" * 24 + "\n"],
 )  # fmt: skip
 async def test_complete_upload__a_malformed_upload_id_is_bad_parameter(
     media: Media, upload_id: str
